@@ -1,0 +1,67 @@
+/* vl_verify.h - checking signed objects against a genesis, offline.
+ *
+ * These are what make a certificate self-verifying: anyone holding the
+ * genesis can run them without trusting the node that served the object.
+ * They check signatures and membership only; ledger rules that need state
+ * (balances, the voucher's holder key, sequence numbers) are consensus/'s.
+ *
+ * The signature cache remembers (voter, root) pairs whose vote signature
+ * already verified, so a batch of certificates voted in one batch costs one
+ * Schnorr verification per voter, not one per certificate (DESIGN.md 4).
+ */
+#ifndef VL_VERIFY_H
+#define VL_VERIFY_H
+
+#include <stdint.h>
+
+#include "vl_error.h"
+#include "vl_genesis.h"
+#include "vl_wire.h"
+
+typedef struct vl_sigcache vl_sigcache;
+
+/* A cache of `capacity` (voter, root) entries (1..1<<24), evicting the
+ * oldest.  Internally locked: one cache may serve several threads.
+ * Returns NULL when out of memory. */
+vl_sigcache *vl_sigcache_new(uint32_t capacity);
+/* Frees *c (NULL allowed) and sets *c = NULL. */
+void vl_sigcache_destroy(vl_sigcache **c);
+/* Counters for metrics and benchmarks. */
+uint64_t vl_sigcache_hits(const vl_sigcache *c);
+uint64_t vl_sigcache_misses(const vl_sigcache *c);
+
+/* Check an order's structure against the genesis and its signatures:
+ *   network_id == g->network_id                      else VL_ERR_WRONG_NETWORK
+ *   issuer is a genesis issuer                       else VL_ERR_UNKNOWN_ISSUER
+ *   REDEEM: provider is a genesis provider           else VL_ERR_UNKNOWN_PROVIDER
+ *   each signature verifies over order_hash by its signer (issuer for
+ *   ISSUE/REVOKE; holder then provider for REDEEM)   else VL_ERR_BAD_SIG
+ * `order_hash` is vl_order_hash(o), passed in so callers hash once. */
+vl_err vl_order_verify(const vl_genesis *g, const vl_order *o, const uint8_t order_hash[32]);
+
+/* Check a certificate: vl_order_verify of its order, then at least
+ * g->quorum votes (VL_ERR_QUORUM), each from a distinct (the decoder
+ * already enforces ascending voters) genesis VOTER (an observer or an
+ * index past the node list: VL_ERR_UNKNOWN_KEY), each path leading from
+ * the order hash to a root (VL_ERR_BAD_PATH) whose vote signature verifies
+ * (VL_ERR_BAD_SIG).  cache may be NULL.  On success writes the order hash
+ * to order_hash_out (may be NULL). */
+vl_err vl_cert_verify(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache,
+                      uint8_t order_hash_out[32]);
+
+/* Check a batch vote signature of a genesis voter (VL_ERR_UNKNOWN_KEY,
+ * VL_ERR_BAD_SIG); successes go into the cache when it is not NULL. */
+vl_err vl_batch_vote_verify(const vl_genesis *g, const vl_batch_vote *v, vl_sigcache *cache);
+
+/* Check a checkpoint: right network, node index in range, signature by
+ * that node's key. */
+vl_err vl_checkpoint_verify(const vl_genesis *g, const vl_checkpoint *cp);
+
+/* Sign helpers for clients and nodes: fill the signature(s) of o over its
+ * order hash.  vl_order_sign_slot signs slot `slot` (0 or 1) with kp;
+ * aux_rand as vl_sign.  Asserts slot < vl_order_sig_count(o->kind). */
+void vl_order_sign_slot(vl_order *o, unsigned slot, const vl_keypair *kp,
+                        const uint8_t aux_rand[32]);
+void vl_checkpoint_sign(vl_checkpoint *cp, const vl_keypair *kp, const uint8_t aux_rand[32]);
+
+#endif
