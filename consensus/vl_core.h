@@ -1,0 +1,158 @@
+/* vl_core.h - the replicated state machine of one node (DESIGN.md 4-8).
+ *
+ * No sockets, no clock, no randomness: time and incoming messages are
+ * arguments, outgoing messages and client replies are results.  That is
+ * what lets tests/sim run many nodes in one process, deterministically.
+ *
+ * Group commit.  vl_core_step() processes a batch of inputs in ONE LMDB
+ * write transaction and commits it (fsync unless cfg.durable is false)
+ * before it returns any output: every lock (vote) and every applied
+ * certificate of the batch is durable before any vote, certificate or
+ * reply leaves the node.  A failed commit (MDB_MAP_FULL, an I/O error)
+ * releases no output, leaves the durable state as it was, and drops the
+ * in-memory coordination state (clients then time out and resubmit; the
+ * re-drive of locks finishes what was durably locked).
+ *
+ * Inputs are raw encoded messages (the core decodes and checks them; a
+ * malformed one is counted and, for a client, answered with an ERROR reply;
+ * it never changes state).  Outputs are encoded messages addressed to one
+ * peer, to every other node, or to a client (by an opaque client tag that
+ * the caller chose when it passed the request in).
+ *
+ * Thread safety: one vl_core is used by one thread at a time.  Read-only
+ * queries (vl_core_get_*) may be called between steps.
+ */
+#ifndef VL_CORE_H
+#define VL_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vl_crypto.h"
+#include "vl_error.h"
+#include "vl_genesis.h"
+#include "vl_wire.h"
+
+typedef struct vl_core vl_core;
+
+typedef struct {
+    const char *dir;           /* data directory (created if missing) */
+    const vl_genesis *genesis; /* must outlive the core */
+    uint16_t node;             /* this node's genesis index */
+    const vl_keypair *key;     /* this node's signing key (copied) */
+    /* A node restored from a backup or that lost its data must not vote
+     * again under the same key (DESIGN.md 5, "Lost data"): force_observer
+     * makes a voter of the genesis act as an observer. The flag is also
+     * stored, so it survives restarts until cleared by a new key. */
+    bool force_observer;
+    bool durable;                 /* fsync every commit (false only in the simulator) */
+    uint64_t map_size_bytes;      /* initial LMDB map size; grows as needed */
+    uint64_t clock_skew_ms;       /* allowance on voucher validity windows */
+    uint64_t redrive_after_ms;    /* re-drive a lock with no certificate after this */
+    uint64_t sync_interval_ms;    /* pull peers' logs this often */
+    uint32_t sync_batch;          /* entries per LOG_REQUEST (1..VL_MAX_MSG_ITEMS) */
+    uint64_t checkpoint_every_ms; /* sign a checkpoint this often (0: never) */
+    uint64_t client_timeout_ms;   /* answer a waiting client TIMEOUT after this */
+} vl_core_config;
+
+/* Sensible defaults for every field but dir, genesis, node and key. */
+void vl_core_config_defaults(vl_core_config *cfg);
+
+/* Open (or create) the node's LMDB environment in cfg->dir and check that it
+ * belongs to this network and this node (meta: network id, node index).
+ * Clears stale readers.  Returns VL_OK, VL_ERR_WRONG_NETWORK (the directory
+ * holds another network's data), VL_ERR_LOCKED (another process holds it),
+ * VL_ERR_STORAGE / VL_ERR_IO / VL_ERR_NOMEM; err (may be NULL) gets a
+ * sentence for the operator. */
+vl_err vl_core_open(vl_core **out, const vl_core_config *cfg, char *err, size_t err_cap);
+
+/* Close cleanly (NULL allowed; nulls *c). */
+void vl_core_close(vl_core **c);
+
+/* ---- one step ---------------------------------------------------------- */
+
+typedef enum {
+    VL_IN_PEER = 1,   /* a message from peer `peer` (authenticated by CURVE) */
+    VL_IN_CLIENT = 2, /* a client request; replies carry `client` back */
+    VL_IN_TICK = 3,   /* time passed: timers (re-drive, sync, checkpoints) */
+} vl_input_kind;
+
+typedef struct {
+    uint8_t kind;    /* vl_input_kind */
+    uint16_t peer;   /* VL_IN_PEER */
+    uint64_t client; /* VL_IN_CLIENT: opaque tag */
+    const uint8_t *data;
+    size_t len;
+} vl_input;
+
+typedef enum {
+    VL_OUT_PEER = 1,      /* send to peer `peer` */
+    VL_OUT_BROADCAST = 2, /* send to every other node */
+    VL_OUT_CLIENT = 3,    /* reply to client `client` */
+} vl_output_kind;
+
+typedef struct {
+    uint8_t kind; /* vl_output_kind */
+    uint16_t peer;
+    uint64_t client;
+    uint8_t *data; /* owned by the outbox */
+    size_t len;
+} vl_output;
+
+/* Outputs of a step.  Owned by the caller, reused across steps. */
+typedef struct {
+    vl_output *items;
+    size_t count;
+    size_t cap;
+} vl_outbox;
+
+void vl_outbox_init(vl_outbox *ob);
+void vl_outbox_clear(vl_outbox *ob); /* frees the messages, keeps capacity */
+void vl_outbox_free(vl_outbox *ob);
+
+/* Process `n` inputs at time now_ms in one write transaction and commit.
+ * On VL_OK, `out` holds the outputs (appended).  On failure out is left as
+ * it was on entry, the durable state is unchanged, and the error says why
+ * (VL_ERR_MAP_FULL after the map could not grow, VL_ERR_DISK_FULL,
+ * VL_ERR_STORAGE, VL_ERR_IO).  Bad inputs are not step failures. */
+vl_err vl_core_step(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n, vl_outbox *out);
+
+/* ---- queries (read transactions) ------------------------------------------ */
+
+/* Account state; VL_ERR_UNKNOWN_ACCOUNT if none.  Strings in *a point into
+ * `buf` (cap bytes), which the caller provides. */
+vl_err vl_core_get_account(vl_core *c, const uint8_t id[32], vl_account *a, uint8_t *buf,
+                           size_t cap);
+
+/* The encoded certificate of slot (account, seq) into buf; *len its size.
+ * VL_ERR_UNKNOWN_ACCOUNT when the slot has no certificate, VL_ERR_TOO_BIG. */
+vl_err vl_core_get_slot_cert(vl_core *c, const uint8_t account[32], uint64_t seq, uint8_t *buf,
+                             size_t cap, size_t *len);
+
+/* The order hash this node is locked on for (account, seq) (a vote it cast
+ * that is not yet certified).  VL_ERR_UNKNOWN_ACCOUNT when no lock. */
+vl_err vl_core_get_lock(vl_core *c, const uint8_t account[32], uint64_t seq,
+                        uint8_t order_hash[32]);
+
+/* Encoded log entry `index` (1..head). */
+vl_err vl_core_get_entry(vl_core *c, uint64_t index, uint8_t *buf, size_t cap, size_t *len);
+
+typedef struct {
+    vl_status status;        /* as a STATUS reply carries it */
+    uint64_t pending_certs;  /* certificates waiting for a gap */
+    uint64_t forks;          /* fork evidence records */
+    uint64_t bad_inputs;     /* malformed or invalid inputs seen */
+    uint64_t votes_sent;     /* orders voted on (leaves signed) */
+    uint64_t certs_applied;  /* certificates applied */
+    uint64_t certs_formed;   /* certificates this node coordinated */
+    uint64_t map_used_bytes; /* LMDB pages in use */
+    uint64_t map_size_bytes;
+} vl_core_stats;
+
+void vl_core_get_stats(vl_core *c, vl_core_stats *st);
+
+/* Bucket digests (256 x 32) and the state digest. */
+void vl_core_get_digests(vl_core *c, uint8_t buckets[256][32], uint8_t state_digest[32]);
+
+#endif
