@@ -77,24 +77,34 @@ typedef struct {
  * unique; endpoints non-empty and unique; at least one voter;
  * voters >= 3f+1; budgets > 0.  On error writes a message naming the field
  * (e.g. "nodes[2].pubkey: not a valid x-only public key") to err (may be
- * NULL) and returns VL_ERR_GENESIS. */
+ * NULL) and returns VL_ERR_GENESIS (VL_ERR_NOMEM if the buffer that the
+ * network id is hashed from cannot be allocated). */
 vl_err vl_genesis_finish(vl_genesis *g, char *err, size_t err_cap);
 
 /* Load and validate a JSON genesis from a file or a string.  g is
  * caller-allocated (about 200 KiB: use the heap).  Returns VL_OK,
  * VL_ERR_IO (file), VL_ERR_JSON (syntax, with line and column in err),
- * VL_ERR_GENESIS (a field is wrong, named in err). */
+ * VL_ERR_GENESIS (a field is wrong, named in err), VL_ERR_NOMEM. */
 vl_err vl_genesis_load_file(vl_genesis *g, const char *path, char *err, size_t err_cap);
 vl_err vl_genesis_load_json(vl_genesis *g, const char *json, size_t len, char *err,
                             size_t err_cap);
 
 /* Write g as JSON (canonical order, 2-space indent) to path, mode 0644,
- * replacing it atomically.  VL_OK or VL_ERR_IO. */
+ * replacing it atomically.  VL_OK, VL_ERR_IO or VL_ERR_NOMEM.  g must have
+ * passed vl_genesis_finish. */
 vl_err vl_genesis_save_file(const vl_genesis *g, const char *path);
 
 /* Canonical binary encoding (VL_MSG_GENESIS), see docs/protocol.md.
  * vl_genesis_decode validates like vl_genesis_finish and also requires the
- * lists to be already in canonical order (else VL_ERR_UNSORTED). */
+ * lists to be already in canonical order (else VL_ERR_UNSORTED).
+ * Decode errors: structural ones front to back (VL_ERR_TRUNCATED,
+ * VL_ERR_VERSION, VL_ERR_TYPE, VL_ERR_LIMIT, VL_ERR_EMPTY for no nodes,
+ * VL_ERR_NONCANONICAL for a non-printable text byte, VL_ERR_RANGE for a
+ * role byte, VL_ERR_UNSORTED), then VL_ERR_TRAILING, then VL_ERR_GENESIS
+ * for the rules of vl_genesis_finish; g is zeroed on failure.  Encode
+ * follows vl_wire.h's conventions (out == NULL counts; VL_ERR_TOO_BIG) and
+ * refuses the structural errors above; the semantic rules are
+ * vl_genesis_finish's. */
 vl_err vl_genesis_encode(const vl_genesis *g, uint8_t *out, size_t cap, size_t *len);
 vl_err vl_genesis_decode(const uint8_t *buf, size_t len, vl_genesis *g);
 

@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# voucherctl_test.sh - voucherctl end to end, the way the README quick start
+# uses it: keys for 4 nodes, 2 issuers, 1 provider and a holder; a genesis
+# assembled from their public keys; a signed demo order that verifies; and
+# the failures an operator must see (a tampered order, a key file others can
+# read, an impossible max_faulty, usage errors).
+#
+# usage: voucherctl_test.sh PATH_TO_VOUCHERCTL [PATH_TO_MAKE_FIXTURES]
+# With make_fixtures, also inspects one of every wire object (and tampered
+# copies) against the genesis.
+# Prints "N passed, N failed"; exits non-zero on any failure.
+set -u
+
+vctl=${1:?usage: voucherctl_test.sh PATH_TO_VOUCHERCTL [PATH_TO_MAKE_FIXTURES]}
+fixtures=${2:-}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/voucherctl_test.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+
+# run NAME ARGS...: run voucherctl with stdout in $dir/NAME.out, stderr in
+# $dir/NAME.err; sets $rc.
+run() {
+    local name=$1
+    shift
+    "$vctl" "$@" >"$dir/$name.out" 2>"$dir/$name.err"
+    rc=$?
+}
+
+# expect_rc NAME WANT: the last run's exit status.
+expect_rc() {
+    if [ "$rc" -eq "$2" ]; then pass; else
+        fail "$1: exit $rc, want $2; stderr: $(cat "$dir/$1.err")"
+    fi
+}
+
+# expect_err NAME TEXT: the last run's stderr contains TEXT.
+expect_err() {
+    if grep -qF -- "$2" "$dir/$1.err"; then pass; else
+        fail "$1: stderr lacks \"$2\": $(cat "$dir/$1.err")"
+    fi
+}
+
+# json FILE EXPR: evaluate a Python expression over the JSON in FILE (as d).
+json() {
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+        "$1" "$2" 2>/dev/null
+}
+
+# expect_json NAME EXPR WANT: json($dir/NAME.out, EXPR) prints WANT.
+expect_json() {
+    local got
+    got=$(json "$dir/$1.out" "$2")
+    if [ "$got" = "$3" ]; then pass; else fail "$1: $2 = \"$got\", want \"$3\""; fi
+}
+
+mode_of() { stat -c %a "$1"; }
+
+# flip IN OUT OFFSET: copy IN to OUT with one bit of byte OFFSET (may be
+# negative: from the end) flipped.
+flip() {
+    python3 -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[int(sys.argv[3])] ^= 0x01
+open(sys.argv[2], "wb").write(b)' "$1" "$2" "$3"
+}
+
+# ---- keys ------------------------------------------------------------------------
+
+for n in 1 2 3 4; do
+    run "keygen-n$n" keygen --out "$dir/n$n.key" --node --json
+    expect_rc "keygen-n$n" 0
+    cp "$dir/keygen-n$n.out" "$dir/n$n.pub.json"
+done
+for who in i1 i2 p1 holder; do
+    run "keygen-$who" keygen --out "$dir/$who.key" --json
+    expect_rc "keygen-$who" 0
+    cp "$dir/keygen-$who.out" "$dir/$who.pub.json"
+done
+expect_json keygen-n1 'len(d["pubkey"]) == 64 and len(d["curve_pubkey"]) == 40' True
+expect_json keygen-holder '"curve_pubkey" in d' False
+expect_json keygen-holder 'd["key_file"].endswith("holder.key")' True
+
+for f in n1 n2 n3 n4 i1 i2 p1 holder; do
+    if [ "$(mode_of "$dir/$f.key")" = 600 ]; then pass; else
+        fail "$f.key has mode $(mode_of "$dir/$f.key"), want 600"
+    fi
+done
+
+run keygen-again keygen --out "$dir/n1.key" --node
+expect_rc keygen-again 1
+expect_err keygen-again "never overwritten"
+
+# ---- genesis ------------------------------------------------------------------------
+
+i1_hex=$(json "$dir/i1.pub.json" 'd["pubkey"]')
+members=(--node "sh-node,310000,$dir/n1.pub.json,tcp://127.0.0.1:7001,tcp://127.0.0.1:7101,voter"
+    --node "bj-node,110000,$dir/n2.pub.json,tcp://127.0.0.1:7002,tcp://127.0.0.1:7102,voter"
+    --node "gz-dc1-node,520000,$dir/n3.pub.json,tcp://127.0.0.1:7003,tcp://127.0.0.1:7103,voter"
+    --node "nx-dc1-node,640000,$dir/n4.key,tcp://127.0.0.1:7004,tcp://127.0.0.1:7104,voter"
+    --issuer "shanghai,310000,$i1_hex,60000000000"
+    --issuer "beijing,110000,$dir/i2.pub.json,25000000000"
+    --provider "guizhou-dc1,520000,$dir/p1.key")
+
+run genesis genesis --network quickstart-net "${members[@]}" --max-faulty 1 --out "$dir/genesis.json" --json
+expect_rc genesis 0
+expect_json genesis 'd["voters"], d["quorum"]' "(4, 3)"
+expect_json genesis 'len(d["network_id"])' 64
+network_id=$(json "$dir/genesis.out" 'd["network_id"]')
+
+run inspect-genesis inspect "$dir/genesis.json" --json
+expect_rc inspect-genesis 0
+expect_json inspect-genesis 'd["network_id"]' "$network_id"
+expect_json inspect-genesis '[n["id"] for n in d["nodes"]]' \
+    "['bj-node', 'gz-dc1-node', 'nx-dc1-node', 'sh-node']"
+
+run genesis-f2 genesis --network quickstart-net "${members[@]}" --max-faulty 2 --out "$dir/bad.json"
+expect_rc genesis-f2 1
+expect_err genesis-f2 "max_faulty: 4 voters tolerate at most 1 faulty"
+if [ ! -e "$dir/bad.json" ]; then pass; else fail "a rejected genesis was written"; fi
+
+run genesis-hexnode genesis --network x --max-faulty 0 --out "$dir/bad.json" \
+    --node "a,310000,$i1_hex,tcp://a:1,tcp://a:2,voter"
+expect_rc genesis-hexnode 1
+expect_err genesis-hexnode "curve_pubkey"
+
+run genesis-dupkey genesis --network x --max-faulty 0 --out "$dir/bad.json" \
+    --node "a,310000,$dir/n1.pub.json,tcp://a:1,tcp://a:2,voter" \
+    --issuer "b,310000,$dir/n1.pub.json,100"
+expect_rc genesis-dupkey 1
+expect_err genesis-dupkey "issuers[0].pubkey: same key as nodes[0].pubkey"
+
+# ---- a signed order -------------------------------------------------------------------
+
+run sign-demo sign-demo --genesis "$dir/genesis.json" --issuer-key "$dir/i1.pub.json" \
+    --holder-key "$dir/holder.key" --provider-key "$dir/p1.key" --out "$dir/order.bin" --json
+expect_rc sign-demo 0
+order_hash=$(json "$dir/sign-demo.out" 'd["order_hash"]')
+
+run inspect-order inspect "$dir/order.bin" --genesis "$dir/genesis.json" --json
+expect_rc inspect-order 0
+expect_json inspect-order 'd["verified"]["ok"]' True
+expect_json inspect-order 'd["type"], d["kind"], d["amount_fen"], d["serial"]' \
+    "('order', 'redeem', 100000, 1)"
+expect_json inspect-order 'd["order_hash"]' "$order_hash"
+expect_json inspect-order 'd["network_id"]' "$network_id"
+expect_json inspect-order 'd["issuer_id"], d["provider_id"]' "('shanghai', 'guizhou-dc1')"
+
+# the last byte belongs to the provider's signature: it still decodes, but
+# must not verify
+flip "$dir/order.bin" "$dir/flipped.bin" -1
+run inspect-flipped inspect "$dir/flipped.bin" --genesis "$dir/genesis.json" --json
+if [ "$rc" -ne 0 ]; then pass; else fail "a flipped signature byte verified"; fi
+expect_json inspect-flipped 'd["verified"]["ok"], d["verified"]["error"]' "(False, 'bad_sig')"
+expect_err inspect-flipped "VL_ERR_BAD_SIG"
+
+run inspect-flipped-nogen inspect "$dir/flipped.bin" --json
+expect_rc inspect-flipped-nogen 0
+expect_json inspect-flipped-nogen '"verified" in d' False
+
+# a flipped byte in the signed part changes the order hash: no signature fits
+flip "$dir/order.bin" "$dir/flipped2.bin" 40
+run inspect-flipped2 inspect "$dir/flipped2.bin" --genesis "$dir/genesis.json"
+if [ "$rc" -ne 0 ]; then pass; else fail "a flipped order byte verified"; fi
+
+# the same order checked against another network's genesis
+run genesis-other genesis --network other-net "${members[@]}" --max-faulty 1 \
+    --out "$dir/other.json"
+expect_rc genesis-other 0
+run inspect-other inspect "$dir/order.bin" --genesis "$dir/other.json" --json
+expect_rc inspect-other 1
+expect_json inspect-other 'd["verified"]["error"]' wrong_network
+
+run inspect-garbage inspect "$dir/n1.key.missing"
+expect_rc inspect-garbage 1
+printf '\001\020\000' >"$dir/short.bin"
+run inspect-short inspect "$dir/short.bin"
+expect_rc inspect-short 1
+expect_err inspect-short "VL_ERR_TRUNCATED"
+
+# ---- every wire object through inspect ---------------------------------------------------
+
+inspect_fixtures() {
+    local fx=$dir/fx f name entry_hash redeem_account
+    mkdir "$fx"
+    if "$fixtures" "$dir/genesis.json" "$fx" "$dir/i1.key" "$dir/holder.key" "$dir/p1.key" \
+        "$dir/n1.key" "$dir/n2.key" "$dir/n3.key" "$dir/n4.key" 2>"$dir/fx.err"; then pass; else
+        fail "make_fixtures: $(cat "$dir/fx.err")"
+        return
+    fi
+    for f in "$fx"/*.bin; do
+        name=fx-$(basename "$f" .bin)
+        run "$name" inspect "$f" --genesis "$dir/genesis.json" --json
+        if [ "$name" = fx-cert_short ]; then expect_rc "$name" 1; else expect_rc "$name" 0; fi
+        run "$name-nogen" inspect "$f" --json
+        expect_rc "$name-nogen" 0
+    done
+    expect_json fx-cert_short 'd["verified"]["error"]' quorum
+    expect_json fx-cert 'len(d["votes"]), d["order"]["kind"], d["verified"]["ok"]' \
+        "(4, 'redeem', True)"
+    expect_json fx-issue 'len(d["vouchers"]), d["verified"]["ok"]' "(2, True)"
+    expect_json fx-revoke 'd["reason"], d["serial"], d["verified"]["ok"]' \
+        "('demo revocation', 2, True)"
+    expect_json fx-batch_vote 'd["verified"]["ok"]' True
+    expect_json fx-entry 'd["verified"]["ok"], d["cert"]["verified"]["ok"]' "(True, True)"
+    expect_json fx-entry 'd["prev_hash"]' "$network_id"
+    entry_hash=$(json "$dir/fx-entry.out" 'd["entry_hash"]')
+    expect_json fx-checkpoint 'd["verified"]["ok"], d["log_index"], d["entry_hash"]' \
+        "(True, 1, '$entry_hash')"
+    expect_json fx-msg_log_reply 'd["items"][0]["entry_hash"], d["verified"]["ok"]' \
+        "('$entry_hash', True)"
+    redeem_account=$(json "$dir/fx-redeem.out" 'd["account_id"]')
+    expect_json fx-account_voucher 'd["kind"], d["remaining_fen"], d["status"], d["account_id"]' \
+        "('voucher', 400000, 'active', '$redeem_account')"
+    expect_json fx-account_issuer 'd["kind"], d["issuer_id"]' "('issuer', 'shanghai')"
+    expect_json fx-msg_vote_reply 'd["verified"]["ok"], [a["kind"] for a in d["answers"]]' \
+        "(True, ['behind', 'rejected', 'conflict', 'certified'])"
+    expect_json fx-msg_vote_request '[o["kind"] for o in d["items"]]' \
+        "['issue', 'redeem', 'revoke']"
+    expect_json fx-msg_client_status 'd["status"]["flags"]' "['voter', 'in_quorum']"
+    expect_json fx-msg_client_error 'd["error"], d["text"], d["items"][0]["kind"]' \
+        "('conflict', 'another order holds this slot', 'revoke')"
+    expect_json fx-msg_client_account 'd["account"]["kind"], len(d["items"])' "('voucher', 1)"
+    expect_json fx-genesis 'd["form"], d["network_id"]' "('binary', '$network_id')"
+
+    # the binary genesis serves as well as the JSON one
+    run fx-bin-genesis inspect "$fx/cert.bin" --genesis "$fx/genesis.bin" --json
+    expect_json fx-bin-genesis 'd["verified"]["ok"]' True
+    # the last byte of a certificate is its last vote's signature
+    flip "$fx/cert.bin" "$fx/cert_bad.bin" -1
+    run fx-cert-bad inspect "$fx/cert_bad.bin" --genesis "$dir/genesis.json" --json
+    expect_rc fx-cert-bad 1
+    expect_json fx-cert-bad 'd["verified"]["error"]' bad_sig
+    flip "$fx/msg_log_reply.bin" "$fx/log_bad.bin" -1
+    run fx-log-bad inspect "$fx/log_bad.bin" --genesis "$dir/genesis.json" --json
+    expect_rc fx-log-bad 1
+    expect_json fx-log-bad 'd["verified"]["ok"], d["items"][0]["cert"]["verified"]["error"]' \
+        "(False, 'bad_sig')"
+    flip "$fx/checkpoint.bin" "$fx/checkpoint_bad.bin" -1
+    run fx-checkpoint-bad inspect "$fx/checkpoint_bad.bin" --genesis "$dir/genesis.json"
+    expect_rc fx-checkpoint-bad 1
+}
+if [ -n "$fixtures" ]; then inspect_fixtures; fi
+
+# ---- key file permissions ------------------------------------------------------------------
+
+chmod 644 "$dir/holder.key"
+run sign-demo-644 sign-demo --genesis "$dir/genesis.json" --issuer-key "$dir/i1.pub.json" \
+    --holder-key "$dir/holder.key" --provider-key "$dir/p1.key" --out "$dir/order2.bin"
+expect_rc sign-demo-644 1
+expect_err sign-demo-644 "VL_ERR_KEYFILE_PERMS"
+if [ ! -e "$dir/order2.bin" ]; then pass; else fail "an order was signed with a 0644 key"; fi
+chmod 600 "$dir/holder.key"
+
+# a provider that is not in the genesis
+run sign-demo-stranger sign-demo --genesis "$dir/genesis.json" --issuer-key "$i1_hex" \
+    --holder-key "$dir/holder.key" --provider-key "$dir/i2.key" --out "$dir/order3.bin"
+expect_rc sign-demo-stranger 1
+expect_err sign-demo-stranger "not a provider"
+
+# ---- usage errors ------------------------------------------------------------------------------
+
+run usage-none
+expect_rc usage-none 2
+run usage-unknown-cmd frobnicate
+expect_rc usage-unknown-cmd 2
+run usage-unknown-opt keygen --out "$dir/x.key" --nodes
+expect_rc usage-unknown-opt 2
+expect_err usage-unknown-opt "unknown option --nodes"
+run usage-missing keygen
+expect_rc usage-missing 2
+expect_err usage-missing "missing --out"
+run usage-spec genesis --network x --max-faulty 0 --out "$dir/bad.json" --node "a,310000"
+expect_rc usage-spec 2
+run help keygen --help
+expect_rc help 0
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
