@@ -47,7 +47,7 @@ static struct {
     blob cert, cert_short, entry, checkpoint, account;
 } fx;
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
     fprintf(stderr, "make_fixtures: %s\n", what);
     exit(2);
