@@ -80,9 +80,15 @@ void vl_voucher_account_id(uint8_t out[32], const uint8_t issuer_pubkey[32], uin
 /* ---- Merkle tree of a batch vote (RFC 6962 shape) -----------------------
  *
  * Leaves are order hashes, used as they are (so a batch of one has
- * root = that order hash and an empty path).  An interior node is
- * tagged_hash(merkle, left || right).  For n > 1 leaves the tree splits at
- * k = the largest power of two < n: left = leaves[0..k), right = leaves[k..n).
+ * root = that order hash and an empty path).  For n > 1 leaves the tree
+ * splits at k = the largest power of two < n: left = leaves[0..k),
+ * right = leaves[k..n), and the node is
+ *   tagged_hash(merkle, left || right || n as u32 LE)   (68 bytes hashed)
+ * Every node commits to the number of leaves under it.  Without that, a
+ * path verifies under several (index, n) pairs with the same left/right
+ * steps (leaf 0 of 5 and of 7, say), so anyone could re-encode a valid
+ * certificate with another leaf_count and it would still verify.  And the
+ * node of any subtree is vl_merkle_root of its leaves alone.
  */
 
 /* Root of `n` leaves (1 <= n <= VL_MAX_BATCH_ORDERS; asserts otherwise). */

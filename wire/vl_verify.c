@@ -1,1 +1,356 @@
-/* placeholder: being written */
+/* vl_verify.c - offline checks of orders, votes, certificates and
+ * checkpoints against a genesis, and the batch-vote signature cache.
+ *
+ * Design notes
+ *  1. Cheap checks before expensive ones.  vl_cert_verify checks the order
+ *     (membership, then its one or two signatures), then every vote's
+ *     voter and Merkle path (a few hashes each), then the vote count
+ *     against the quorum, and only then the vote signatures, each at most
+ *     once per (voter, root, signature) thanks to the cache.  Every vote
+ *     must be valid: a certificate carrying one bad vote is rejected even
+ *     if the other votes reach the quorum, so that a certificate is either
+ *     wholly valid or refused (no "valid, with garbage attached" forms).
+ *  2. The cache (DESIGN.md 4).  An entry (voter index, root, signature)
+ *     means "this signature by this voter over this root verified".  It
+ *     only ever holds signatures that were checked, and a lookup matches
+ *     the signature bytes too, so a hit is exactly as good as a
+ *     verification: keying on (voter, root) alone would let a certificate
+ *     whose vote signature is garbage pass on a node whose cache is warm
+ *     and fail everywhere else (verification must not depend on history).
+ *     One batch has one signature per voter, so this costs no hits.  A
+ *     cache belongs to one genesis: voter indexes mean nothing across
+ *     networks.
+ *     Layout: a FIFO ring of `capacity` entries (the eviction order) and an
+ *     open-addressing table (linear probing, at most half full, backward
+ *     shift deletion: no tombstones) of ring positions + 1 (0 = empty).
+ *     Inserting into a full ring evicts its oldest entry.  The table index
+ *     mixes the root with a per-cache random seed, so a voter cannot grind
+ *     roots that collide in our table.  One mutex guards ring and table;
+ *     the hit and miss counters are atomics, readable without it.
+ *  3. No allocation except vl_sigcache_new; nothing here keeps a pointer to
+ *     its arguments.
+ */
+#include "vl_verify.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vl_crypto.h"
+
+/* ---- the signature cache ------------------------------------------------ */
+
+#define SIGCACHE_MAX_CAPACITY (1u << 24)
+
+typedef struct {
+    uint8_t root[32];
+    uint8_t sig[64];
+    uint16_t voter;
+} cache_entry;
+
+struct vl_sigcache {
+    pthread_mutex_t lock;
+    uint32_t capacity; /* ring size */
+    uint32_t count;    /* entries in use, <= capacity */
+    uint32_t head;     /* next ring slot to fill (the oldest when full) */
+    uint32_t mask;     /* table size - 1; table size >= 2 * capacity */
+    uint64_t seed;
+    cache_entry *ring;
+    uint32_t *table; /* ring index + 1, or 0 */
+    _Atomic uint64_t hits;
+    _Atomic uint64_t misses;
+};
+
+vl_sigcache *vl_sigcache_new(uint32_t capacity)
+{
+    assert(capacity >= 1 && capacity <= SIGCACHE_MAX_CAPACITY);
+    uint32_t size = 2;
+    while (size < 2 * capacity)
+        size *= 2;
+    vl_sigcache *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->ring = calloc(capacity, sizeof *c->ring);
+    c->table = calloc(size, sizeof *c->table);
+    if (c->ring == NULL || c->table == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c->ring);
+        free(c->table);
+        free(c);
+        return NULL;
+    }
+    c->capacity = capacity;
+    c->mask = size - 1;
+    /* Without randomness the table still works; it is only easier to
+     * aim collisions at. */
+    if (vl_random((uint8_t *)&c->seed, sizeof c->seed) != VL_OK)
+        c->seed = 0x6a09e667f3bcc908u;
+    atomic_init(&c->hits, 0);
+    atomic_init(&c->misses, 0);
+    return c;
+}
+
+void vl_sigcache_destroy(vl_sigcache **c)
+{
+    if (c == NULL || *c == NULL)
+        return;
+    pthread_mutex_destroy(&(*c)->lock);
+    free((*c)->ring);
+    free((*c)->table);
+    free(*c);
+    *c = NULL;
+}
+
+uint64_t vl_sigcache_hits(const vl_sigcache *c)
+{
+    assert(c != NULL);
+    return atomic_load(&c->hits);
+}
+
+uint64_t vl_sigcache_misses(const vl_sigcache *c)
+{
+    assert(c != NULL);
+    return atomic_load(&c->misses);
+}
+
+static uint32_t cache_home(const vl_sigcache *c, uint16_t voter, const uint8_t root[32])
+{
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x |= (uint64_t)root[i] << (8 * i);
+    x ^= c->seed ^ ((uint64_t)voter << 48);
+    x *= 0x9e3779b97f4a7c15u;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9u;
+    return (uint32_t)(x >> 32) & c->mask;
+}
+
+/* Table position of (voter, root, sig), or -1.  Caller holds the lock.
+ * The table is at most half full, so the probe ends within mask + 1 steps. */
+static int64_t cache_find(const vl_sigcache *c, uint16_t voter, const uint8_t root[32],
+                          const uint8_t sig[64])
+{
+    uint32_t i = cache_home(c, voter, root);
+    for (uint32_t step = 0; step <= c->mask; step++, i = (i + 1) & c->mask) {
+        uint32_t slot = c->table[i];
+        if (slot == 0)
+            return -1;
+        const cache_entry *e = &c->ring[slot - 1];
+        if (e->voter == voter && memcmp(e->root, root, 32) == 0 &&
+            memcmp(e->sig, sig, 64) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Remove table position i, shifting later members of its probe run back
+ * so that no lookup stops early at the hole. */
+static void cache_delete_at(vl_sigcache *c, uint32_t i)
+{
+    uint32_t j = i;
+    for (uint32_t step = 0; step <= c->mask; step++) {
+        j = (j + 1) & c->mask;
+        if (c->table[j] == 0)
+            break;
+        const cache_entry *e = &c->ring[c->table[j] - 1];
+        uint32_t k = cache_home(c, e->voter, e->root);
+        /* Move j into the hole i unless its home k lies cyclically in
+         * (i, j]: then it is already reachable from k. */
+        int k_in_range = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!k_in_range) {
+            c->table[i] = c->table[j];
+            i = j;
+        }
+    }
+    c->table[i] = 0;
+}
+
+static void cache_insert_locked(vl_sigcache *c, uint16_t voter, const uint8_t root[32],
+                                const uint8_t sig[64])
+{
+    if (cache_find(c, voter, root, sig) >= 0)
+        return;
+    uint32_t r = c->head;
+    if (c->count == c->capacity) { /* evict the oldest: it sits at head */
+        const cache_entry *e = &c->ring[r];
+        int64_t old = cache_find(c, e->voter, e->root, e->sig);
+        assert(old >= 0);
+        cache_delete_at(c, (uint32_t)old);
+    } else {
+        c->count++;
+    }
+    c->ring[r].voter = voter;
+    memcpy(c->ring[r].root, root, 32);
+    memcpy(c->ring[r].sig, sig, 64);
+    uint32_t i = cache_home(c, voter, root);
+    while (c->table[i] != 0) /* ends: at most half the table is in use */
+        i = (i + 1) & c->mask;
+    c->table[i] = r + 1;
+    c->head = (r + 1) % c->capacity;
+}
+
+/* 1 when (voter, root, sig) is cached; counts a hit or a miss. */
+static int cache_lookup(vl_sigcache *c, uint16_t voter, const uint8_t root[32],
+                        const uint8_t sig[64])
+{
+    int rc = pthread_mutex_lock(&c->lock);
+    assert(rc == 0);
+    int found = cache_find(c, voter, root, sig) >= 0;
+    rc = pthread_mutex_unlock(&c->lock);
+    assert(rc == 0);
+    (void)rc;
+    atomic_fetch_add(found ? &c->hits : &c->misses, 1);
+    return found;
+}
+
+static void cache_insert(vl_sigcache *c, uint16_t voter, const uint8_t root[32],
+                         const uint8_t sig[64])
+{
+    int rc = pthread_mutex_lock(&c->lock);
+    assert(rc == 0);
+    cache_insert_locked(c, voter, root, sig);
+    rc = pthread_mutex_unlock(&c->lock);
+    assert(rc == 0);
+    (void)rc;
+}
+
+/* ---- votes ------------------------------------------------------------------ */
+
+static vl_err voter_check(const vl_genesis *g, uint16_t voter)
+{
+    if (voter >= g->node_count || g->nodes[voter].role != VL_ROLE_VOTER)
+        return VL_ERR_UNKNOWN_KEY;
+    return VL_OK;
+}
+
+/* The vote signature of a genesis voter over root, through the cache. */
+static vl_err vote_sig_check(const vl_genesis *g, uint16_t voter, const uint8_t root[32],
+                             const uint8_t sig[64], vl_sigcache *cache)
+{
+    if (cache != NULL && cache_lookup(cache, voter, root, sig))
+        return VL_OK;
+    uint8_t msg[32];
+    vl_vote_message(msg, root);
+    if (!vl_verify(sig, msg, g->nodes[voter].pubkey))
+        return VL_ERR_BAD_SIG;
+    if (cache != NULL)
+        cache_insert(cache, voter, root, sig);
+    return VL_OK;
+}
+
+vl_err vl_batch_vote_verify(const vl_genesis *g, const vl_batch_vote *v, vl_sigcache *cache)
+{
+    assert(g != NULL && v != NULL);
+    vl_err e = voter_check(g, v->voter);
+    if (e != VL_OK)
+        return e;
+    return vote_sig_check(g, v->voter, v->root, v->sig, cache);
+}
+
+/* ---- orders ------------------------------------------------------------------- */
+
+vl_err vl_order_verify(const vl_genesis *g, const vl_order *o, const uint8_t order_hash[32])
+{
+    assert(g != NULL && o != NULL && order_hash != NULL);
+    unsigned want = vl_order_sig_count(o->kind);
+    if (want == 0)
+        return VL_ERR_TYPE;
+    if (o->sig_count != want)
+        return VL_ERR_NONCANONICAL;
+    if (memcmp(o->network_id, g->network_id, 32) != 0)
+        return VL_ERR_WRONG_NETWORK;
+    if (vl_genesis_issuer_by_pubkey(g, o->issuer) < 0)
+        return VL_ERR_UNKNOWN_ISSUER;
+    if (o->kind == VL_ORDER_REDEEM) {
+        if (vl_genesis_provider_by_pubkey(g, o->provider) < 0)
+            return VL_ERR_UNKNOWN_PROVIDER;
+        if (!vl_verify(o->sigs[0], order_hash, o->holder) ||
+            !vl_verify(o->sigs[1], order_hash, o->provider))
+            return VL_ERR_BAD_SIG;
+        return VL_OK;
+    }
+    /* ISSUE and REVOKE: the issuer alone. */
+    return vl_verify(o->sigs[0], order_hash, o->issuer) ? VL_OK : VL_ERR_BAD_SIG;
+}
+
+/* ---- certificates ------------------------------------------------------------- */
+
+/* Voters and paths of every vote (no signatures yet); roots[i] gets vote
+ * i's root. */
+static vl_err cert_votes_check(const vl_genesis *g, const vl_cert *c,
+                               const uint8_t order_hash[32], uint8_t (*roots)[32])
+{
+    for (uint32_t i = 0; i < c->vote_count; i++) {
+        const vl_cert_vote *v = &c->votes[i];
+        if (i > 0 && v->voter <= c->votes[i - 1].voter)
+            return v->voter == c->votes[i - 1].voter ? VL_ERR_DUP_SIGNER : VL_ERR_UNSORTED;
+        vl_err e = voter_check(g, v->voter);
+        if (e != VL_OK)
+            return e;
+        if (v->path_len > VL_MAX_MERKLE_DEPTH)
+            return VL_ERR_BAD_PATH;
+        e = vl_merkle_root_from_path(roots[i], order_hash, v->leaf_index, v->leaf_count,
+                                     (const uint8_t(*)[32])v->path, v->path_len);
+        if (e != VL_OK)
+            return VL_ERR_BAD_PATH;
+    }
+    return VL_OK;
+}
+
+vl_err vl_cert_verify(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache,
+                      uint8_t order_hash_out[32])
+{
+    assert(g != NULL && c != NULL);
+    if (c->vote_count > VL_MAX_NODES)
+        return VL_ERR_LIMIT;
+    uint8_t order_hash[32], roots[VL_MAX_NODES][32];
+    vl_order_hash(order_hash, &c->order);
+    vl_err e = vl_order_verify(g, &c->order, order_hash);
+    if (e == VL_OK)
+        e = cert_votes_check(g, c, order_hash, roots);
+    /* Distinct voters (checked above), so the count is the quorum test. */
+    if (e == VL_OK && c->vote_count < g->quorum)
+        e = VL_ERR_QUORUM;
+    for (uint32_t i = 0; e == VL_OK && i < c->vote_count; i++)
+        e = vote_sig_check(g, c->votes[i].voter, roots[i], c->votes[i].sig, cache);
+    if (e == VL_OK && order_hash_out != NULL)
+        memcpy(order_hash_out, order_hash, 32);
+    return e;
+}
+
+/* ---- checkpoints ------------------------------------------------------------- */
+
+vl_err vl_checkpoint_verify(const vl_genesis *g, const vl_checkpoint *cp)
+{
+    assert(g != NULL && cp != NULL);
+    if (memcmp(cp->network_id, g->network_id, 32) != 0)
+        return VL_ERR_WRONG_NETWORK;
+    if (cp->node >= g->node_count)
+        return VL_ERR_UNKNOWN_KEY;
+    uint8_t msg[32];
+    vl_checkpoint_message(msg, cp);
+    return vl_verify(cp->sig, msg, g->nodes[cp->node].pubkey) ? VL_OK : VL_ERR_BAD_SIG;
+}
+
+/* ---- signing helpers ----------------------------------------------------------- */
+
+void vl_order_sign_slot(vl_order *o, unsigned slot, const vl_keypair *kp,
+                        const uint8_t aux_rand[32])
+{
+    assert(o != NULL && kp != NULL);
+    unsigned count = vl_order_sig_count(o->kind);
+    assert(slot < count);
+    uint8_t hash[32];
+    vl_order_hash(hash, o); /* excludes sig_count and the signatures */
+    o->sig_count = (uint8_t)count;
+    vl_sign(o->sigs[slot], kp, hash, aux_rand);
+}
+
+void vl_checkpoint_sign(vl_checkpoint *cp, const vl_keypair *kp, const uint8_t aux_rand[32])
+{
+    assert(cp != NULL && kp != NULL);
+    uint8_t msg[32];
+    vl_checkpoint_message(msg, cp);
+    vl_sign(cp->sig, kp, msg, aux_rand);
+}

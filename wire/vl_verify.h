@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "vl_crypto.h" /* vl_keypair */
 #include "vl_error.h"
 #include "vl_genesis.h"
 #include "vl_wire.h"
