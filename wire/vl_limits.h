@@ -49,7 +49,7 @@
 #define VL_MAX_MSG_ITEMS 1024
 
 /* Largest message a node accepts (ZMQ_MAXMSGSIZE) and the largest nested
- * object.  A maximal certificate (256 vouchers, 64 votes) is ~70 KiB; a
+ * object.  A maximal certificate (256 vouchers, 64 votes) is 54,869 bytes; a
  * list message of many of them stays under this by construction of the
  * sender, and a larger one is refused before it is read. */
 #define VL_MAX_MSG_BYTES (16u * 1024u * 1024u)
