@@ -1,0 +1,794 @@
+/* vl_coord.c - the coordinator (DESIGN.md 5.1, 5.3, 5.5): client
+ * submissions, collecting votes, forming certificates, conflicts, re-drive.
+ * Design notes: vl_core.c (notes 10-14).
+ *
+ * Pointer discipline: an entry may be freed by settle(), by forming, or by
+ * vl_coord_resolved() (called from any apply).  So no function keeps an
+ * entry pointer across a call that may apply a certificate or settle; they
+ * look the entry up again by order hash.
+ */
+#include <assert.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vl_core_int.h"
+
+/* ---- the table -------------------------------------------------------------- */
+
+static uint32_t bucket_of(const uint8_t h[32])
+{
+    uint32_t v = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+                 (uint32_t)h[3] << 24;
+    return v % VL_COORD_BUCKETS;
+}
+
+static vl_coord *coord_find(const vl_core *c, const uint8_t hash[32])
+{
+    /* Chains are bounded by the table size (VL_COORD_MAX). */
+    for (vl_coord *e = c->table[bucket_of(hash)]; e != NULL; e = e->hnext)
+        if (memcmp(e->hash, hash, 32) == 0)
+            return e;
+    return NULL;
+}
+
+static void coord_link(vl_core *c, vl_coord *e)
+{
+    uint32_t b = bucket_of(e->hash);
+    e->hnext = c->table[b];
+    c->table[b] = e;
+    e->older = c->newest;
+    e->newer = NULL;
+    if (c->newest != NULL)
+        c->newest->newer = e;
+    else
+        c->oldest = e;
+    c->newest = e;
+    c->coord_count++;
+    assert(c->coord_count <= VL_COORD_MAX);
+}
+
+static void coord_unlink(vl_core *c, vl_coord *e)
+{
+    vl_coord **pp = &c->table[bucket_of(e->hash)];
+    while (*pp != e) {
+        assert(*pp != NULL && "coord_unlink: entry not in its chain");
+        pp = &(*pp)->hnext;
+    }
+    *pp = e->hnext;
+    if (e->older != NULL)
+        e->older->newer = e->newer;
+    else
+        c->oldest = e->newer;
+    if (e->newer != NULL)
+        e->newer->older = e->older;
+    else
+        c->newest = e->older;
+    assert(c->coord_count > 0);
+    c->coord_count--;
+}
+
+static void coord_free(vl_coord *e)
+{
+    if (e == NULL)
+        return;
+    for (uint32_t v = 0; v < VL_MAX_NODES; v++)
+        free(e->votes[v]);
+    free(e->order);
+    free(e->conflict);
+    free(e);
+}
+
+vl_err vl_coord_init(vl_core *c)
+{
+    c->table = calloc(VL_COORD_BUCKETS, sizeof *c->table);
+    return c->table != NULL ? VL_OK : VL_ERR_NOMEM;
+}
+
+void vl_coord_free_all(vl_core *c)
+{
+    vl_coord *e = c->oldest;
+    for (uint32_t i = 0; e != NULL && i <= VL_COORD_MAX; i++) {
+        vl_coord *next = e->newer;
+        coord_free(e);
+        e = next;
+    }
+    if (c->table != NULL)
+        memset(c->table, 0, VL_COORD_BUCKETS * sizeof *c->table);
+    c->oldest = c->newest = NULL;
+    c->coord_count = 0;
+}
+
+void vl_coord_drop(vl_core *c)
+{
+    for (vl_coord *e = c->oldest; e != NULL; e = e->newer)
+        for (uint32_t w = 0; w < e->waiter_count && c->orphans != NULL; w++)
+            if (c->orphan_count < VL_ORPHANS_MAX)
+                c->orphans[c->orphan_count++] = e->waiters[w];
+    vl_coord_free_all(c);
+}
+
+vl_err vl_stage_orphans(vl_core *c)
+{
+    for (uint32_t i = 0; i < c->orphan_count; i++)
+        VL_TRY(vl_stage_error(c, c->orphans[i].client, c->orphans[i].req_id,
+                              VL_ERR_UNAVAILABLE,
+                              "node storage failed; resubmit the same order",
+                              VL_EVIDENCE_NONE, (vl_bytes){NULL, 0}));
+    return VL_OK;
+}
+
+bool vl_coord_tracks(vl_core *c, const uint8_t hash[32], uint16_t voter)
+{
+    const vl_coord *e = coord_find(c, hash);
+    return e != NULL && (e->voted & VL_BIT(voter)) == 0;
+}
+
+static vl_err coord_new(vl_core *c, vl_bytes raw, const vl_order *o, const uint8_t hash[32],
+                        vl_coord **out)
+{
+    vl_coord *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return VL_ERR_NOMEM;
+    e->order = malloc(raw.len);
+    if (e->order == NULL) {
+        free(e);
+        return VL_ERR_NOMEM;
+    }
+    memcpy(e->order, raw.ptr, raw.len);
+    e->order_len = raw.len;
+    memcpy(e->hash, hash, 32);
+    vl_order_account(e->account, o);
+    e->seq = o->seq;
+    e->created_ms = e->requested_ms = c->now_ms;
+    coord_link(c, e);
+    *out = e;
+    return VL_OK;
+}
+
+static vl_err add_waiter(vl_core *c, vl_coord *e, uint64_t client, uint64_t req_id)
+{
+    if (e->waiter_count >= VL_COORD_MAX_WAITERS)
+        return vl_stage_error(c, client, req_id, VL_ERR_UNAVAILABLE,
+                              "too many clients waiting on this order", VL_EVIDENCE_NONE,
+                              (vl_bytes){NULL, 0});
+    e->waiters[e->waiter_count++] = (vl_waiter){client, req_id, c->now_ms};
+    return VL_OK;
+}
+
+static uint32_t popcount64(uint64_t v)
+{
+    uint32_t n = 0;
+    for (; v != 0; v &= v - 1u)
+        n++;
+    return n;
+}
+
+/* ---- endings: certified, failed -------------------------------------------------- */
+
+/* Answer every waiter and free e (unlinked by the caller or here). */
+static vl_err finish_entry(vl_core *c, vl_coord *e, vl_err code, const char *text,
+                           uint8_t ev_kind, vl_bytes ev)
+{
+    vl_err err = VL_OK;
+    for (uint32_t w = 0; w < e->waiter_count && err == VL_OK; w++) {
+        if (code == VL_OK)
+            err = vl_stage_cert_reply(c, e->waiters[w].client, e->waiters[w].req_id, ev);
+        else
+            err = vl_stage_error(c, e->waiters[w].client, e->waiters[w].req_id, code, text,
+                                 ev_kind, ev);
+    }
+    coord_free(e);
+    return err;
+}
+
+vl_err vl_coord_resolved(vl_core *c, const uint8_t hash[32], vl_bytes cert)
+{
+    vl_coord *e = coord_find(c, hash);
+    if (e == NULL)
+        return VL_OK;
+    coord_unlink(c, e);
+    return finish_entry(c, e, VL_OK, NULL, VL_EVIDENCE_CERT, cert);
+}
+
+/* The slot was certified for another order. */
+static vl_err resolve_other(vl_core *c, vl_coord *e, vl_bytes cert)
+{
+    coord_unlink(c, e);
+    return finish_entry(c, e, VL_ERR_ALREADY_CERTIFIED,
+                        "another order was certified for this slot", VL_EVIDENCE_CERT, cert);
+}
+
+/* Keep a formed certificate for the step's CERTS broadcast (takes raw). */
+static vl_err formed_push(vl_core *c, uint8_t *raw, size_t len)
+{
+    if (c->formed_count == c->formed_cap) {
+        uint32_t cap = c->formed_cap != 0 ? 2u * c->formed_cap : 64u;
+        vl_bytes *p = realloc(c->formed, cap * sizeof *p);
+        if (p == NULL) {
+            free(raw);
+            return VL_ERR_NOMEM;
+        }
+        c->formed = p;
+        c->formed_cap = cap;
+    }
+    c->formed[c->formed_count++] = (vl_bytes){raw, (uint32_t)len};
+    return VL_OK;
+}
+
+static vl_err form(vl_core *c, vl_coord *e)
+{
+    vl_cert *ct = c->fcert;
+    coord_unlink(c, e);
+    vl_err err = vl_order_decode(e->order, e->order_len, &ct->order);
+    assert(err == VL_OK && "form: a tracked order decodes");
+    ct->vote_count = 0;
+    /* Ascending voter order, the first `quorum` voters. */
+    for (uint32_t v = 0; v < c->g->node_count && ct->vote_count < c->quorum; v++) {
+        const vl_cvote *cv = e->votes[v];
+        if (cv == NULL)
+            continue;
+        vl_cert_vote *out = &ct->votes[ct->vote_count++];
+        out->voter = (uint16_t)v;
+        out->leaf_index = cv->leaf_index;
+        out->leaf_count = cv->leaf_count;
+        out->path_len = cv->path_len;
+        memcpy(out->path, cv->path, 32u * cv->path_len);
+        memcpy(out->sig, cv->sig, 64);
+    }
+    size_t len;
+    err = vl_cert_encode(ct, NULL, 0, &len);
+    assert(err == VL_OK && "form: certificate encodes");
+    uint8_t *raw = malloc(len);
+    if (raw == NULL) {
+        coord_free(e);
+        return VL_ERR_NOMEM;
+    }
+    err = vl_cert_encode(ct, raw, len, &len);
+    assert(err == VL_OK);
+    err = formed_push(c, raw, len); /* the list owns raw from here */
+    if (err == VL_OK) {
+        c->mem.certs_formed++;
+        err = vl_apply_cert(c, raw, len, VL_APPLY_VERIFIED, VL_SRC_ALL, NULL);
+    }
+    if (err != VL_OK) {
+        coord_free(e);
+        return err;
+    }
+    return finish_entry(c, e, VL_OK, NULL, VL_EVIDENCE_CERT, (vl_bytes){raw, (uint32_t)len});
+}
+
+static vl_err fail(vl_core *c, vl_coord *e)
+{
+    coord_unlink(c, e);
+    if (e->conflict != NULL)
+        return finish_entry(c, e, VL_ERR_CONFLICT,
+                            "another order signed for this slot holds votes; the pair is the proof",
+                            VL_EVIDENCE_ORDER, (vl_bytes){e->conflict, e->conflict_len});
+    vl_err code = e->reject_code != 0 ? (vl_err)e->reject_code : VL_ERR_QUORUM;
+    return finish_entry(c, e, code, NULL, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
+}
+
+/* Form at quorum, fail when quorum became impossible; may free e. */
+static vl_err settle(vl_core *c, vl_coord *e)
+{
+    uint32_t votes = popcount64(e->voted);
+    if (votes >= c->quorum)
+        return form(c, e);
+    uint32_t open = popcount64(c->voter_mask & ~e->voted & ~e->refused);
+    if (votes + open < c->quorum)
+        return fail(c, e);
+    return VL_OK;
+}
+
+/* ---- asking for votes ------------------------------------------------------------------ */
+
+static void refuse(vl_coord *e, uint16_t voter, uint16_t code)
+{
+    if ((e->voted & VL_BIT(voter)) != 0)
+        return; /* a vote is never taken back */
+    e->refused |= VL_BIT(voter);
+    if (code != 0)
+        e->reject_code = code;
+}
+
+static vl_err keep_conflict(vl_coord *e, const uint8_t *order, uint32_t len)
+{
+    if (e->conflict != NULL)
+        return VL_OK;
+    e->conflict = malloc(len);
+    if (e->conflict == NULL)
+        return VL_ERR_NOMEM;
+    memcpy(e->conflict, order, len);
+    e->conflict_len = len;
+    return VL_OK;
+}
+
+/* Our own decision on e's order (never frees e). */
+static vl_err local_answer(vl_core *c, vl_coord *e, const vl_decision *d)
+{
+    switch (d->kind) {
+    case VL_DECIDE_VOTE: /* recorded by vl_batch_finish with the batch signature */
+        return VL_OK;
+    case VL_DECIDE_PASS: /* an observer: its "vote" will never come */
+        refuse(e, c->self, VL_ERR_NOT_VOTER);
+        return VL_OK;
+    case VL_ANSWER_CONFLICT:
+        refuse(e, c->self, 0);
+        return keep_conflict(e, d->evidence, d->evidence_len); /* our own lock: verified */
+    case VL_ANSWER_BEHIND:
+        return vl_request_account(c, e->account, d->next_seq, VL_SRC_ALL);
+    case VL_ANSWER_CERTIFIED: /* for another order: the tick resolves it */
+        refuse(e, c->self, VL_ERR_ALREADY_CERTIFIED);
+        return VL_OK;
+    default:
+        refuse(e, c->self, d->code);
+        return VL_OK;
+    }
+}
+
+static vl_err own_vote(vl_core *c, vl_coord *e)
+{
+    if (!c->voter) {
+        refuse(e, c->self, VL_ERR_NOT_VOTER);
+        return VL_OK;
+    }
+    vl_decision d;
+    vl_err err = vl_order_decode(e->order, e->order_len, c->vord);
+    assert(err == VL_OK && "own_vote: a tracked order decodes");
+    err = vl_decide(c, e->order, e->order_len, c->vord, e->hash,
+                    VL_MODE_VOTE | VL_MODE_VERIFIED, &d);
+    if (err == VL_OK)
+        err = local_answer(c, e, &d);
+    vl_decision_free(&d);
+    return err;
+}
+
+/* Ask voter v (ourselves included) for its vote on e, once per step. */
+static vl_err request_vote(vl_core *c, vl_coord *e, uint16_t v)
+{
+    if (((e->voted | e->refused) & VL_BIT(v)) != 0)
+        return VL_OK;
+    if (e->req_step != c->step_no) {
+        e->req_step = c->step_no;
+        e->req_mask = 0;
+    }
+    if ((e->req_mask & VL_BIT(v)) != 0)
+        return VL_OK;
+    e->req_mask |= VL_BIT(v);
+    if (v == c->self)
+        return own_vote(c, e);
+    vl_peer_step *ps = &c->peers[v];
+    if (ps->requests == NULL) {
+        ps->requests = malloc(VL_PEER_REQUESTS_MAX * sizeof *ps->requests);
+        if (ps->requests == NULL)
+            return VL_ERR_NOMEM;
+    }
+    if (ps->request_count >= VL_PEER_REQUESTS_MAX)
+        return VL_OK; /* the next re-request asks */
+    memcpy(ps->requests[ps->request_count++], e->hash, 32);
+    return VL_OK;
+}
+
+static vl_err request_all(vl_core *c, vl_coord *e)
+{
+    for (uint32_t v = 0; v < c->g->node_count; v++)
+        if ((c->voter_mask & VL_BIT(v)) != 0)
+            VL_TRY(request_vote(c, e, (uint16_t)v));
+    return VL_OK;
+}
+
+/* ---- SUBMIT ---------------------------------------------------------------------------- */
+
+static vl_err resolve_from_slot(vl_core *c, vl_coord *e, bool *done);
+
+/* The slot is certified already: the certificate, or ALREADY_CERTIFIED. */
+static vl_err submit_certified(vl_core *c, uint64_t client, uint64_t req_id,
+                               const uint8_t hash[32], const uint8_t account[32], uint64_t seq,
+                               bool *done)
+{
+    uint8_t have[32];
+    vl_bytes cert;
+    VL_TRY(vl_slot_get(c, c->txn, account, seq, done, have, NULL));
+    if (!*done)
+        return VL_OK;
+    VL_TRY(vl_slot_cert(c, c->txn, account, seq, done, &cert));
+    if (memcmp(have, hash, 32) == 0)
+        return vl_stage_cert_reply(c, client, req_id, cert);
+    return vl_stage_error(c, client, req_id, VL_ERR_ALREADY_CERTIFIED,
+                          "another order was certified for this slot", VL_EVIDENCE_CERT, cert);
+}
+
+static vl_err submit_start(vl_core *c, uint64_t client, uint64_t req_id, vl_bytes raw,
+                           const uint8_t hash[32])
+{
+    vl_decision d;
+    vl_coord *e;
+    unsigned mode = VL_MODE_VERIFIED | (c->voter ? VL_MODE_VOTE : 0u);
+    VL_TRY(vl_decide(c, raw.ptr, raw.len, c->cord, hash, mode, &d));
+    if (d.kind == VL_ANSWER_REJECTED) /* our own rules say no: no need to ask */
+        return vl_stage_error(c, client, req_id, (vl_err)d.code, NULL, VL_EVIDENCE_NONE,
+                              (vl_bytes){NULL, 0});
+    vl_err err = coord_new(c, raw, c->cord, hash, &e);
+    if (err == VL_OK)
+        err = add_waiter(c, e, client, req_id);
+    if (err == VL_OK) {
+        e->req_step = c->step_no;
+        e->req_mask = VL_BIT(c->self); /* decided just now */
+        err = local_answer(c, e, &d);
+    }
+    vl_decision_free(&d);
+    VL_TRY(err);
+    VL_TRY(request_all(c, e));
+    return settle(c, e);
+}
+
+vl_err vl_coord_submit(vl_core *c, uint64_t client, uint64_t req_id, vl_bytes raw)
+{
+    uint8_t hash[32], account[32];
+    bool done;
+    if (vl_order_decode(raw.ptr, raw.len, c->cord) != VL_OK) {
+        vl_bad_input(c); /* vl_msg_decode checked it: not expected */
+        return vl_stage_error(c, client, req_id, VL_ERR_NONCANONICAL, "malformed order",
+                              VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
+    }
+    vl_order_hash(hash, c->cord);
+    vl_coord *e = coord_find(c, hash);
+    if (e != NULL) { /* being coordinated: wait with the others */
+        VL_TRY(add_waiter(c, e, client, req_id));
+        return resolve_from_slot(c, e, &done);
+    }
+    vl_err v = vl_order_verify(c->g, c->cord, hash);
+    if (v != VL_OK)
+        return vl_stage_error(c, client, req_id, v, NULL, VL_EVIDENCE_NONE,
+                              (vl_bytes){NULL, 0});
+    vl_order_account(account, c->cord);
+    VL_TRY(submit_certified(c, client, req_id, hash, account, c->cord->seq, &done));
+    if (done)
+        return VL_OK;
+    if (c->coord_count >= VL_COORD_MAX)
+        return vl_stage_error(c, client, req_id, VL_ERR_UNAVAILABLE,
+                              "too many orders in flight at this node; retry later",
+                              VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
+    return submit_start(c, client, req_id, raw, hash);
+}
+
+/* ---- VOTE_REPLY ------------------------------------------------------------------------ */
+
+vl_err vl_coord_add_vote(vl_core *c, const uint8_t hash[32], uint16_t voter, uint32_t index,
+                         uint32_t count, const uint8_t (*path)[32], uint32_t path_len,
+                         const uint8_t sig[64])
+{
+    vl_coord *e = coord_find(c, hash);
+    if (e == NULL || (e->voted & VL_BIT(voter)) != 0)
+        return VL_OK;
+    assert(voter < VL_MAX_NODES && path_len <= VL_MAX_MERKLE_DEPTH);
+    vl_cvote *v = malloc(offsetof(vl_cvote, path) + 32u * (size_t)path_len);
+    if (v == NULL)
+        return VL_ERR_NOMEM;
+    v->leaf_index = index;
+    v->leaf_count = count;
+    v->path_len = (uint8_t)path_len;
+    memcpy(v->sig, sig, 64);
+    if (path_len > 0)
+        memcpy(v->path, path, 32u * (size_t)path_len);
+    e->votes[voter] = v;
+    e->voted |= VL_BIT(voter);
+    e->refused &= ~VL_BIT(voter);
+    return settle(c, e);
+}
+
+static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
+{
+    vl_batch_vote bv = {.voter = peer};
+    uint32_t n = m->leaf_count, wanted = 0;
+    vl_merkle_root(bv.root, (const uint8_t(*)[32])m->leaves, n);
+    memcpy(bv.sig, m->vote_sig, 64);
+    if (vl_batch_vote_verify(c->g, &bv, c->cache) != VL_OK) {
+        vl_bad_input(c);
+        return VL_OK;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        c->want[i] = vl_coord_tracks(c, m->leaves[i], peer) ? 1u : 0u;
+        wanted += c->want[i];
+    }
+    if (wanted == 0)
+        return VL_OK;
+    vl_batch_paths(c, (const uint8_t(*)[32])m->leaves, n);
+    for (uint32_t i = 0; i < n; i++) {
+        if (c->want[i] == 0)
+            continue;
+        uint32_t len = vl_merkle_path_len(i, n);
+        uint8_t check[32];
+        vl_err e = vl_merkle_root_from_path(check, m->leaves[i], i, n,
+                                            (const uint8_t(*)[32])c->paths[i], len);
+        assert(e == VL_OK && memcmp(check, bv.root, 32) == 0);
+        (void)e;
+        VL_TRY(vl_coord_add_vote(c, m->leaves[i], peer, i, n,
+                                 (const uint8_t(*)[32])c->paths[i], len, bv.sig));
+    }
+    return VL_OK;
+}
+
+static vl_err answer_certified(vl_core *c, uint16_t peer, const vl_answer *a)
+{
+    vl_apply_info info;
+    VL_TRY(vl_apply_cert(c, a->evidence.ptr, a->evidence.len, 0, peer, &info));
+    vl_coord *e = coord_find(c, a->order_hash); /* after the apply: it may have resolved e */
+    if (e == NULL)
+        return VL_OK;
+    if (info.res != VL_APPLY_INVALID && memcmp(info.hash, e->hash, 32) == 0) {
+        coord_unlink(c, e);
+        return finish_entry(c, e, VL_OK, NULL, VL_EVIDENCE_CERT, a->evidence);
+    }
+    if (info.res != VL_APPLY_INVALID && memcmp(info.account, e->account, 32) == 0 &&
+        info.seq == e->seq)
+        return resolve_other(c, e, a->evidence);
+    vl_bad_input(c); /* not a certificate of this slot */
+    refuse(e, peer, 0);
+    return settle(c, e);
+}
+
+static vl_err answer_conflict(vl_core *c, uint16_t peer, const vl_answer *a, vl_coord *e)
+{
+    uint8_t hash[32], account[32];
+    bool ok = vl_order_decode(a->evidence.ptr, a->evidence.len, c->cord) == VL_OK;
+    if (ok) {
+        vl_order_hash(hash, c->cord);
+        vl_order_account(account, c->cord);
+        ok = memcmp(account, e->account, 32) == 0 && c->cord->seq == e->seq &&
+             memcmp(hash, e->hash, 32) != 0 && vl_order_verify(c->g, c->cord, hash) == VL_OK;
+    }
+    if (ok)
+        VL_TRY(keep_conflict(e, a->evidence.ptr, a->evidence.len));
+    else
+        vl_bad_input(c); /* the evidence does not prove a double signature */
+    refuse(e, peer, 0);
+    return settle(c, e);
+}
+
+static vl_err answer_behind(vl_core *c, uint16_t peer, const vl_answer *a, vl_coord *e)
+{
+    uint32_t sent = 0;
+    if (e->behind[peer] >= VL_BEHIND_RETRIES || a->next_seq > e->seq)
+        return VL_OK;
+    e->behind[peer]++;
+    VL_TRY(vl_send_account_certs(c, peer, e->account, a->next_seq, e->seq, &sent));
+    if (sent == 0)
+        return VL_OK; /* we lack them too: the re-request tries later */
+    /* Requests are staged at the end of the step, after these CERTS. */
+    return request_vote(c, e, peer);
+}
+
+static vl_err on_answer(vl_core *c, uint16_t peer, const vl_answer *a)
+{
+    if (a->kind == VL_ANSWER_CERTIFIED)
+        return answer_certified(c, peer, a);
+    vl_coord *e = coord_find(c, a->order_hash);
+    if (e == NULL)
+        return VL_OK;
+    switch (a->kind) {
+    case VL_ANSWER_CONFLICT:
+        return answer_conflict(c, peer, a, e);
+    case VL_ANSWER_BEHIND:
+        return answer_behind(c, peer, a, e);
+    default:
+        refuse(e, peer, a->code != 0 ? a->code : (uint16_t)VL_ERR_QUORUM);
+        return settle(c, e);
+    }
+}
+
+vl_err vl_coord_on_vote_reply(vl_core *c, uint16_t peer, const vl_msg *m)
+{
+    if ((c->voter_mask & VL_BIT(peer)) == 0) {
+        vl_bad_input(c); /* only voters vote */
+        return VL_OK;
+    }
+    if (m->leaf_count > 0)
+        VL_TRY(reply_votes(c, peer, m));
+    for (uint32_t i = 0; i < m->answer_count; i++)
+        VL_TRY(on_answer(c, peer, &m->answers[i]));
+    return VL_OK;
+}
+
+/* ---- ticks: timeouts, re-requests, re-drive ---------------------------------------------- */
+
+static vl_err expire_waiters(vl_core *c, vl_coord *e)
+{
+    uint32_t kept = 0;
+    for (uint32_t w = 0; w < e->waiter_count; w++) {
+        const vl_waiter *wt = &e->waiters[w];
+        if (vl_elapsed(c->now_ms, wt->since_ms) >= c->cfg.client_timeout_ms)
+            VL_TRY(vl_stage_error(c, wt->client, wt->req_id, VL_ERR_TIMEOUT,
+                                  "no certificate yet; the order may still complete: "
+                                  "resubmit the same order",
+                                  VL_EVIDENCE_NONE, (vl_bytes){NULL, 0}));
+        else
+            e->waiters[kept++] = *wt;
+    }
+    e->waiter_count = kept;
+    return VL_OK;
+}
+
+/* If e's slot got certified here meanwhile, answer its waiters and free
+ * it (*done). */
+static vl_err resolve_from_slot(vl_core *c, vl_coord *e, bool *done)
+{
+    uint8_t have[32];
+    vl_bytes cert;
+    VL_TRY(vl_slot_get(c, c->txn, e->account, e->seq, done, have, NULL));
+    if (!*done)
+        return VL_OK;
+    VL_TRY(vl_slot_cert(c, c->txn, e->account, e->seq, done, &cert));
+    assert(*done);
+    if (memcmp(have, e->hash, 32) != 0)
+        return resolve_other(c, e, cert);
+    coord_unlink(c, e);
+    return finish_entry(c, e, VL_OK, NULL, VL_EVIDENCE_CERT, cert);
+}
+
+static vl_err rerequest(vl_core *c, vl_coord *e)
+{
+    bool done;
+    VL_TRY(resolve_from_slot(c, e, &done));
+    if (done)
+        return VL_OK;
+    e->requested_ms = c->now_ms;
+    e->refused &= ~VL_BIT(c->self); /* our own state may have moved on */
+    memset(e->behind, 0, sizeof e->behind);
+    VL_TRY(request_all(c, e));
+    return settle(c, e);
+}
+
+typedef struct {
+    uint8_t slot[40];
+    uint8_t hash[32];
+    uint8_t *order;
+    uint32_t len;
+} redrive_item;
+
+/* Locks older than redrive_after_ms that nobody here coordinates. */
+static vl_err redrive_collect(vl_core *c, redrive_item *items, uint32_t *n)
+{
+    MDB_cursor *cur;
+    MDB_val k = {sizeof c->redrive_key, c->redrive_key}, v;
+    *n = 0;
+    VL_TRY(vl_store_xlate(mdb_cursor_open(c->txn, c->st.locks, &cur)));
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && k.mv_size == 40 && memcmp(k.mv_data, c->redrive_key, 40) == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    vl_err err = VL_OK;
+    for (uint32_t scanned = 0; rc == 0 && scanned < VL_REDRIVE_SCAN && *n < VL_REDRIVE_PER_TICK;
+         scanned++) {
+        const uint8_t *p = v.mv_data;
+        if (k.mv_size == 40)
+            memcpy(c->redrive_key, k.mv_data, 40);
+        if (k.mv_size == 40 && v.mv_size > 40 && v.mv_size <= VL_MAX_MSG_BYTES &&
+            vl_elapsed(c->now_ms, vl_be64_get(p)) >= c->cfg.redrive_after_ms &&
+            coord_find(c, p + 8) == NULL) {
+            redrive_item *it = &items[*n];
+            it->len = (uint32_t)(v.mv_size - 40u);
+            it->order = malloc(it->len);
+            if (it->order == NULL) {
+                err = VL_ERR_NOMEM;
+                break;
+            }
+            memcpy(it->slot, k.mv_data, 40);
+            memcpy(it->hash, p + 8, 32);
+            memcpy(it->order, p + 40, it->len);
+            (*n)++;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (err == VL_OK && rc != 0 && rc != MDB_NOTFOUND)
+        err = vl_store_xlate(rc);
+    return err;
+}
+
+/* Coordinate each stale lock as if submitted, with no waiting client. */
+static vl_err redrive_locks(vl_core *c)
+{
+    redrive_item items[VL_REDRIVE_PER_TICK];
+    uint32_t n = 0;
+    vl_err err = redrive_collect(c, items, &n);
+    for (uint32_t i = 0; err == VL_OK && i < n; i++) {
+        uint8_t hash[32];
+        vl_coord *e;
+        if (c->coord_count >= VL_COORD_MAX)
+            break;
+        if (vl_order_decode(items[i].order, items[i].len, c->cord) != VL_OK) {
+            err = VL_ERR_CORRUPT;
+            break;
+        }
+        vl_order_hash(hash, c->cord);
+        if (memcmp(hash, items[i].hash, 32) != 0) {
+            err = VL_ERR_CORRUPT;
+            break;
+        }
+        err = coord_new(c, (vl_bytes){items[i].order, items[i].len}, c->cord, hash, &e);
+        /* The lock's time becomes the time of its last re-drive, so a lock
+         * that cannot complete (a frozen slot) is re-driven once per
+         * redrive_after_ms, not at every tick. */
+        if (err == VL_OK)
+            err = vl_lock_put(c, items[i].slot, hash, items[i].order, items[i].len);
+        if (err == VL_OK)
+            err = request_all(c, e); /* our own lock answers with the same vote */
+        if (err == VL_OK)
+            err = settle(c, e);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        free(items[i].order);
+    return err;
+}
+
+vl_err vl_coord_tick(vl_core *c)
+{
+    uint8_t due[VL_REREQUEST_PER_TICK][32];
+    uint32_t n = 0;
+    uint64_t linger = vl_sat_add(c->cfg.client_timeout_ms, c->cfg.redrive_after_ms);
+    vl_coord *e = c->oldest;
+    for (uint32_t i = 0; e != NULL && i <= VL_COORD_MAX; i++) {
+        vl_coord *next = e->newer;
+        VL_TRY(expire_waiters(c, e));
+        if (e->waiter_count == 0 && vl_elapsed(c->now_ms, e->created_ms) >= linger) {
+            coord_unlink(c, e); /* a lock left behind is re-driven */
+            coord_free(e);
+        } else if (vl_elapsed(c->now_ms, e->requested_ms) >= c->cfg.redrive_after_ms &&
+                   n < VL_REREQUEST_PER_TICK) {
+            memcpy(due[n++], e->hash, 32);
+        }
+        e = next;
+    }
+    /* Second pass by hash: a re-request may apply certificates, which may
+     * resolve (free) other entries. */
+    for (uint32_t i = 0; i < n; i++) {
+        e = coord_find(c, due[i]);
+        if (e != NULL)
+            VL_TRY(rerequest(c, e));
+    }
+    return redrive_locks(c);
+}
+
+/* ---- end of step ---------------------------------------------------------------------- */
+
+static vl_err send_requests(vl_core *c, uint16_t p)
+{
+    vl_peer_step *ps = &c->peers[p];
+    vl_msg m;
+    vl_msg_init(&m, NULL);
+    m.type = VL_MSG_VOTE_REQUEST;
+    m.req_id = c->next_req_id++;
+    m.from = c->self;
+    uint32_t i = 0;
+    /* Chunks of VL_MAX_MSG_ITEMS orders; vl_stage_items splits by bytes. */
+    while (i < ps->request_count) {
+        uint32_t n = 0;
+        for (; i < ps->request_count && n < VL_MAX_MSG_ITEMS; i++) {
+            const vl_coord *e = coord_find(c, ps->requests[i]);
+            if (e != NULL)
+                c->items[n++] = (vl_bytes){e->order, e->order_len};
+        }
+        if (n > 0)
+            VL_TRY(vl_stage_items(c, VL_OUT_PEER, p, 0, &m, c->items, n));
+    }
+    return VL_OK;
+}
+
+vl_err vl_coord_finish(vl_core *c)
+{
+    for (uint32_t p = 0; p < c->g->node_count; p++)
+        if (c->peers[p].request_count > 0)
+            VL_TRY(send_requests(c, (uint16_t)p));
+    if (c->formed_count == 0)
+        return VL_OK;
+    vl_msg m;
+    vl_msg_init(&m, NULL);
+    m.type = VL_MSG_CERTS;
+    m.req_id = c->next_req_id++;
+    m.from = c->self;
+    return vl_stage_items(c, VL_OUT_BROADCAST, 0, 0, &m, c->formed, c->formed_count);
+}

@@ -1,0 +1,829 @@
+/* vl_core.c - the replicated state machine of one node (DESIGN.md 4-8).
+ *
+ * The contract is vl_core.h; operator-facing decisions are in
+ * docs/consensus.md.  The code is split by role (vl_core_int.h lists the
+ * files); these notes cover all of them.
+ *
+ * DESIGN NOTES
+ *
+ *  1. The one rule.  A voter votes at most once per (account, seq), ever,
+ *     and the vote is durable before it leaves.  The vote on an order is
+ *     the lock record locks[account||seq] = (time, order hash, order),
+ *     written in the step's write transaction (vl_vote.c, vl_decide).  The
+ *     signature that carries the vote is computed in the same step but
+ *     only STAGED; staged outputs are appended to the caller's outbox
+ *     after mdb_txn_commit has returned success (vl_core_step).  A step
+ *     that fails releases nothing, so no vote exists outside this node
+ *     that its disk does not also hold.
+ *
+ *  2. Invariants (asserted where cheap, checked on every read of stored
+ *     data, which fails the step with VL_ERR_CORRUPT rather than guess):
+ *     I1 while locks[a,s] holds hash X, X is the only order this node
+ *        signs for (a, s); the lock goes only when a certificate for
+ *        (a, s) is applied, after which the node answers CERTIFIED forever.
+ *     I2 slots[a,s] is written once, by the apply of (a, s); a different
+ *        certificate for (a, s) goes to `forks` and never replaces it.
+ *     I3 for every account, each seq < next_seq has a slot and
+ *        next_seq has none (apply_one refuses to proceed otherwise).
+ *     I4 the log is dense 1..head; entry i's prev_hash is the entry hash
+ *        of i-1 (the network id for i = 1); meta "head" is (head, its
+ *        entry hash).  Keys are big-endian, writes use MDB_APPEND.
+ *     I5 bucket b = XOR of the order hashes of the applied certificates
+ *        whose account id starts with byte b; the state digest is
+ *        tagged_hash(state-digest, the 256 buckets).
+ *     I6 `pending` and every applied certificate passed vl_cert_verify,
+ *        or were formed here from votes whose batch signatures passed
+ *        vl_batch_vote_verify and whose paths lead to the signed root.
+ *     I7 outputs of a step leave only after its commit (note 1).
+ *
+ *  3. Per-slot state, as one node sees slot (a, s):
+ *
+ *        unknown account / s > next_seq          cert arrives
+ *        (voter: answers BEHIND)   -------------------------------> PENDING
+ *              |  the gap is filled (drain, sweep)                     |
+ *              v                                                       |
+ *          OPEN (s == next_seq) --- vote on X: write lock ---> LOCKED(X)
+ *              |                                                 |   asked X again: same vote
+ *              |                                                 |   asked Y: CONFLICT(X)
+ *              |                                                 |   older than redrive_after:
+ *              |                                                 |   re-drive X
+ *              +---------------- cert applied ------------------+--> CERTIFIED(H)
+ *                               (lock and pending record go)          |  another cert H':
+ *                                                                     |  forks + fork flag
+ *     The function behind each arrow: vl_decide (vote, CONFLICT, BEHIND),
+ *     apply_one/pending_store (PENDING), apply_next (CERTIFIED),
+ *     evidence_store (forks), redrive_locks (re-drive).
+ *     A voter locked on X and asked again about X answers with the same
+ *     decision even if a time rule would now fail (an expired window):
+ *     nothing but time can have changed for (a, s) while it is locked, and
+ *     re-voting X is not a second vote.  The lock check for X therefore
+ *     comes before the rules; the CONFLICT check for Y comes after them.
+ *
+ *  4. Randomness.  The core has none (the simulator replays exactly).
+ *     Batch votes and checkpoints are signed with vl_sign(aux_rand =
+ *     NULL): BIP-340's deterministic variant, where the nonce is derived
+ *     from the secret key and the message.  That is safe (aux randomness
+ *     only hardens against side channels) and keeps every output a pure
+ *     function of the inputs.
+ *
+ *  5. One batch per step.  Every order this node votes on in a step (its
+ *     own coordinations, every peer's VOTE_REQUEST, re-drives) is a leaf of
+ *     one Merkle tree; its root is signed once, after the inputs and
+ *     before the commit (the signature is released only after it).  Each
+ *     requesting peer with at least one voted order gets ONE VOTE_REPLY
+ *     whose leaves are the whole batch plus the signature (a coordinator
+ *     computes the paths it needs); its other orders get answers.  We chose
+ *     the whole batch over per-requester sub-batches: one signature per
+ *     step, whatever the number of coordinators.  The coordinator's own
+ *     votes come from the same batch and signature.  A batch is at most
+ *     VL_MAX_BATCH_ORDERS leaves; an order that does not fit is answered
+ *     REJECTED VL_ERR_UNAVAILABLE without a lock.
+ *
+ *  6. Paths.  A coordinator needs the path of each order it tracks in a
+ *     reply's batch.  vl_merkle_path costs O(n) hashes per leaf, O(n^2)
+ *     for a full batch; vl_batch_paths (vl_vote.c) fills every wanted path
+ *     in one O(n log n) pass using vl_merkle_root on sub-ranges, and each
+ *     path is checked with vl_merkle_root_from_path against the verified
+ *     root before it is kept (an assertion: a mismatch is our bug).
+ *
+ *  7. One step = one write transaction (group commit).  Before a step,
+ *     if more than 3/4 of the map is used, the map doubles.  A step that
+ *     still hits MDB_MAP_FULL is aborted, the map doubles, and the whole
+ *     step runs again; VL_ERR_MAP_FULL only when the map cannot grow any
+ *     more (VL_STORE_MAX_MAP, or the address space), as vl_core.h says:
+ *     "retry once" would fail a step that needs more than twice the map,
+ *     which a node started with a small map can meet.  On any
+ *     failure the in-memory copy of meta (head, buckets, cursors, timers,
+ *     counters: vl_core_mem) is restored from the copy taken at the start,
+ *     staged outputs are freed, and the coordination table is dropped
+ *     (vl_core.h); its waiting clients are remembered (bounded) and told
+ *     VL_ERR_UNAVAILABLE ("resubmit the same order") by the next step that
+ *     commits.  Durable locks are re-driven (note 12), so dropping the
+ *     table loses no order.
+ *
+ *  8. Applying (vl_state.c, vl_apply_cert).  A certificate arrives from
+ *     our own formation, CERTS, a CERTIFIED answer, or a peer's log.
+ *     Same order already in the slot: ignored without verifying.  Else
+ *     verified (skipped only for our own formations, I6), then: slot
+ *     taken by another order -> forks; account unknown or s > next_seq ->
+ *     pending + ACCOUNT_REQUEST(a, next_seq) to the sender (to every voter
+ *     for our own formations; none for log sync, whose order already
+ *     fills every gap); s == next_seq -> apply by kind, log append, slot,
+ *     lock and pending records, digest; a certificate that breaks a rule
+ *     on apply (overspend, revoked, serial reuse, u64 overflow) means more
+ *     than f voters lied: it goes to forks and is not applied.  Then the
+ *     pending certificates that became next are applied (the same account
+ *     at s+1, vouchers created by an ISSUE at 0), at most VL_DRAIN_MAX per
+ *     apply; an overflow of the drain queue is found by the pending sweep
+ *     on ticks.  Money is u64 fen and every sum is overflow-checked.
+ *
+ *  9. Issuer accounts exist from the genesis: until the first ISSUE is
+ *     applied, loading one yields next_seq 0 and the genesis budget.  An
+ *     issuer's balance = budget + credited - issued (saturating at 0 on a
+ *     lagging node, docs/consensus.md); REVOKE credits the voucher's
+ *     remaining value to its issuer and sets the voucher's remaining to 0.
+ *
+ * 10. Coordination (vl_coord.c) is memory only: order bytes, waiting
+ *     clients (client tag, req_id, since), votes per voter, refusals, the
+ *     first verified CONFLICT evidence, the last REJECTED code.  It lives in
+ *     a hash table by order hash (at most VL_COORD_MAX entries) plus a
+ *     list by age.  Settling: at `quorum` distinct votes the certificate is
+ *     formed (votes ascending by voter), applied in the same transaction,
+ *     broadcast (CERTS) and sent to every waiter; when the voters that
+ *     have neither voted nor refused can no longer make up a quorum, the
+ *     waiters get ERROR: CONFLICT with the evidence order when one was
+ *     seen (the pair of orders signed for one slot is the proof), else the
+ *     last REJECTED code.  BEHIND is not a refusal: the voter is sent what
+ *     it misses and asked again (at most VL_BEHIND_RETRIES times per
+ *     re-request round).
+ *
+ * 11. Requests are gathered per peer during the step and sent at its end,
+ *     one VOTE_REQUEST per peer per step (split only to respect
+ *     VL_MAX_MSG_ITEMS and VL_MAX_MSG_BYTES), after any CERTS staged for
+ *     that peer in the same step.
+ *
+ * 12. Ticks.  Waiters older than client_timeout_ms get VL_ERR_TIMEOUT
+ *     (the order may still complete; the client resubmits the same order
+ *     and gets the certificate).  Entries not asked for redrive_after_ms
+ *     are asked again (VL_REREQUEST_PER_TICK per tick), after checking
+ *     whether the slot got certified meanwhile.  Entries without waiters
+ *     are forgotten after client_timeout_ms + redrive_after_ms.  Locks
+ *     older than redrive_after_ms that nobody coordinates here are
+ *     coordinated as if submitted with no client (VL_REDRIVE_PER_TICK per
+ *     tick, scanning from where the last tick stopped): voters locked on
+ *     the order answer with the same vote, so an order completes even when
+ *     its entry node died.
+ *
+ * 13. Observers (genesis role, force_observer, or the sticky meta flag)
+ *     answer REJECTED VL_ERR_NOT_VOTER to every VOTE_REQUEST and never
+ *     write locks, but do coordinate client submissions (check mode: the
+ *     same checks without the lock) and replicate.
+ *
+ * 14. Bounds.  Every loop runs over a bounded set (message items, batch
+ *     leaves, the table, a scan limit); every queue has a named limit in
+ *     vl_core_int.h; every allocation is sized by a limit or by an input
+ *     that the wire decoder already checked against one.
+ *
+ * 15. Sync (vl_serve.c).  A cursor per peer (next index, hash of the last
+ *     entry pulled) is kept in `peers`.  Every sync_interval_ms each other
+ *     node is sent LOG_REQUEST(cursor, sync_batch).  A LOG_REPLY is read in
+ *     order: entries below the cursor are a duplicate reply and skipped; an
+ *     entry at the cursor must chain (prev_hash == cursor hash) and carry a
+ *     valid certificate, else the reply counts as bad input and reading
+ *     stops.  A reply that advanced the cursor while the peer has more
+ *     asks for the next batch at once.
+ *
+ * 16. Serving lists (LOG_REPLY, GET_LOG, CERTS for ACCOUNT_REQUEST and
+ *     BEHIND, GET_ACCOUNT) gathers at most VL_MAX_MSG_ITEMS items within
+ *     VL_LIST_BUDGET bytes, borrowed from the map and encoded before any
+ *     write.  ACCOUNT_REQUEST from seq 0 for a voucher starts with its
+ *     origin ISSUE certificate; GET_ACCOUNT lists the account's own slots.
+ *
+ * 17. Checkpoints: every checkpoint_every_ms (first at the first tick), a
+ *     signed {network, node, head, head hash, state digest, now} is stored
+ *     in meta and served by GET_CHECKPOINT.
+ *
+ * 18. STATUS flags: VOTER; IN_QUORUM when this node heard from at least
+ *     quorum voters (itself included) within 3 sync intervals; FORK when
+ *     `forks` is not empty; SYNCING when a peer reported a log head at or
+ *     past our cursor into its log; READ_ONLY when the last step failed for
+ *     lack of space.
+ *
+ * 19. Planted bugs for the simulator, each off unless its macro is
+ *     defined at compile time: VL_PLANT_DOUBLE_VOTE (vl_decide votes for a
+ *     second order instead of CONFLICT), VL_PLANT_UNPERSISTED_LOCK (the
+ *     lock write is skipped), VL_PLANT_WEAK_QUORUM (certificates are formed
+ *     at quorum-1 and verified against a core-local copy of the genesis
+ *     whose quorum is one less; wire/ is untouched),
+ *     VL_PLANT_NO_REMAINING_CHECK (the voter skips amount <= remaining and
+ *     the apply saturates remaining at 0 instead of refusing).
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vl_core_int.h"
+
+/* ---- configuration ------------------------------------------------------------ */
+
+void vl_core_config_defaults(vl_core_config *cfg)
+{
+    assert(cfg != NULL);
+    memset(cfg, 0, sizeof *cfg);
+    cfg->durable = true;
+    cfg->map_size_bytes = 64u << 20;   /* grows by doubling */
+    cfg->clock_skew_ms = 120000;       /* 2 minutes */
+    cfg->redrive_after_ms = 5000;      /* a lock with no certificate after 5 s */
+    cfg->sync_interval_ms = 1000;      /* pull peers' logs every second */
+    cfg->sync_batch = 256;             /* entries per LOG_REQUEST */
+    cfg->checkpoint_every_ms = 60000;  /* a signed checkpoint a minute */
+    cfg->client_timeout_ms = 10000;    /* a waiting client hears back within 10 s */
+}
+
+/* err = msg followed by arg. */
+static vl_err say(char *err, size_t cap, vl_err code, const char *msg, const char *arg)
+{
+    if (err != NULL && cap > 0)
+        snprintf(err, cap, "%s%s", msg, arg);
+    return code;
+}
+
+static vl_err check_config(const vl_core_config *cfg, char *err, size_t cap)
+{
+    const vl_genesis *g = cfg->genesis;
+    if (cfg->node >= g->node_count)
+        return say(err, cap, VL_ERR_USAGE, "node index is not in the genesis", "");
+    if (memcmp(cfg->key->pubkey, g->nodes[cfg->node].pubkey, 32) != 0)
+        return say(err, cap, VL_ERR_BAD_KEY,
+                   "the signing key does not match the genesis key of node ",
+                   g->nodes[cfg->node].id);
+    if (cfg->sync_batch == 0 || cfg->sync_batch > VL_MAX_MSG_ITEMS)
+        return say(err, cap, VL_ERR_USAGE, "sync_batch must be 1..1024", "");
+    return VL_OK;
+}
+
+/* ---- small shared helpers --------------------------------------------------------- */
+
+void vl_bad_input(vl_core *c)
+{
+    c->mem.bad_inputs++;
+}
+
+vl_err vl_buf_reserve(vl_core *c, size_t n)
+{
+    if (n <= c->buf_cap)
+        return VL_OK;
+    size_t cap = c->buf_cap != 0 ? c->buf_cap : 4096u;
+    while (cap < n)
+        cap *= 2u;
+    uint8_t *p = realloc(c->buf, cap);
+    if (p == NULL)
+        return VL_ERR_NOMEM;
+    c->buf = p;
+    c->buf_cap = cap;
+    return VL_OK;
+}
+
+static int issuer_cmp(const void *a, const void *b)
+{
+    return memcmp(((const vl_issuer_id *)a)->id, ((const vl_issuer_id *)b)->id, 32);
+}
+
+int vl_issuer_by_account(const vl_core *c, const uint8_t id[32])
+{
+    vl_issuer_id key;
+    memcpy(key.id, id, 32);
+    const vl_issuer_id *hit =
+        bsearch(&key, c->issuers, c->g->issuer_count, sizeof key, issuer_cmp);
+    return hit != NULL ? (int)hit->index : -1;
+}
+
+/* ---- outputs ------------------------------------------------------------------------ */
+
+void vl_outbox_init(vl_outbox *ob)
+{
+    assert(ob != NULL);
+    memset(ob, 0, sizeof *ob);
+}
+
+void vl_outbox_clear(vl_outbox *ob)
+{
+    assert(ob != NULL);
+    for (size_t i = 0; i < ob->count; i++)
+        free(ob->items[i].data);
+    ob->count = 0;
+}
+
+void vl_outbox_free(vl_outbox *ob)
+{
+    if (ob == NULL)
+        return;
+    vl_outbox_clear(ob);
+    free(ob->items);
+    memset(ob, 0, sizeof *ob);
+}
+
+static vl_err outbox_reserve(vl_outbox *ob, size_t extra)
+{
+    if (ob->cap - ob->count >= extra)
+        return VL_OK;
+    size_t cap = ob->cap != 0 ? ob->cap : 64u;
+    while (cap - ob->count < extra)
+        cap *= 2u;
+    vl_output *p = realloc(ob->items, cap * sizeof *p);
+    if (p == NULL)
+        return VL_ERR_NOMEM;
+    ob->items = p;
+    ob->cap = cap;
+    return VL_OK;
+}
+
+vl_err vl_stage_msg(vl_core *c, uint8_t kind, uint16_t peer, uint64_t client, vl_msg *m)
+{
+    size_t len;
+    vl_err e = vl_msg_encode(m, NULL, 0, &len);
+    if (e != VL_OK) /* only stored data we relay can be refused here */
+        return e == VL_ERR_NOMEM ? e : VL_ERR_CORRUPT;
+    VL_TRY(outbox_reserve(&c->stage, 1));
+    uint8_t *buf = malloc(len);
+    if (buf == NULL)
+        return VL_ERR_NOMEM;
+    e = vl_msg_encode(m, buf, len, &len);
+    if (e != VL_OK) {
+        free(buf);
+        return e == VL_ERR_NOMEM ? e : VL_ERR_CORRUPT;
+    }
+    c->stage.items[c->stage.count++] = (vl_output){kind, peer, client, buf, len};
+    return VL_OK;
+}
+
+vl_err vl_stage_items(vl_core *c, uint8_t kind, uint16_t peer, uint64_t client, vl_msg *m,
+                      const vl_bytes *items, uint32_t n)
+{
+    uint32_t i = 0;
+    /* Each round takes at least one item. */
+    while (i < n) {
+        size_t bytes = 0;
+        uint32_t k = 0;
+        while (i + k < n && k < VL_MAX_MSG_ITEMS &&
+               (k == 0 || bytes + items[i + k].len + VL_ITEM_OVERHEAD <= VL_LIST_BUDGET))
+            bytes += items[i + k++].len + VL_ITEM_OVERHEAD;
+        m->items = (vl_bytes *)(items + i);
+        m->item_count = k;
+        VL_TRY(vl_stage_msg(c, kind, peer, client, m));
+        i += k;
+    }
+    return VL_OK;
+}
+
+vl_err vl_stage_error(vl_core *c, uint64_t client, uint64_t req_id, vl_err code,
+                      const char *text, uint8_t evidence_kind, vl_bytes evidence)
+{
+    vl_msg r;
+    vl_bytes one[1] = {evidence};
+    if (text == NULL)
+        text = vl_strerror(code);
+    size_t len = strlen(text);
+    vl_msg_init(&r, NULL);
+    r.type = VL_MSG_CLIENT_REPLY;
+    r.req_id = req_id;
+    r.reply_kind = VL_REPLY_ERROR;
+    r.code = (uint16_t)code;
+    r.text = (vl_bytes){(const uint8_t *)text,
+                        (uint32_t)(len < VL_MAX_ERROR_MSG_LEN ? len : VL_MAX_ERROR_MSG_LEN)};
+    r.evidence_kind = evidence_kind;
+    if (evidence_kind != VL_EVIDENCE_NONE) {
+        r.items = one;
+        r.item_count = 1;
+    }
+    return vl_stage_msg(c, VL_OUT_CLIENT, 0, client, &r);
+}
+
+vl_err vl_stage_cert_reply(vl_core *c, uint64_t client, uint64_t req_id, vl_bytes cert)
+{
+    vl_msg r;
+    vl_bytes one[1] = {cert};
+    vl_msg_init(&r, NULL);
+    r.type = VL_MSG_CLIENT_REPLY;
+    r.req_id = req_id;
+    r.reply_kind = VL_REPLY_CERT;
+    r.items = one;
+    r.item_count = 1;
+    return vl_stage_msg(c, VL_OUT_CLIENT, 0, client, &r);
+}
+
+/* ---- open and close ----------------------------------------------------------------- */
+
+static vl_err core_issuers(vl_core *c)
+{
+    uint32_t n = c->g->issuer_count;
+    c->issuers = calloc(n > 0 ? n : 1u, sizeof *c->issuers);
+    if (c->issuers == NULL)
+        return VL_ERR_NOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        vl_issuer_account_id(c->issuers[i].id, c->g->issuers[i].pubkey);
+        c->issuers[i].index = i;
+    }
+    qsort(c->issuers, n, sizeof *c->issuers, issuer_cmp);
+    return VL_OK;
+}
+
+static void core_roles(vl_core *c)
+{
+    const vl_genesis *g = c->g;
+    for (uint32_t i = 0; i < g->node_count; i++)
+        if (g->nodes[i].role == VL_ROLE_VOTER)
+            c->voter_mask |= VL_BIT(i);
+    c->voter = g->nodes[c->self].role == VL_ROLE_VOTER && !c->cfg.force_observer;
+    c->quorum = g->quorum;
+    c->vg = g;
+#ifdef VL_PLANT_WEAK_QUORUM
+    if (c->weak_g != NULL && g->quorum > 1) {
+        memcpy(c->weak_g, g, sizeof *g);
+        c->weak_g->quorum = g->quorum - 1u; /* planted: q-1 votes suffice */
+        c->vg = c->weak_g;
+        c->quorum = c->weak_g->quorum;
+    }
+#endif
+}
+
+static vl_err core_alloc(vl_core *c, const vl_core_config *cfg)
+{
+    c->cfg = *cfg;
+    c->dir = strdup(cfg->dir);
+    c->g = cfg->genesis;
+    c->key = *cfg->key;
+    c->cfg.key = &c->key;
+    c->cfg.dir = c->dir;
+    c->self = cfg->node;
+#ifdef VL_PLANT_WEAK_QUORUM
+    c->weak_g = malloc(sizeof *c->weak_g);
+    if (c->weak_g == NULL)
+        return VL_ERR_NOMEM;
+#endif
+    core_roles(c);
+    c->mst = malloc(sizeof *c->mst);
+    c->vord = malloc(sizeof *c->vord);
+    c->cord = malloc(sizeof *c->cord);
+    c->acert = malloc(sizeof *c->acert);
+    c->acert2 = malloc(sizeof *c->acert2);
+    c->fcert = calloc(1, sizeof *c->fcert);
+    c->items = calloc(VL_MAX_MSG_ITEMS + 1u, sizeof *c->items);
+    c->paths = malloc(VL_MAX_BATCH_ORDERS * sizeof *c->paths);
+    c->want = calloc(VL_MAX_BATCH_ORDERS, 1);
+    c->batch = malloc(VL_MAX_BATCH_ORDERS * sizeof *c->batch);
+    c->batch_index = calloc(2u * VL_MAX_BATCH_ORDERS, sizeof *c->batch_index);
+    c->drain = malloc(VL_DRAIN_QUEUE * sizeof *c->drain);
+    c->orphans = malloc(VL_ORPHANS_MAX * sizeof *c->orphans);
+    if (c->dir == NULL || c->mst == NULL || c->vord == NULL || c->cord == NULL ||
+        c->acert == NULL || c->acert2 == NULL || c->fcert == NULL || c->items == NULL ||
+        c->paths == NULL || c->want == NULL || c->batch == NULL || c->batch_index == NULL ||
+        c->drain == NULL || c->orphans == NULL)
+        return VL_ERR_NOMEM;
+    vl_msg_init(&c->msg, c->mst);
+    VL_TRY(core_issuers(c));
+    VL_TRY(vl_coord_init(c));
+    c->cache = vl_sigcache_new(VL_SIGCACHE_CAP);
+    return c->cache != NULL ? VL_OK : VL_ERR_NOMEM;
+}
+
+vl_err vl_core_open(vl_core **out, const vl_core_config *cfg, char *err, size_t err_cap)
+{
+    assert(out != NULL && cfg != NULL && cfg->dir != NULL && cfg->genesis != NULL &&
+           cfg->key != NULL);
+    *out = NULL;
+    if (err != NULL && err_cap > 0)
+        err[0] = '\0';
+    vl_err e = check_config(cfg, err, err_cap);
+    if (e != VL_OK)
+        return e;
+    vl_core *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return say(err, err_cap, VL_ERR_NOMEM, "out of memory", "");
+    c->st.lock_fd = -1;
+    e = core_alloc(c, cfg);
+    if (e == VL_OK)
+        e = vl_store_open(&c->st, c->dir, cfg->durable, cfg->map_size_bytes, err, err_cap);
+    if (e == VL_OK)
+        e = vl_meta_open(c, err, err_cap);
+    if (e != VL_OK) {
+        if (err != NULL && err_cap > 0 && err[0] == '\0')
+            snprintf(err, err_cap, "cannot open node data in %s: %s", cfg->dir,
+                     vl_strerror(e));
+        vl_core_close(&c);
+        return e;
+    }
+    *out = c;
+    return VL_OK;
+}
+
+void vl_core_close(vl_core **pc)
+{
+    if (pc == NULL || *pc == NULL)
+        return;
+    vl_core *c = *pc;
+    assert(c->txn == NULL);
+    if (c->table != NULL)
+        vl_coord_free_all(c);
+    vl_store_close(&c->st);
+    vl_sigcache_destroy(&c->cache);
+    vl_outbox_free(&c->stage);
+    for (uint32_t p = 0; p < VL_MAX_NODES; p++) {
+        free(c->peers[p].answers);
+        free(c->peers[p].requests);
+    }
+    free(c->formed);
+    free(c->table);
+    free(c->issuers);
+    free(c->orphans);
+    free(c->drain);
+    free(c->batch_index);
+    free(c->batch);
+    free(c->want);
+    free(c->paths);
+    free(c->items);
+    free(c->fcert);
+    free(c->acert2);
+    free(c->acert);
+    free(c->cord);
+    free(c->vord);
+    free(c->mst);
+    free(c->weak_g);
+    free(c->buf);
+    free(c->dir);
+    vl_keypair_wipe(&c->key);
+    free(c);
+    *pc = NULL;
+}
+
+/* ---- one step ---------------------------------------------------------------------- */
+
+static void step_begin(vl_core *c, uint64_t now_ms)
+{
+    c->now_ms = now_ms;
+    c->step_no++;
+    c->saved = c->mem;
+    c->batch_count = 0;
+    memset(c->batch_index, 0, 2u * VL_MAX_BATCH_ORDERS * sizeof *c->batch_index);
+    c->formed_count = 0;
+    c->acct_req_count = 0;
+    c->drain_head = 0;
+    c->drain_count = 0;
+}
+
+/* Free what the step staged for itself (after success or failure). */
+static void step_end(vl_core *c)
+{
+    for (uint32_t p = 0; p < c->g->node_count; p++) {
+        vl_peer_step *ps = &c->peers[p];
+        for (uint32_t i = 0; i < ps->answer_count; i++)
+            free((void *)ps->answers[i].evidence.ptr);
+        ps->answer_count = 0;
+        ps->request_count = 0;
+        ps->active = false;
+        ps->voted = false;
+    }
+    for (uint32_t i = 0; i < c->formed_count; i++)
+        free((void *)c->formed[i].ptr);
+    c->formed_count = 0;
+}
+
+static vl_err process_peer(vl_core *c, const vl_input *in)
+{
+    vl_msg *m = &c->msg;
+    uint16_t p = in->peer;
+    if (p >= c->g->node_count || p == c->self || in->data == NULL ||
+        vl_msg_decode(in->data, in->len, m) != VL_OK || m->from != p) {
+        vl_bad_input(c);
+        return VL_OK;
+    }
+    c->last_heard[p] = vl_sat_add(c->now_ms, 1u); /* 0 means never */
+    switch (m->type) {
+    case VL_MSG_VOTE_REQUEST:
+        return vl_on_vote_request(c, p, m);
+    case VL_MSG_VOTE_REPLY:
+        return vl_coord_on_vote_reply(c, p, m);
+    case VL_MSG_CERTS:
+        for (uint32_t i = 0; i < m->item_count; i++)
+            VL_TRY(vl_apply_cert(c, m->items[i].ptr, m->items[i].len, 0, p, NULL));
+        return VL_OK;
+    case VL_MSG_LOG_REQUEST:
+        return vl_on_log_request(c, p, m);
+    case VL_MSG_LOG_REPLY:
+        return vl_on_log_reply(c, p, m);
+    case VL_MSG_ACCOUNT_REQUEST:
+        return vl_on_account_request(c, p, m);
+    default: /* a client message on the peer link */
+        vl_bad_input(c);
+        return VL_OK;
+    }
+}
+
+static vl_err process_client(vl_core *c, const vl_input *in)
+{
+    char text[VL_MAX_ERROR_MSG_LEN];
+    vl_msg *m = &c->msg;
+    vl_err e = in->data != NULL ? vl_msg_decode(in->data, in->len, m) : VL_ERR_TRUNCATED;
+    if (e != VL_OK) {
+        vl_bad_input(c);
+        snprintf(text, sizeof text, "malformed request: %s", vl_strerror(e));
+        return vl_stage_error(c, in->client, 0, e, text, VL_EVIDENCE_NONE,
+                              (vl_bytes){NULL, 0});
+    }
+    if (m->type != VL_MSG_CLIENT_REQUEST) {
+        vl_bad_input(c);
+        return vl_stage_error(c, in->client, m->req_id, VL_ERR_TYPE,
+                              "not a client request", VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
+    }
+    return vl_client_request(c, in->client, m);
+}
+
+static vl_err process_tick(vl_core *c)
+{
+    VL_TRY(vl_coord_tick(c));
+    VL_TRY(vl_pending_sweep(c));
+    VL_TRY(vl_sync_tick(c));
+    return vl_checkpoint_tick(c);
+}
+
+static vl_err process_input(vl_core *c, const vl_input *in)
+{
+    switch (in->kind) {
+    case VL_IN_PEER:
+        return process_peer(c, in);
+    case VL_IN_CLIENT:
+        return process_client(c, in);
+    case VL_IN_TICK:
+        return process_tick(c);
+    default:
+        assert(0 && "vl_core_step: bad input kind");
+        return VL_ERR_USAGE;
+    }
+}
+
+/* Outputs move to `out` only here, after the commit (note 1). */
+static void stage_release(vl_core *c, vl_outbox *out)
+{
+    if (c->stage.count == 0)
+        return;
+    assert(out->cap - out->count >= c->stage.count);
+    memcpy(out->items + out->count, c->stage.items, c->stage.count * sizeof *out->items);
+    out->count += c->stage.count;
+    c->stage.count = 0;
+}
+
+static vl_err step_once(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n,
+                        vl_outbox *out)
+{
+    step_begin(c, now_ms);
+    vl_err err = vl_store_begin(&c->st, false, &c->txn);
+    if (err == VL_OK)
+        err = vl_stage_orphans(c);
+    for (size_t i = 0; err == VL_OK && i < n; i++)
+        err = process_input(c, &in[i]);
+    if (err == VL_OK)
+        err = vl_batch_finish(c);
+    if (err == VL_OK)
+        err = vl_coord_finish(c);
+    if (err == VL_OK)
+        err = vl_meta_flush(c);
+    if (err == VL_OK)
+        err = outbox_reserve(out, c->stage.count);
+    if (err == VL_OK) {
+        err = vl_store_xlate(mdb_txn_commit(c->txn)); /* frees the txn either way */
+        c->txn = NULL;
+    }
+    if (c->txn != NULL)
+        mdb_txn_abort(c->txn);
+    c->txn = NULL;
+    if (err == VL_OK) {
+        stage_release(c, out);
+        c->orphan_count = 0;
+    }
+    step_end(c);
+    return err;
+}
+
+static void step_rollback(vl_core *c)
+{
+    c->mem = c->saved;
+    vl_outbox_clear(&c->stage);
+    vl_coord_drop(c);
+}
+
+vl_err vl_core_step(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n, vl_outbox *out)
+{
+    assert(c != NULL && out != NULL && (in != NULL || n == 0));
+    assert(c->txn == NULL && "vl_core_step: re-entered");
+    /* Cannot grow: carry on, the step may still fit. */
+    (void)vl_store_maybe_grow(&c->st);
+    vl_err err = VL_OK;
+    /* Note 7: a step that hits MDB_MAP_FULL runs again on a doubled map,
+     * until it fits or the map cannot grow (VL_STORE_MAX_MAP bounds it). */
+    for (uint32_t attempt = 0; attempt < VL_STEP_ATTEMPTS; attempt++) {
+        err = step_once(c, now_ms, in, n, out);
+        if (err == VL_OK)
+            break;
+        step_rollback(c);
+        if (err != VL_ERR_MAP_FULL || vl_store_grow(&c->st) != VL_OK)
+            break;
+    }
+    c->last_err = err;
+    return err;
+}
+
+/* ---- queries ---------------------------------------------------------------------- */
+
+vl_err vl_core_get_account(vl_core *c, const uint8_t id[32], vl_account *a, uint8_t *buf,
+                           size_t cap)
+{
+    assert(c != NULL && id != NULL && a != NULL && (buf != NULL || cap == 0));
+    MDB_txn *t;
+    vl_account tmp;
+    uint8_t prog[VL_MAX_LABEL_LEN];
+    bool known = false;
+    size_t len;
+    memset(a, 0, sizeof *a);
+    VL_TRY(vl_store_begin(&c->st, true, &t));
+    vl_err e = vl_acct_load(c, t, id, &tmp, prog, &known);
+    if (e == VL_OK && !known)
+        e = VL_ERR_UNKNOWN_ACCOUNT;
+    if (e == VL_OK)
+        e = vl_account_encode(&tmp, buf, cap, &len);
+    if (e == VL_OK)
+        e = vl_account_decode(buf, len, a);
+    mdb_txn_abort(t);
+    return e;
+}
+
+static vl_err copy_out(vl_bytes b, uint8_t *buf, size_t cap, size_t *len)
+{
+    *len = b.len;
+    if (b.len > cap)
+        return VL_ERR_TOO_BIG;
+    memcpy(buf, b.ptr, b.len);
+    return VL_OK;
+}
+
+vl_err vl_core_get_slot_cert(vl_core *c, const uint8_t account[32], uint64_t seq, uint8_t *buf,
+                             size_t cap, size_t *len)
+{
+    assert(c != NULL && account != NULL && (buf != NULL || cap == 0) && len != NULL);
+    MDB_txn *t;
+    bool found;
+    vl_bytes cert;
+    *len = 0;
+    VL_TRY(vl_store_begin(&c->st, true, &t));
+    vl_err e = vl_slot_cert(c, t, account, seq, &found, &cert);
+    if (e == VL_OK)
+        e = found ? copy_out(cert, buf, cap, len) : VL_ERR_UNKNOWN_ACCOUNT;
+    mdb_txn_abort(t);
+    return e;
+}
+
+vl_err vl_core_get_lock(vl_core *c, const uint8_t account[32], uint64_t seq,
+                        uint8_t order_hash[32])
+{
+    assert(c != NULL && account != NULL && order_hash != NULL);
+    MDB_txn *t;
+    MDB_val v;
+    bool found;
+    uint8_t key[40];
+    memset(order_hash, 0, 32);
+    vl_slot_key(key, account, seq);
+    VL_TRY(vl_store_begin(&c->st, true, &t));
+    vl_err e = vl_db_get(t, c->st.locks, key, sizeof key, &v, &found);
+    if (e == VL_OK && !found)
+        e = VL_ERR_UNKNOWN_ACCOUNT;
+    else if (e == VL_OK && v.mv_size < 40)
+        e = VL_ERR_CORRUPT;
+    else if (e == VL_OK)
+        memcpy(order_hash, (const uint8_t *)v.mv_data + 8, 32);
+    mdb_txn_abort(t);
+    return e;
+}
+
+vl_err vl_core_get_entry(vl_core *c, uint64_t index, uint8_t *buf, size_t cap, size_t *len)
+{
+    assert(c != NULL && (buf != NULL || cap == 0) && len != NULL);
+    MDB_txn *t;
+    MDB_val v;
+    bool found;
+    uint8_t key[8];
+    *len = 0;
+    vl_be64_put(key, index);
+    VL_TRY(vl_store_begin(&c->st, true, &t));
+    vl_err e = vl_db_get(t, c->st.log, key, sizeof key, &v, &found);
+    if (e == VL_OK)
+        e = found ? copy_out((vl_bytes){v.mv_data, (uint32_t)v.mv_size}, buf, cap, len)
+                  : VL_ERR_UNKNOWN_ACCOUNT;
+    mdb_txn_abort(t);
+    return e;
+}
+
+void vl_core_get_stats(vl_core *c, vl_core_stats *st)
+{
+    assert(c != NULL && st != NULL && c->txn == NULL);
+    MDB_txn *t;
+    memset(st, 0, sizeof *st);
+    if (vl_store_begin(&c->st, true, &t) == VL_OK) {
+        (void)vl_status_fill(c, t, &st->status);
+        (void)vl_db_count(t, c->st.pending, &st->pending_certs);
+        (void)vl_db_count(t, c->st.forks, &st->forks);
+        mdb_txn_abort(t);
+    }
+    st->bad_inputs = c->mem.bad_inputs;
+    st->votes_sent = c->mem.votes_sent;
+    st->certs_applied = c->mem.certs_applied;
+    st->certs_formed = c->mem.certs_formed;
+    vl_store_usage(&c->st, &st->map_used_bytes, &st->map_size_bytes);
+}
+
+void vl_core_get_digests(vl_core *c, uint8_t buckets[256][32], uint8_t state_digest[32])
+{
+    assert(c != NULL && buckets != NULL && state_digest != NULL);
+    vl_digest_refresh(c);
+    memcpy(buckets, c->mem.buckets, sizeof c->mem.buckets);
+    memcpy(state_digest, c->mem.digest, 32);
+}

@@ -1,0 +1,361 @@
+/* vl_serve.c - answers (log, accounts, status, checkpoints), the sync of
+ * peers' logs, and checkpoints (DESIGN.md 6).  Design notes: vl_core.c
+ * (notes 15-18).
+ *
+ * Lists are gathered as vl_bytes borrowed from the map and staged (encoded,
+ * copied) before any write: LMDB values stay valid until the next write.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vl_core_int.h"
+
+static const vl_bytes no_evidence = {NULL, 0};
+
+/* ---- gathering ----------------------------------------------------------------- */
+
+static bool fits(size_t *bytes, uint32_t len)
+{
+    if (*bytes + len + VL_ITEM_OVERHEAD > VL_LIST_BUDGET)
+        return false;
+    *bytes += len + VL_ITEM_OVERHEAD;
+    return true;
+}
+
+/* The origin ISSUE certificate of a voucher, if this node has it. */
+static vl_err origin_cert(vl_core *c, MDB_txn *t, const uint8_t voucher[32], bool *found,
+                          vl_bytes *cert)
+{
+    MDB_val v;
+    uint8_t slot[40];
+    VL_TRY(vl_db_get(t, c->st.origin, voucher, 32, &v, found));
+    if (!*found)
+        return VL_OK;
+    if (v.mv_size != 40)
+        return VL_ERR_CORRUPT;
+    memcpy(slot, v.mv_data, 40);
+    return vl_slot_cert(c, t, slot, vl_be64_get(slot + 32), found, cert);
+}
+
+/* Certificates of account, seq in [from_seq, to_seq), into c->items:
+ * at most VL_MAX_MSG_ITEMS and VL_LIST_BUDGET bytes. */
+static vl_err gather_account(vl_core *c, MDB_txn *t, const uint8_t account[32],
+                             uint64_t from_seq, uint64_t to_seq, bool with_origin, uint32_t *n)
+{
+    size_t bytes = 0;
+    bool found;
+    vl_bytes cert;
+    *n = 0;
+    if (with_origin && from_seq == 0 && vl_issuer_by_account(c, account) < 0) {
+        VL_TRY(origin_cert(c, t, account, &found, &cert));
+        if (found && fits(&bytes, cert.len))
+            c->items[(*n)++] = cert;
+    }
+    for (uint64_t s = from_seq; s < to_seq && *n < VL_MAX_MSG_ITEMS; s++) {
+        VL_TRY(vl_slot_cert(c, t, account, s, &found, &cert));
+        if (!found || !fits(&bytes, cert.len))
+            break;
+        c->items[(*n)++] = cert;
+    }
+    return VL_OK;
+}
+
+/* Log entries from `from` (1 if 0), at most max, into c->items. */
+static vl_err gather_log(vl_core *c, MDB_txn *t, uint64_t from, uint32_t max, uint32_t *n)
+{
+    size_t bytes = 0;
+    *n = 0;
+    if (from == 0)
+        from = 1;
+    if (max > VL_MAX_MSG_ITEMS)
+        max = VL_MAX_MSG_ITEMS;
+    for (uint64_t i = from; i <= c->mem.head && *n < max; i++) {
+        uint8_t key[8];
+        MDB_val v;
+        bool found;
+        vl_be64_put(key, i);
+        VL_TRY(vl_db_get(t, c->st.log, key, sizeof key, &v, &found));
+        if (!found || v.mv_size > VL_MAX_MSG_BYTES)
+            return VL_ERR_CORRUPT;
+        if (!fits(&bytes, (uint32_t)v.mv_size))
+            break;
+        c->items[(*n)++] = (vl_bytes){v.mv_data, (uint32_t)v.mv_size};
+    }
+    return VL_OK;
+}
+
+/* ---- peer requests ---------------------------------------------------------------- */
+
+vl_err vl_send_account_certs(vl_core *c, uint16_t peer, const uint8_t account[32],
+                             uint64_t from_seq, uint64_t to_seq, uint32_t *sent)
+{
+    uint32_t n;
+    VL_TRY(gather_account(c, c->txn, account, from_seq, to_seq, true, &n));
+    *sent = n;
+    if (n == 0)
+        return VL_OK;
+    vl_msg m;
+    vl_msg_init(&m, NULL);
+    m.type = VL_MSG_CERTS;
+    m.req_id = c->next_req_id++;
+    m.from = c->self;
+    m.items = c->items;
+    m.item_count = n;
+    return vl_stage_msg(c, VL_OUT_PEER, peer, 0, &m);
+}
+
+vl_err vl_on_account_request(vl_core *c, uint16_t peer, const vl_msg *m)
+{
+    uint32_t sent;
+    return vl_send_account_certs(c, peer, m->account_id, m->from_seq, UINT64_MAX, &sent);
+}
+
+vl_err vl_on_log_request(vl_core *c, uint16_t peer, const vl_msg *m)
+{
+    uint32_t n;
+    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, &n));
+    vl_msg r;
+    vl_msg_init(&r, NULL);
+    r.type = VL_MSG_LOG_REPLY;
+    r.req_id = m->req_id;
+    r.from = c->self;
+    r.log_head = c->mem.head;
+    r.items = c->items;
+    r.item_count = n;
+    return vl_stage_msg(c, VL_OUT_PEER, peer, 0, &r);
+}
+
+static vl_err send_log_request(vl_core *c, uint16_t peer)
+{
+    vl_msg m;
+    vl_msg_init(&m, NULL);
+    m.type = VL_MSG_LOG_REQUEST;
+    m.req_id = c->next_req_id++;
+    m.from = c->self;
+    m.from_index = c->mem.cursors[peer].next;
+    m.max_items = c->cfg.sync_batch;
+    return vl_stage_msg(c, VL_OUT_PEER, peer, 0, &m);
+}
+
+/* One entry of a peer's log at the cursor: chain check, apply, advance.
+ * *stop when the reply must not be read further. */
+static vl_err pull_entry(vl_core *c, uint16_t peer, vl_bytes raw, bool *advanced, bool *stop)
+{
+    vl_cursor *cur = &c->mem.cursors[peer];
+    vl_entry e;
+    vl_apply_info info;
+    uint8_t cert_hash[32];
+    *stop = true;
+    if (vl_entry_decode(raw.ptr, raw.len, &e) != VL_OK) {
+        vl_bad_input(c);
+        return VL_OK;
+    }
+    if (e.index < cur->next) { /* a duplicate reply: seen already */
+        *stop = false;
+        return VL_OK;
+    }
+    if (e.index != cur->next || memcmp(e.prev_hash, cur->hash, 32) != 0) {
+        vl_bad_input(c); /* a gap or a broken chain */
+        return VL_OK;
+    }
+    VL_TRY(vl_apply_cert(c, e.cert.ptr, e.cert.len, 0, VL_SRC_NONE, &info));
+    if (info.res == VL_APPLY_INVALID)
+        return VL_OK; /* counted by the apply; the cursor stays */
+    vl_cert_hash(cert_hash, e.cert.ptr, e.cert.len);
+    vl_entry_hash(cur->hash, e.index, e.prev_hash, cert_hash);
+    cur->next = e.index + 1u;
+    *advanced = true;
+    *stop = false;
+    return VL_OK;
+}
+
+vl_err vl_on_log_reply(vl_core *c, uint16_t peer, const vl_msg *m)
+{
+    bool advanced = false, stop = false;
+    c->peer_head[peer] = m->log_head;
+    for (uint32_t i = 0; i < m->item_count && !stop; i++)
+        VL_TRY(pull_entry(c, peer, m->items[i], &advanced, &stop));
+    if (!advanced)
+        return VL_OK;
+    VL_TRY(vl_cursor_save(c, peer));
+    if (!stop && m->log_head >= c->mem.cursors[peer].next)
+        return send_log_request(c, peer); /* catching up: ask for more now */
+    return VL_OK;
+}
+
+vl_err vl_sync_tick(vl_core *c)
+{
+    if (c->now_ms < c->mem.next_sync_ms)
+        return VL_OK;
+    c->mem.next_sync_ms = vl_sat_add(c->now_ms, c->cfg.sync_interval_ms);
+    for (uint32_t p = 0; p < c->g->node_count; p++)
+        if (p != c->self)
+            VL_TRY(send_log_request(c, (uint16_t)p));
+    return VL_OK;
+}
+
+/* ---- checkpoints --------------------------------------------------------------------- */
+
+vl_err vl_checkpoint_tick(vl_core *c)
+{
+    if (c->cfg.checkpoint_every_ms == 0 || c->now_ms < c->mem.next_cp_ms)
+        return VL_OK;
+    c->mem.next_cp_ms = vl_sat_add(c->now_ms, c->cfg.checkpoint_every_ms);
+    vl_digest_refresh(c);
+    vl_checkpoint cp = {.node = c->self, .log_index = c->mem.head, .time_ms = c->now_ms};
+    memcpy(cp.network_id, c->g->network_id, 32);
+    memcpy(cp.entry_hash, c->mem.head_hash, 32);
+    memcpy(cp.state_digest, c->mem.digest, 32);
+    vl_checkpoint_sign(&cp, &c->key, NULL); /* deterministic BIP-340 (note 4) */
+    uint8_t buf[256];
+    size_t len;
+    vl_err e = vl_checkpoint_encode(&cp, buf, sizeof buf, &len);
+    assert(e == VL_OK && "checkpoint encodes");
+    (void)e;
+    VL_TRY(vl_db_put(c->txn, c->st.meta, "checkpoint", 10, buf, len, 0, NULL));
+    c->mem.has_checkpoint = true;
+    return VL_OK;
+}
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+static bool heard_recently(const vl_core *c, uint32_t p)
+{
+    uint64_t window = vl_sat_add(vl_sat_add(c->cfg.sync_interval_ms, c->cfg.sync_interval_ms),
+                                 c->cfg.sync_interval_ms);
+    /* last_heard holds time + 1, so 0 means never */
+    return c->last_heard[p] != 0 && vl_elapsed(c->now_ms, c->last_heard[p] - 1u) <= window;
+}
+
+vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
+{
+    uint64_t forks, accounts, locks;
+    uint32_t voters_heard = c->voter ? 1u : 0u, peers = 0;
+    memset(st, 0, sizeof *st);
+    VL_TRY(vl_db_count(t, c->st.forks, &forks));
+    VL_TRY(vl_db_count(t, c->st.accounts, &accounts));
+    VL_TRY(vl_db_count(t, c->st.locks, &locks));
+    for (uint32_t p = 0; p < c->g->node_count; p++) {
+        if (p == c->self)
+            continue;
+        if (heard_recently(c, p)) {
+            peers++;
+            voters_heard += (c->voter_mask & VL_BIT(p)) != 0 ? 1u : 0u;
+        }
+        if (c->peer_head[p] >= c->mem.cursors[p].next)
+            st->flags |= VL_STATUS_SYNCING;
+    }
+    st->node = c->self;
+    st->flags |= c->voter ? VL_STATUS_VOTER : 0u;
+    st->flags |= voters_heard >= c->g->quorum ? VL_STATUS_IN_QUORUM : 0u;
+    st->flags |= forks > 0 ? VL_STATUS_FORK : 0u;
+    if (c->last_err == VL_ERR_DISK_FULL || c->last_err == VL_ERR_MAP_FULL)
+        st->flags |= VL_STATUS_READ_ONLY;
+    st->log_head = c->mem.head;
+    memcpy(st->head_hash, c->mem.head_hash, 32);
+    vl_digest_refresh(c);
+    memcpy(st->state_digest, c->mem.digest, 32);
+    st->accounts = accounts;
+    st->pending_locks = locks > UINT32_MAX ? UINT32_MAX : (uint32_t)locks;
+    st->peers_connected = peers;
+    return VL_OK;
+}
+
+/* ---- client requests -------------------------------------------------------------------- */
+
+static vl_err client_reply(vl_core *c, uint64_t client, vl_msg *r)
+{
+    return vl_stage_msg(c, VL_OUT_CLIENT, 0, client, r);
+}
+
+static vl_err client_account(vl_core *c, uint64_t client, const vl_msg *m)
+{
+    vl_account a;
+    uint8_t prog[VL_MAX_LABEL_LEN], buf[512];
+    bool known;
+    size_t len;
+    uint32_t n;
+    VL_TRY(vl_acct_load(c, c->txn, m->account_id, &a, prog, &known));
+    if (!known)
+        return vl_stage_error(c, client, m->req_id, VL_ERR_UNKNOWN_ACCOUNT, NULL,
+                              VL_EVIDENCE_NONE, no_evidence);
+    vl_err e = vl_account_encode(&a, buf, sizeof buf, &len);
+    assert(e == VL_OK);
+    (void)e;
+    VL_TRY(gather_account(c, c->txn, m->account_id, 0, UINT64_MAX, false, &n));
+    vl_msg r;
+    vl_msg_init(&r, NULL);
+    r.type = VL_MSG_CLIENT_REPLY;
+    r.req_id = m->req_id;
+    r.reply_kind = VL_REPLY_ACCOUNT;
+    r.account = (vl_bytes){buf, (uint32_t)len};
+    r.items = c->items;
+    r.item_count = n;
+    return client_reply(c, client, &r);
+}
+
+static vl_err client_log(vl_core *c, uint64_t client, const vl_msg *m)
+{
+    uint32_t n;
+    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, &n));
+    vl_msg r;
+    vl_msg_init(&r, NULL);
+    r.type = VL_MSG_CLIENT_REPLY;
+    r.req_id = m->req_id;
+    r.reply_kind = VL_REPLY_LOG;
+    r.log_head = c->mem.head;
+    r.items = c->items;
+    r.item_count = n;
+    return client_reply(c, client, &r);
+}
+
+static vl_err client_checkpoint(vl_core *c, uint64_t client, const vl_msg *m)
+{
+    MDB_val v;
+    bool found;
+    VL_TRY(vl_db_get(c->txn, c->st.meta, "checkpoint", 10, &v, &found));
+    if (!found)
+        return vl_stage_error(c, client, m->req_id, VL_ERR_UNKNOWN_ACCOUNT,
+                              "no checkpoint signed yet", VL_EVIDENCE_NONE, no_evidence);
+    vl_msg r;
+    vl_msg_init(&r, NULL);
+    r.type = VL_MSG_CLIENT_REPLY;
+    r.req_id = m->req_id;
+    r.reply_kind = VL_REPLY_CHECKPOINT;
+    c->items[0] = (vl_bytes){v.mv_data, (uint32_t)v.mv_size};
+    r.items = c->items;
+    r.item_count = 1;
+    return client_reply(c, client, &r);
+}
+
+static vl_err client_status(vl_core *c, uint64_t client, const vl_msg *m)
+{
+    vl_msg r;
+    vl_msg_init(&r, NULL);
+    r.type = VL_MSG_CLIENT_REPLY;
+    r.req_id = m->req_id;
+    r.reply_kind = VL_REPLY_STATUS;
+    VL_TRY(vl_status_fill(c, c->txn, &r.status));
+    return client_reply(c, client, &r);
+}
+
+vl_err vl_client_request(vl_core *c, uint64_t client, const vl_msg *m)
+{
+    switch (m->req_kind) {
+    case VL_REQ_SUBMIT:
+        return vl_coord_submit(c, client, m->req_id, m->items[0]);
+    case VL_REQ_GET_ACCOUNT:
+        return client_account(c, client, m);
+    case VL_REQ_STATUS:
+        return client_status(c, client, m);
+    case VL_REQ_GET_LOG:
+        return client_log(c, client, m);
+    case VL_REQ_GET_CHECKPOINT:
+        return client_checkpoint(c, client, m);
+    default: /* the decoder admits only the kinds above */
+        vl_bad_input(c);
+        return vl_stage_error(c, client, m->req_id, VL_ERR_TYPE, NULL, VL_EVIDENCE_NONE,
+                              no_evidence);
+    }
+}

@@ -1,0 +1,261 @@
+/* vl_store.c - the node's LMDB environment (see vl_store.h).
+ *
+ * Notes
+ *  1. The directory lock is flock() on "core.lock", held while open.
+ *     flock locks belong to the open file description, so a second
+ *     vl_store_open of the same directory in the same process is refused
+ *     too (fcntl locks would not see it), which is what the simulator's
+ *     crash-restart tests need.  LMDB's own lock.mdb does not protect
+ *     against two writers in two processes each believing it is the only
+ *     node with this identity; this lock does.
+ *  2. Map growth happens only between transactions (LMDB requires no open
+ *     transaction in the process for mdb_env_set_mapsize); the core calls
+ *     vl_store_maybe_grow before each step and vl_store_grow after a step
+ *     failed with MDB_MAP_FULL.
+ *  3. Default LMDB flags (no MDB_NOTLS): the core opens a transaction and
+ *     ends it within one call, on one thread, so thread-local reader slots
+ *     are never shared.  MDB_NOSYNC only when the caller asked for a
+ *     non-durable store (the simulator).
+ */
+#include "vl_store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define VL_STORE_MAX_DBS 16
+
+vl_err vl_store_xlate(int rc)
+{
+    switch (rc) {
+    case 0:
+        return VL_OK;
+    case MDB_MAP_FULL:
+        return VL_ERR_MAP_FULL;
+    case ENOSPC:
+        return VL_ERR_DISK_FULL;
+    case ENOMEM:
+        return VL_ERR_NOMEM;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+        return VL_ERR_CORRUPT;
+    default:
+        if (rc > 0)
+            return VL_ERR_IO; /* an errno value: EIO, EACCES, EROFS, ... */
+        return VL_ERR_STORAGE;
+    }
+}
+
+/* err = a b c (err may be NULL). */
+static void say(char *err, size_t cap, const char *a, const char *b, const char *c)
+{
+    if (err != NULL && cap > 0)
+        snprintf(err, cap, "%s%s%s", a, b, c);
+}
+
+static vl_err lock_dir(vl_store *s, const char *dir, char *err, size_t cap)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/core.lock", dir);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        say(err, cap, "data directory path too long: ", dir, "");
+        return VL_ERR_USAGE;
+    }
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0) {
+        int e = errno;
+        say(err, cap, path, ": cannot open: ", strerror(e));
+        return e == ENOSPC ? VL_ERR_DISK_FULL : VL_ERR_IO;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        say(err, cap, "data directory ", dir, " is in use by another process");
+        return e == EWOULDBLOCK ? VL_ERR_LOCKED : VL_ERR_IO;
+    }
+    return VL_OK;
+}
+
+static vl_err open_dbis(vl_store *s)
+{
+    static const char *names[] = {"meta",    "log",    "accounts", "slots", "locks",
+                                  "pending", "origin", "peers",    "forks"};
+    MDB_dbi *dbis[] = {&s->meta,    &s->log,    &s->accounts, &s->slots, &s->locks,
+                       &s->pending, &s->origin, &s->peers,    &s->forks};
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    for (size_t i = 0; rc == 0 && i < sizeof names / sizeof names[0]; i++)
+        rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+    if (rc == 0)
+        return vl_store_xlate(mdb_txn_commit(txn));
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return vl_store_xlate(rc);
+}
+
+vl_err vl_store_open(vl_store *s, const char *dir, bool durable, uint64_t map_size_bytes,
+                     char *err, size_t err_cap)
+{
+    assert(s != NULL && dir != NULL);
+    memset(s, 0, sizeof *s);
+    s->lock_fd = -1;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        int en = errno;
+        say(err, err_cap, dir, ": cannot create data directory: ", strerror(en));
+        return en == ENOSPC ? VL_ERR_DISK_FULL : VL_ERR_IO;
+    }
+    vl_err e = lock_dir(s, dir, err, err_cap);
+    if (e != VL_OK)
+        goto fail;
+    if (map_size_bytes < VL_STORE_MIN_MAP)
+        map_size_bytes = VL_STORE_MIN_MAP;
+    int rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(s->env, VL_STORE_MAX_DBS);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(s->env, (size_t)map_size_bytes);
+    if (rc == 0)
+        rc = mdb_env_open(s->env, dir, durable ? 0u : (unsigned)MDB_NOSYNC, 0600);
+    int dead = 0;
+    if (rc == 0)
+        rc = mdb_reader_check(s->env, &dead);
+    e = vl_store_xlate(rc);
+    if (e == VL_OK)
+        e = open_dbis(s);
+    if (e != VL_OK) {
+        say(err, err_cap, dir, ": cannot open the LMDB environment: ",
+            rc != 0 ? mdb_strerror(rc) : vl_strerror(e));
+        goto fail;
+    }
+    return VL_OK;
+fail:
+    vl_store_close(s);
+    return e;
+}
+
+void vl_store_close(vl_store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->env != NULL)
+        mdb_env_close(s->env);
+    s->env = NULL;
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
+    s->lock_fd = -1;
+}
+
+void vl_store_usage(vl_store *s, uint64_t *used_bytes, uint64_t *map_bytes)
+{
+    assert(s != NULL && s->env != NULL);
+    MDB_envinfo info;
+    MDB_stat st;
+    int rc = mdb_env_info(s->env, &info);
+    assert(rc == 0);
+    rc = mdb_env_stat(s->env, &st);
+    assert(rc == 0);
+    (void)rc;
+    *used_bytes = ((uint64_t)info.me_last_pgno + 1u) * st.ms_psize;
+    *map_bytes = info.me_mapsize;
+}
+
+vl_err vl_store_grow(vl_store *s)
+{
+    uint64_t used, size;
+    vl_store_usage(s, &used, &size);
+    if (size >= VL_STORE_MAX_MAP)
+        return VL_ERR_MAP_FULL;
+    uint64_t next = size * 2u;
+    if (next > VL_STORE_MAX_MAP)
+        next = VL_STORE_MAX_MAP;
+    if (mdb_env_set_mapsize(s->env, (size_t)next) != 0)
+        return VL_ERR_MAP_FULL;
+    return VL_OK;
+}
+
+vl_err vl_store_maybe_grow(vl_store *s)
+{
+    uint64_t used, size;
+    vl_store_usage(s, &used, &size);
+    if (used > size - size / 4u) /* more than 3/4 used */
+        return vl_store_grow(s);
+    return VL_OK;
+}
+
+vl_err vl_store_begin(vl_store *s, bool read_only, MDB_txn **txn)
+{
+    assert(s != NULL && s->env != NULL && txn != NULL);
+    *txn = NULL;
+    return vl_store_xlate(mdb_txn_begin(s->env, NULL, read_only ? MDB_RDONLY : 0u, txn));
+}
+
+vl_err vl_db_get(MDB_txn *t, MDB_dbi d, const void *key, size_t klen, MDB_val *val,
+                 bool *found)
+{
+    assert(t != NULL && key != NULL && val != NULL && found != NULL);
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_get(t, d, &k, val);
+    *found = rc == 0;
+    if (rc == MDB_NOTFOUND) {
+        memset(val, 0, sizeof *val);
+        return VL_OK;
+    }
+    return vl_store_xlate(rc);
+}
+
+vl_err vl_db_put(MDB_txn *t, MDB_dbi d, const void *key, size_t klen, const void *val,
+                 size_t vlen, unsigned flags, bool *existed)
+{
+    assert(t != NULL && key != NULL && (val != NULL || vlen == 0));
+    MDB_val k = {klen, (void *)key};
+    MDB_val v = {vlen, (void *)val};
+    int rc = mdb_put(t, d, &k, &v, flags);
+    if (existed != NULL)
+        *existed = rc == MDB_KEYEXIST;
+    if (rc == MDB_KEYEXIST && (flags & MDB_NOOVERWRITE) != 0)
+        return VL_OK;
+    return vl_store_xlate(rc);
+}
+
+vl_err vl_db_del(MDB_txn *t, MDB_dbi d, const void *key, size_t klen)
+{
+    assert(t != NULL && key != NULL);
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_del(t, d, &k, NULL);
+    if (rc == MDB_NOTFOUND)
+        return VL_OK;
+    return vl_store_xlate(rc);
+}
+
+vl_err vl_db_count(MDB_txn *t, MDB_dbi d, uint64_t *n)
+{
+    assert(t != NULL && n != NULL);
+    MDB_stat st;
+    int rc = mdb_stat(t, d, &st);
+    *n = rc == 0 ? (uint64_t)st.ms_entries : 0u;
+    return vl_store_xlate(rc);
+}
+
+void vl_be64_put(uint8_t out[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+uint64_t vl_be64_get(const uint8_t in[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | in[i];
+    return v;
+}
+
+void vl_slot_key(uint8_t out[40], const uint8_t account[32], uint64_t seq)
+{
+    memcpy(out, account, 32);
+    vl_be64_put(out + 32, seq);
+}

@@ -1,0 +1,83 @@
+/* vl_store.h - the node's LMDB environment (internal to consensus/).
+ *
+ * One environment per node, one write transaction per vl_core_step.  This
+ * is the only place that sees LMDB return codes: vl_store_xlate turns them
+ * (and errno values) into vl_err, so nothing above leaks them.
+ *
+ * Layout (docs/consensus.md has the table): named databases meta, log,
+ * accounts, slots, locks, pending, origin, peers, forks.  Sequence numbers
+ * and log indexes in keys are big-endian u64, so LMDB's byte order is
+ * numeric order and the log can use MDB_APPEND.
+ *
+ * Values returned by vl_db_get point into the map: valid until the next
+ * write in the same transaction or its end.  Callers copy what they keep.
+ */
+#ifndef VL_STORE_H
+#define VL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "vl_error.h"
+
+/* Largest map the store grows to (address space, not disk). */
+#define VL_STORE_MAX_MAP (1ull << 40)
+/* Smallest initial map: anything smaller only wastes early growth steps. */
+#define VL_STORE_MIN_MAP (1ull << 20)
+
+typedef struct {
+    MDB_env *env;
+    MDB_dbi meta, log, accounts, slots, locks, pending, origin, peers, forks;
+    int lock_fd; /* flock()ed "core.lock" in the directory, -1 when closed */
+} vl_store;
+
+/* Translate an LMDB or errno code: MDB_MAP_FULL -> VL_ERR_MAP_FULL,
+ * ENOSPC -> VL_ERR_DISK_FULL, ENOMEM -> VL_ERR_NOMEM, MDB_CORRUPTED and
+ * MDB_PAGE_NOTFOUND -> VL_ERR_CORRUPT, other errno -> VL_ERR_IO, other
+ * LMDB codes -> VL_ERR_STORAGE.  0 -> VL_OK. */
+vl_err vl_store_xlate(int rc);
+
+/* Create dir if missing, take its lock file (VL_ERR_LOCKED if another
+ * process or another open vl_store holds it), open the environment
+ * (MDB_NOSYNC unless durable), clear stale readers and open or create every
+ * named database.  On failure s is closed and err (may be NULL) says why. */
+vl_err vl_store_open(vl_store *s, const char *dir, bool durable, uint64_t map_size_bytes,
+                     char *err, size_t err_cap);
+
+/* Close (no transaction may be open).  Safe on a closed or zeroed store. */
+void vl_store_close(vl_store *s);
+
+/* Pages in use and map size, in bytes. */
+void vl_store_usage(vl_store *s, uint64_t *used_bytes, uint64_t *map_bytes);
+
+/* Double the map when more than 3/4 of it is used.  No transaction of
+ * this process may be open.  VL_OK or VL_ERR_MAP_FULL (cannot grow). */
+vl_err vl_store_maybe_grow(vl_store *s);
+
+/* Double the map now (up to VL_STORE_MAX_MAP).  VL_OK or VL_ERR_MAP_FULL. */
+vl_err vl_store_grow(vl_store *s);
+
+/* Transactions. */
+vl_err vl_store_begin(vl_store *s, bool read_only, MDB_txn **txn);
+
+/* Get: VL_OK with *found set (val filled only when found), or an error. */
+vl_err vl_db_get(MDB_txn *t, MDB_dbi d, const void *key, size_t klen, MDB_val *val,
+                 bool *found);
+/* Put with LMDB flags (0, MDB_APPEND, MDB_NOOVERWRITE: then VL_OK and
+ * *existed = true when the key was there; existed may be NULL otherwise). */
+vl_err vl_db_put(MDB_txn *t, MDB_dbi d, const void *key, size_t klen, const void *val,
+                 size_t vlen, unsigned flags, bool *existed);
+/* Delete; a missing key is VL_OK. */
+vl_err vl_db_del(MDB_txn *t, MDB_dbi d, const void *key, size_t klen);
+/* Number of records. */
+vl_err vl_db_count(MDB_txn *t, MDB_dbi d, uint64_t *n);
+
+/* Big-endian u64 and the 40-byte slot key account || seq. */
+void vl_be64_put(uint8_t out[8], uint64_t v);
+uint64_t vl_be64_get(const uint8_t in[8]);
+void vl_slot_key(uint8_t out[40], const uint8_t account[32], uint64_t seq);
+
+#endif
