@@ -28,7 +28,8 @@ cmake --build build/asan -j "$jobs"
 
 step "libFuzzer: ${fuzz_seconds}s per decoder"
 CC=clang cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVL_FUZZ=ON >/dev/null
-cmake --build build/fuzz -j "$jobs"
+cmake --build build/fuzz -j "$jobs" --target \
+  fuzz_order fuzz_cert fuzz_entry fuzz_checkpoint fuzz_account fuzz_batch_vote fuzz_msg fuzz_genesis
 tests/fuzz/run_fuzzers.sh build/fuzz "$fuzz_seconds"
 
 step "all tests passed"
