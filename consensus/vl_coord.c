@@ -109,13 +109,38 @@ void vl_coord_drop(vl_core *c)
     vl_coord_free_all(c);
 }
 
-vl_err vl_stage_orphans(vl_core *c)
+/* True when (client, req_id) is a client request among this step's inputs.
+ * Reads the req_id straight from the encoding (version, type, u64 LE). */
+static bool orphan_resubmitted(const vl_waiter *w, const vl_input *in, size_t n)
 {
-    for (uint32_t i = 0; i < c->orphan_count; i++)
+    for (size_t i = 0; i < n; i++) {
+        const vl_input *x = &in[i];
+        if (x->kind != VL_IN_CLIENT || x->client != w->client || x->len < 10 ||
+            x->data[0] != VL_WIRE_VERSION || x->data[1] != VL_MSG_CLIENT_REQUEST)
+            continue;
+        uint64_t id = 0;
+        for (unsigned b = 0; b < 8; b++)
+            id |= (uint64_t)x->data[2 + b] << (8 * b);
+        if (id == w->req_id)
+            return true;
+    }
+    return false;
+}
+
+vl_err vl_stage_orphans(vl_core *c, const vl_input *in, size_t n)
+{
+    /* A step retried on a grown map dropped the table, including waiters
+     * whose request is in this very step: that request is processed again
+     * now and answered on its own, so it gets no second, contradictory
+     * "resubmit" error (review finding: error then certificate). */
+    for (uint32_t i = 0; i < c->orphan_count; i++) {
+        if (orphan_resubmitted(&c->orphans[i], in, n))
+            continue;
         VL_TRY(vl_stage_error(c, c->orphans[i].client, c->orphans[i].req_id,
                               VL_ERR_UNAVAILABLE,
                               "node storage failed; resubmit the same order",
                               VL_EVIDENCE_NONE, (vl_bytes){NULL, 0}));
+    }
     return VL_OK;
 }
 
@@ -574,7 +599,10 @@ static vl_err on_answer(vl_core *c, uint16_t peer, const vl_answer *a)
     case VL_ANSWER_BEHIND:
         return answer_behind(c, peer, a, e);
     default:
-        refuse(e, peer, a->code != 0 ? a->code : (uint16_t)VL_ERR_QUORUM);
+        /* A peer's code reaches clients: only codes of our table, never
+         * VL_OK, pass through; anything else reads as "no quorum". */
+        refuse(e, peer, a->code != VL_OK && vl_err_known(a->code) ? a->code
+                                                                 : (uint16_t)VL_ERR_QUORUM);
         return settle(c, e);
     }
 }

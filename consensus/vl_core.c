@@ -659,7 +659,7 @@ static vl_err step_once(vl_core *c, uint64_t now_ms, const vl_input *in, size_t 
     step_begin(c, now_ms);
     vl_err err = vl_store_begin(&c->st, false, &c->txn);
     if (err == VL_OK)
-        err = vl_stage_orphans(c);
+        err = vl_stage_orphans(c, in, n);
     for (size_t i = 0; err == VL_OK && i < n; i++)
         err = process_input(c, &in[i]);
     if (err == VL_OK)

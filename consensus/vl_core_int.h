@@ -354,7 +354,9 @@ vl_err vl_coord_resolved(vl_core *c, const uint8_t hash[32], vl_bytes cert);
 vl_err vl_coord_tick(vl_core *c);
 /* Stage the VOTE_REQUESTs and the CERTS broadcast of the step. */
 vl_err vl_coord_finish(vl_core *c);
-vl_err vl_stage_orphans(vl_core *c);
+/* Stage UNAVAILABLE errors for the waiters of a dropped coordination table,
+ * except those whose request is among this step's inputs `in` (answered anew). */
+vl_err vl_stage_orphans(vl_core *c, const vl_input *in, size_t n);
 
 /* ---- vl_serve.c -------------------------------------------------------------------- */
 

@@ -428,6 +428,21 @@ static vl_err apply_revoke(vl_core *c, const vl_order *o, vl_account *va, bool *
 }
 
 /* seq == next_seq: apply, or keep as evidence when it breaks a rule. */
+
+/* Delete the pending record of `slot` only if it is this very certificate:
+ * another, valid certificate waiting there must not be lost with the
+ * evidence (review finding). */
+static vl_err pending_del_if_same(vl_core *c, const uint8_t *slot, size_t slot_len,
+                                  const uint8_t *raw, size_t len)
+{
+    MDB_val v;
+    bool found = false;
+    VL_TRY(vl_db_get(c->txn, c->st.pending, slot, slot_len, &v, &found));
+    if (!found || v.mv_size != len || memcmp(v.mv_data, raw, len) != 0)
+        return VL_OK;
+    return vl_db_del(c->txn, c->st.pending, slot, slot_len);
+}
+
 static vl_err apply_next(vl_core *c, const uint8_t *raw, size_t len, vl_apply_info *info,
                          vl_account *a)
 {
@@ -446,7 +461,7 @@ static vl_err apply_next(vl_core *c, const uint8_t *raw, size_t len, vl_apply_in
     if (evidence) {
         info->res = VL_APPLY_EVIDENCE;
         VL_TRY(evidence_store(c, info, raw, len));
-        return vl_db_del(c->txn, c->st.pending, slot, sizeof slot);
+        return pending_del_if_same(c, slot, sizeof slot, raw, len);
     }
     VL_TRY(vl_acct_save(c, info->account, a));
     VL_TRY(log_append(c, raw, len));

@@ -21,6 +21,11 @@ static const struct vl_err_row *find(int err)
     return NULL;
 }
 
+int vl_err_known(int err)
+{
+    return find(err) != NULL;
+}
+
 const char *vl_strerror(int err)
 {
     const struct vl_err_row *r = find(err);

@@ -74,6 +74,10 @@ typedef enum {
 #undef VL_ERROR_ENUM
 } vl_err;
 
+/* 1 if err is a code of the table above (VL_OK included), else 0.  Codes
+ * that arrive from the network are checked with this before being passed on. */
+int vl_err_known(int err);
+
 /* Short English description; never NULL ("unknown error" for other values). */
 const char *vl_strerror(int err);
 

@@ -25,5 +25,7 @@ int main(void)
     CHECK(strcmp(vl_strerror(12345), "unknown error") == 0);
     CHECK(strcmp(vl_err_name(-7), "VL_ERR_UNKNOWN") == 0);
     CHECK(strcmp(vl_err_slug(999), "unknown") == 0);
+    CHECK(vl_err_known(VL_OK) && vl_err_known(VL_ERR_CONFLICT));
+    CHECK(!vl_err_known(999) && !vl_err_known(-1) && !vl_err_known(19));
     VL_TEST_END();
 }
