@@ -261,6 +261,147 @@ run sign-demo-stranger sign-demo --genesis "$dir/genesis.json" --issuer-key "$i1
 expect_rc sign-demo-stranger 1
 expect_err sign-demo-stranger "not a provider"
 
+# ---- orders without a network: slot guard, split flow --------------------------------------
+# No node runs here: the genesis' client endpoints are ports nobody listens
+# on, so every submission ends with exit 3 (no node reached) AFTER the slot
+# record was made.  What is checked is what a holder's machine does.
+
+unreach=(--node tcp://127.0.0.1:1 --timeout-ms 50)
+slots=$dir/holder.key.slots
+redeem1=(redeem --genesis "$dir/genesis.json" --issuer shanghai --serial 7 --seq 0
+    --holder-key "$dir/holder.key" --provider-key "$dir/p1.key" "${unreach[@]}")
+
+run redeem-first "${redeem1[@]}" --amount-fen 5000 --gpu-hours 2.5 --json
+expect_rc redeem-first 3
+expect_json redeem-first 'd["error"]["code"]' UNAVAILABLE
+nrec=$(ls "$slots" 2>/dev/null | wc -l)
+if [ "$nrec" = 1 ]; then pass; else fail "slot records after one redeem: $nrec, want 1"; fi
+rec=$(ls "$slots"/*-0.order 2>/dev/null | head -1)
+if [ -n "$rec" ] && [ "$(mode_of "$rec")" = 600 ]; then pass; else fail "slot record missing or not mode 600"; fi
+cp "$rec" "$dir/rec.before"
+
+run inspect-rec inspect "$rec" --genesis "$dir/genesis.json" --json
+expect_json inspect-rec 'd["verified"]["ok"], d["amount_fen"], d["gpu_milli_hours"], d["seq"]' \
+    "(True, 5000, 2500, 0)"
+
+# the same redemption again: the recorded bytes, unchanged
+run redeem-retry "${redeem1[@]}" --amount-fen 5000 --gpu-hours 2.5
+expect_rc redeem-retry 3
+expect_err redeem-retry "resubmitting the order recorded for this slot"
+if cmp -s "$rec" "$dir/rec.before"; then pass; else fail "the slot record changed on a retry"; fi
+
+# a different redemption for the same slot: refused, record untouched
+run redeem-other "${redeem1[@]}" --amount-fen 6000 --gpu-hours 2.5 --json
+expect_rc redeem-other 1
+expect_json redeem-other 'd["error"]["code"], d["error"]["evidence"]["amount_fen"]' "('SLOT_GUARD', 5000)"
+expect_err redeem-other "DIFFERENT order is already signed for this slot"
+run redeem-other-invoice "${redeem1[@]}" --amount-fen 5000 --gpu-hours 2.5 \
+    --invoice-hash 0000000000000000000000000000000000000000000000000000000000000001
+expect_rc redeem-other-invoice 1
+if cmp -s "$rec" "$dir/rec.before"; then pass; else fail "a refused redemption changed the record"; fi
+nrec=$(ls "$slots" | wc -l)
+if [ "$nrec" = 1 ]; then pass; else fail "slot records: $nrec, want 1"; fi
+
+# --no-slot-guard (a cheating holder, for tests): signs anyway, records nothing
+run redeem-cheat "${redeem1[@]}" --amount-fen 6000 --no-slot-guard
+expect_rc redeem-cheat 3
+nrec=$(ls "$slots" | wc -l)
+if [ "$nrec" = 1 ]; then pass; else fail "--no-slot-guard wrote a record"; fi
+
+# the next slot of the same voucher is a new slot
+run redeem-seq1 "${redeem1[@]}" --amount-fen 6000 --seq 1   # --seq twice
+expect_rc redeem-seq1 2
+expect_err redeem-seq1 "--seq given twice"
+run redeem-seq1b redeem --genesis "$dir/genesis.json" --issuer shanghai --serial 7 --seq 1 \
+    --holder-key "$dir/holder.key" --provider-key "$dir/p1.key" "${unreach[@]}" --amount-fen 6000
+expect_rc redeem-seq1b 3
+nrec=$(ls "$slots" | wc -l)
+if [ "$nrec" = 2 ]; then pass; else fail "slot records after seq 1: $nrec, want 2"; fi
+
+# the split flow: build (unsigned), sign by the holder, sign by the provider
+holder_hex=$(json "$dir/holder.pub.json" 'd["pubkey"]')
+build=(build-redeem --genesis "$dir/genesis.json" --issuer shanghai --serial 8 --seq 0
+    --holder "$holder_hex" --provider "$dir/p1.pub.json" --amount-fen 1234 --gpu-hours 3
+    --out "$dir/u.bin" "${unreach[@]}")
+run build-redeem "${build[@]}" --json
+expect_rc build-redeem 0
+expect_json build-redeem 'd["order"]["sigs"][0] == "0" * 128' True
+run inspect-unsigned inspect "$dir/u.bin" --genesis "$dir/genesis.json" --json
+expect_rc inspect-unsigned 1
+run sign-holder sign --genesis "$dir/genesis.json" --key "$dir/holder.key" --slot holder \
+    --in "$dir/u.bin" --out "$dir/h.bin" --json
+expect_rc sign-holder 0
+expect_json sign-holder 'd["complete"], d["reused_recorded_signature"]' "(False, False)"
+run sign-provider sign --genesis "$dir/genesis.json" --key "$dir/p1.key" --slot provider \
+    --in "$dir/h.bin" --out "$dir/hp.bin" --json
+expect_rc sign-provider 0
+expect_json sign-provider 'd["complete"]' True
+run inspect-split inspect "$dir/hp.bin" --genesis "$dir/genesis.json" --json
+expect_rc inspect-split 0
+expect_json inspect-split 'd["verified"]["ok"], d["amount_fen"], d["gpu_milli_hours"]' "(True, 1234, 3000)"
+# building again gives the same order (deterministic invoice hash)
+run build-again "${build[@]/u.bin/u2.bin}" --json
+expect_json build-again 'd["order"]["order_hash"]' "$(json "$dir/build-redeem.out" 'd["order"]["order_hash"]')"
+# the holder signs the same order again: its recorded signature
+run sign-holder-again sign --genesis "$dir/genesis.json" --key "$dir/holder.key" --slot holder \
+    --in "$dir/u.bin" --out "$dir/h2.bin" --json
+expect_rc sign-holder-again 0
+expect_json sign-holder-again 'd["reused_recorded_signature"]' True
+if cmp -s "$dir/h.bin" "$dir/h2.bin"; then pass; else fail "re-signing the same order changed it"; fi
+# ...but never a different order for that slot
+run build-other build-redeem --genesis "$dir/genesis.json" --issuer shanghai --serial 8 --seq 0 \
+    --holder "$holder_hex" --provider "$dir/p1.pub.json" --amount-fen 4321 --out "$dir/u3.bin"
+expect_rc build-other 0
+run sign-holder-other sign --genesis "$dir/genesis.json" --key "$dir/holder.key" --slot holder \
+    --in "$dir/u3.bin" --out "$dir/h3.bin" --json
+expect_rc sign-holder-other 1
+expect_json sign-holder-other 'd["error"]["code"]' SLOT_GUARD
+if [ ! -e "$dir/h3.bin" ]; then pass; else fail "a refused signature wrote its output"; fi
+run sign-wrong-key sign --genesis "$dir/genesis.json" --key "$dir/p1.key" --slot holder \
+    --in "$dir/u3.bin" --out "$dir/h4.bin"
+expect_rc sign-wrong-key 1
+expect_err sign-wrong-key "is not the holder key"
+# the split-flow order submitted: no node reached
+run submit-split submit --genesis "$dir/genesis.json" --in "$dir/hp.bin" "${unreach[@]}" --json
+expect_rc submit-split 3
+expect_json submit-split 'd["error"]["code"]' UNAVAILABLE
+run submit-garbage submit --genesis "$dir/genesis.json" --in "$dir/genesis.json" "${unreach[@]}"
+expect_rc submit-garbage 1
+
+# the issuer's guard: a retry of the same issue is the same order, another is refused
+issue=(issue --genesis "$dir/genesis.json" --issuer-key "$dir/i1.key" --holder "$holder_hex"
+    --seq 0 --valid-from 1767225600 --count 3 --program sh-2026 "${unreach[@]}")
+run issue-first "${issue[@]}" --value-fen 100000
+expect_rc issue-first 3
+run issue-retry "${issue[@]}" --value-fen 100000 --json
+expect_rc issue-retry 3
+run issue-other "${issue[@]}" --value-fen 100001 --json
+expect_rc issue-other 1
+expect_json issue-other 'd["error"]["code"], len(d["error"]["evidence"]["vouchers"])' "('SLOT_GUARD', 3)"
+expect_json issue-other '[v["serial"] for v in d["error"]["evidence"]["vouchers"]]' "[1, 2, 3]"
+
+# network commands with nobody listening: exit 3
+run status-none status --genesis "$dir/genesis.json" "${unreach[@]}" --json
+expect_rc status-none 3
+expect_json status-none 'd["reachable"], d["nodes"][0]["reachable"]' "(0, False)"
+run query-none query --genesis "$dir/genesis.json" --issuer shanghai "${unreach[@]}" --json
+expect_rc query-none 3
+run log-none log --genesis "$dir/genesis.json" "${unreach[@]}"
+expect_rc log-none 3
+run verify-log-none verify-log --genesis "$dir/genesis.json" "${unreach[@]}"
+expect_rc verify-log-none 3
+run verify-log-nodir verify-log --genesis "$dir/genesis.json" --data-dir "$dir/no-such-dir"
+expect_rc verify-log-nodir 1
+run usage-query query --genesis "$dir/genesis.json"
+expect_rc usage-query 2
+run usage-redeem redeem --genesis "$dir/genesis.json" --amount-fen 1 --holder-key "$dir/holder.key" \
+    --provider-key "$dir/p1.key"
+expect_rc usage-redeem 2
+run usage-gpu "${redeem1[@]}" --amount-fen 5000 --gpu-hours 1.2345
+expect_rc usage-gpu 2
+run usage-timeout status --genesis "$dir/genesis.json" --timeout-ms 0
+expect_rc usage-timeout 2
+
 # ---- usage errors ------------------------------------------------------------------------------
 
 run usage-none

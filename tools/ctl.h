@@ -1,0 +1,182 @@
+/* ctl.h - what the source files of voucherctl share: the command context,
+ * the option parser, JSON output helpers, file and key loading (ctl_common.c),
+ * the describers of wire objects (ctl_describe.c), and the commands of each
+ * group (voucherctl.c: keys, genesis, inspect, sign-demo; ctl_orders.c:
+ * issue, redeem, build-redeem, sign, submit, revoke; ctl_read.c: query,
+ * status, log, verify-log).  Internal to the tool: not an installed API.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vl_crypto.h"
+#include "vl_error.h"
+#include "vl_genesis.h"
+#include "vl_keyfile.h"
+#include "vl_limits.h"
+#include "vl_verify.h"
+#include "vl_wire.h"
+
+/* Exit status (voucherctl.c note 2). */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+/* Largest key file or public-key JSON read (a key file is ~300 bytes). */
+#define MAX_KEY_JSON_BYTES (64u * 1024u)
+/* Largest genesis read (a maximal JSON genesis is ~400 KiB, binary less). */
+#define MAX_GENESIS_BYTES (4u << 20)
+/* Longest --node/--issuer/--provider specification. */
+#define MAX_SPEC_LEN 1024
+/* Entries remembered by a signature cache (one per voter and root). */
+#define INSPECT_CACHE_ENTRIES 4096
+
+typedef struct {
+    const char *cmd; /* the subcommand, for messages */
+    bool json;       /* --json: compact machine output */
+} vl_ctx;
+
+/* ---- ctl_common.c ---------------------------------------------------------- */
+
+typedef enum { OPT_FLAG, OPT_VALUE, OPT_LIST } vl_opt_kind;
+
+typedef struct {
+    const char *name; /* without the leading "--" */
+    vl_opt_kind kind;
+    bool required;
+    /* results */
+    bool set;           /* OPT_FLAG */
+    const char *value;  /* OPT_VALUE; NULL when absent */
+    const char **list;  /* OPT_LIST, in command-line order (heap) */
+    unsigned count;
+} vl_opt;
+
+typedef struct {
+    vl_opt *opts;
+    size_t opt_count;
+    size_t max_pos; /* positional arguments required (and allowed) */
+    const char *pos_name; /* their name in messages, e.g. "FILE" */
+    size_t pos_count;
+    const char *pos[2];
+} vl_args;
+
+/* Print "voucherctl CMD: message" to stderr and return status. */
+__attribute__((format(printf, 3, 4))) int fail(const vl_ctx *c, int status, const char *fmt,
+                                               ...);
+/* errno's text after a failed VL_ERR_IO call, else the error's own text. */
+const char *err_detail(vl_err rc, int saved_errno);
+/* "--name value", "--name=value", flags, --json and positionals; EXIT_*. */
+int parse_args(vl_ctx *c, vl_args *a, int argc, char **argv);
+void free_args(vl_args *a);
+/* A decimal number 0..max, digits only. */
+bool parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* A JSON value could not be built: the command fails instead of printing
+ * half a result (voucherctl.c note 3). */
+extern bool ctl_oom;
+void jset(json_t *obj, const char *key, json_t *v);
+void jappend(json_t *arr, json_t *v);
+json_t *jobj(void);
+json_t *jarr(void);
+json_t *jhex(const uint8_t *bytes, size_t len);
+json_t *ju64(uint64_t v);
+json_t *jtext(vl_bytes b);
+/* Print result (taken) and return EXIT_OK, or fail.  human, when not NULL,
+ * replaces the indented JSON for people. */
+int emit(const vl_ctx *c, json_t *result, const char *human);
+
+/* Read a whole regular file of at most max bytes (NUL-terminated copy). */
+int read_file(const vl_ctx *c, const char *path, size_t max, char **out, size_t *len);
+/* Write a new file (replacing path atomically: temp file, fsync, rename). */
+int write_file(const vl_ctx *c, const char *path, const uint8_t *data, size_t len);
+bool looks_like_json(const char *buf, size_t len);
+/* A genesis in either form: JSON (as written by `genesis`) or binary. */
+int load_genesis(const vl_ctx *c, const char *path, vl_genesis **out);
+/* src is 64 hex digits (when no CURVE key is needed), a key file or the
+ * JSON keygen printed; only the public part is kept. */
+int read_public_key(const vl_ctx *c, const char *src, uint8_t pub[32], uint8_t *curve);
+/* Load a key file with its secret (mode checked by vl_keyfile_load). */
+int load_keyfile(const vl_ctx *c, const char *path, vl_keyfile *k);
+
+/* ---- ctl_describe.c ---------------------------------------------------------- */
+
+typedef struct {
+    unsigned value;
+    const char *name;
+} vl_name;
+
+const char *name_of(const vl_name *t, size_t n, unsigned value);
+#define NAME_OF(table, v) name_of((table), sizeof(table) / sizeof((table)[0]), (v))
+
+typedef struct {
+    const vl_genesis *g; /* NULL: describe only, verify nothing */
+    vl_sigcache *cache;  /* may be NULL */
+    bool verified_any;   /* some object was verified */
+    vl_err first_fail;   /* first verification failure, VL_OK if none */
+} vl_insp;
+
+/* Any wire object as JSON: dispatch on its type byte.  NULL with *rc set
+ * when it (or something nested in it) does not decode. */
+json_t *describe(vl_insp *in, const uint8_t *buf, size_t len, vl_err *rc);
+/* Record a verification result in obj as {"ok", "error", "message"}. */
+void put_verified(vl_insp *in, json_t *obj, vl_err rc);
+json_t *order_json(vl_insp *in, const vl_order *o, bool verify);
+json_t *cert_json(vl_insp *in, const vl_cert *c, const uint8_t *raw, size_t len);
+json_t *status_json(const vl_status *s);
+json_t *genesis_json(const vl_genesis *g, const char *form);
+
+/* ---- ctl_net.c: what the network commands share --------------------------------- */
+
+struct vl_client;
+
+/* The options every network command starts its table with, at these indexes. */
+#define NET_OPTS                                                                   \
+    {.name = "genesis", .kind = OPT_VALUE, .required = true},                      \
+        {.name = "node", .kind = OPT_LIST}, {.name = "timeout-ms", .kind = OPT_VALUE}
+enum { O_GENESIS, O_NODE, O_TIMEOUT, O_NET_END };
+/* Default wait for one node's reply; a SUBMIT waits for a quorum. */
+#define NET_DEFAULT_TIMEOUT_MS 5000u
+
+typedef struct {
+    vl_genesis *g;
+    struct vl_client *cl;
+} ctl_net;
+
+/* Load the genesis and make a client for --node (default: every node). */
+int net_open(const vl_ctx *c, const vl_opt *opts, ctl_net *n);
+void net_close(ctl_net *n);
+/* The JSON name of an error code (CONFLICT, INSUFFICIENT_BALANCE, ...) and
+ * the precise one (OVERSPEND). */
+const char *net_code_name(int code, bool has_cert);
+const char *net_detail_name(int code);
+/* Report a refusal or failure of the network: {"error": {...}} on stdout
+ * with --json, one line on stderr always.  Returns EXIT_UNREACHABLE when
+ * nobody answered (answered == 0), else EXIT_FAIL.  evidence may be NULL. */
+int net_refused(const vl_ctx *c, const vl_genesis *g, int code, bool answered,
+                const char *message, const uint8_t *evidence, size_t evidence_len);
+/* The same for any error: name, detail and number (0: none) as above. */
+int report_error(const vl_ctx *c, const vl_genesis *g, int status, const char *name,
+                 const char *detail, int number, const char *text, const uint8_t *evidence,
+                 size_t evidence_len);
+/* A short summary of a (verified) certificate: kind, account, seq, hashes,
+ * voters, the order's main fields, "verified": ok. */
+json_t *cert_summary(const vl_genesis *g, const uint8_t *raw, size_t len, vl_err verified);
+/* Parse 64 hex digits into out; EXIT_USAGE naming the option otherwise. */
+int parse_hex32(const vl_ctx *c, const char *opt, const char *s, uint8_t out[32]);
+
+/* ---- command groups ------------------------------------------------------------ */
+
+int cmd_issue(vl_ctx *c, int argc, char **argv);
+int cmd_redeem(vl_ctx *c, int argc, char **argv);
+int cmd_build_redeem(vl_ctx *c, int argc, char **argv);
+int cmd_sign(vl_ctx *c, int argc, char **argv);
+int cmd_submit(vl_ctx *c, int argc, char **argv);
+int cmd_revoke(vl_ctx *c, int argc, char **argv);
+int cmd_query(vl_ctx *c, int argc, char **argv);
+int cmd_status(vl_ctx *c, int argc, char **argv);
+int cmd_log(vl_ctx *c, int argc, char **argv);
+int cmd_verify_log(vl_ctx *c, int argc, char **argv);
+
+#endif

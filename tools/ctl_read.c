@@ -1,0 +1,390 @@
+/* ctl_read.c - voucherctl commands that read: query (an account and its
+ * history), status (each node's health), log (entries of one node's log)
+ * and verify-log (a whole log, over the network or from a stopped node's
+ * data directory).
+ *
+ * Design notes
+ *  1. Nothing read is trusted: every certificate shown is verified against
+ *     the genesis ("verified": true), and verify-log checks one node's hash
+ *     chain from the network id (entry 1's prev_hash) to its head.
+ *  2. verify-log --data-dir opens the node's LMDB environment read-only
+ *     (MDB_RDONLY, the same maxdbs as consensus/vl_store.c), reads the `log`
+ *     named database (keys: big-endian u64 index; values: encoded ENTRY) in
+ *     key order and checks each key against its entry's index.  The node
+ *     should be stopped; a read transaction is a consistent snapshot anyway.
+ *  3. Loops are bounded: the network pull asks for at most
+ *     VL_MAX_MSG_ITEMS entries per request and stops when a reply makes no
+ *     progress; the data-dir walk ends at the last key.
+ */
+#include <inttypes.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "vl_client.h"
+
+/* consensus/vl_store.h's VL_STORE_MAX_DBS is 16 or fewer; any value at
+ * least the number of named databases opens the environment. */
+#define READ_MAX_DBS 32
+
+/* ---- query ------------------------------------------------------------------------ */
+
+static int query_print(const vl_ctx *c, ctl_net *n, const vl_client_account *a)
+{
+    vl_insp in = {.g = n->g, .first_fail = VL_OK};
+    vl_err rc;
+    json_t *res = jobj(), *certs = jarr();
+    jset(res, "account", describe(&in, a->account_raw, a->account_len, &rc));
+    for (uint32_t i = 0; i < a->cert_count; i++)
+        jappend(certs, cert_summary(n->g, a->certs[i], a->cert_lens[i], a->cert_ok[i]));
+    jset(res, "certificates", certs);
+    jset(res, "endpoint", json_string(vl_client_endpoint(n->cl, (size_t)a->endpoint)));
+    return emit(c, res, NULL);
+}
+
+int cmd_query(vl_ctx *c, int argc, char **argv)
+{
+    vl_opt opts[] = {NET_OPTS, {.name = "voucher", .kind = OPT_VALUE},
+                     {.name = "issuer", .kind = OPT_VALUE}};
+    vl_args a = {.opts = opts, .opt_count = O_NET_END + 2};
+    ctl_net n = {0};
+    uint8_t id[32];
+    int st = parse_args(c, &a, argc, argv);
+    const char *vo = opts[O_NET_END].value, *io = opts[O_NET_END + 1].value;
+    if (st == EXIT_OK && (vo == NULL) == (io == NULL))
+        st = fail(c, EXIT_USAGE, "give exactly one of --voucher ID and --issuer ID_OR_PUBKEY");
+    if (st == EXIT_OK)
+        st = net_open(c, opts, &n);
+    if (st == EXIT_OK && vo != NULL)
+        st = parse_hex32(c, "voucher", vo, id);
+    if (st == EXIT_OK && io != NULL) {
+        uint8_t pub[32];
+        int i = -1;
+        for (uint32_t k = 0; k < n.g->issuer_count && i < 0; k++)
+            if (strcmp(n.g->issuers[k].id, io) == 0)
+                i = (int)k;
+        if (i < 0 && strlen(io) == 64 && vl_hex_decode(pub, 32, io) == VL_OK)
+            i = vl_genesis_issuer_by_pubkey(n.g, pub);
+        if (i < 0)
+            st = fail(c, EXIT_USAGE, "--issuer \"%s\": not an issuer id or key of the genesis", io);
+        else
+            vl_issuer_account_id(id, n.g->issuers[i].pubkey);
+    }
+    if (st == EXIT_OK) {
+        vl_client_account acct;
+        vl_err e = vl_client_get_account(n.cl, id, &acct);
+        if (e == VL_OK)
+            st = query_print(c, &n, &acct);
+        else if (acct.account_raw != NULL && acct.cert_ok != NULL) { /* served, did not verify */
+            query_print(c, &n, &acct);
+            st = fail(c, EXIT_FAIL, "%s", acct.message);
+        } else
+            st = net_refused(c, n.g, e, e != VL_ERR_UNAVAILABLE, acct.message, NULL, 0);
+        vl_client_account_free(&acct);
+    }
+    net_close(&n);
+    free_args(&a);
+    return st;
+}
+
+/* ---- status ------------------------------------------------------------------------ */
+
+static json_t *node_status(ctl_net *n, size_t i, bool *answered)
+{
+    vl_status s;
+    vl_checkpoint cp;
+    json_t *j = jobj();
+    jset(j, "endpoint", json_string(vl_client_endpoint(n->cl, i)));
+    vl_err e = vl_client_status(n->cl, i, &s);
+    *answered = e != VL_ERR_UNAVAILABLE;
+    if (e != VL_OK) {
+        jset(j, "reachable", json_boolean(*answered));
+        jset(j, "error", json_string(vl_err_slug(e)));
+        return j;
+    }
+    jset(j, "reachable", json_true());
+    if (s.node < n->g->node_count)
+        jset(j, "node_id", json_string(n->g->nodes[s.node].id));
+    jset(j, "role", json_string((s.flags & VL_STATUS_VOTER) != 0 ? "voter" : "observer"));
+    jset(j, "quorum_reachable", json_boolean((s.flags & VL_STATUS_IN_QUORUM) != 0));
+    jset(j, "status", status_json(&s));
+    e = vl_client_get_checkpoint(n->cl, i, &cp);
+    if (e == VL_OK) {
+        json_t *k = jobj();
+        jset(k, "log_index", ju64(cp.log_index));
+        jset(k, "entry_hash", jhex(cp.entry_hash, 32));
+        jset(k, "state_digest", jhex(cp.state_digest, 32));
+        jset(k, "time_ms", ju64(cp.time_ms));
+        jset(k, "verified", json_true());
+        jset(j, "checkpoint", k);
+    } else {
+        jset(j, "checkpoint", json_null());
+        jset(j, "checkpoint_error", json_string(vl_err_slug(e)));
+    }
+    return j;
+}
+
+int cmd_status(vl_ctx *c, int argc, char **argv)
+{
+    vl_opt opts[] = {NET_OPTS};
+    vl_args a = {.opts = opts, .opt_count = O_NET_END};
+    ctl_net n = {0};
+    int st = parse_args(c, &a, argc, argv);
+    if (st == EXIT_OK)
+        st = net_open(c, opts, &n);
+    if (st == EXIT_OK) {
+        size_t count = vl_client_endpoint_count(n.cl), up = 0;
+        json_t *res = jobj(), *nodes = jarr();
+        for (size_t i = 0; i < count; i++) {
+            bool answered;
+            jappend(nodes, node_status(&n, i, &answered));
+            up += answered ? 1u : 0u;
+        }
+        jset(res, "nodes", nodes);
+        jset(res, "reachable", json_integer((json_int_t)up));
+        jset(res, "quorum", json_integer(n.g->quorum));
+        st = emit(c, res, NULL);
+        if (st == EXIT_OK && up < count)
+            st = fail(c, up == 0 ? EXIT_UNREACHABLE : EXIT_FAIL, "%zu of %zu nodes did not answer",
+                      count - up, count);
+    }
+    net_close(&n);
+    free_args(&a);
+    return st;
+}
+
+/* ---- log ------------------------------------------------------------------------------ */
+
+static json_t *entry_json(const vl_genesis *g, vl_sigcache *cache, const uint8_t *buf, size_t len,
+                          vl_err *rc)
+{
+    vl_entry e;
+    json_t *j = jobj();
+    if ((*rc = vl_entry_decode(buf, len, &e)) != VL_OK) {
+        jset(j, "error", json_string(vl_err_slug(*rc)));
+        return j;
+    }
+    uint8_t ch[32], eh[32];
+    vl_cert_hash(ch, e.cert.ptr, e.cert.len);
+    vl_entry_hash(eh, e.index, e.prev_hash, ch);
+    *rc = vl_client_verify_cert(g, cache, e.cert.ptr, e.cert.len, NULL, NULL, NULL);
+    jset(j, "index", ju64(e.index));
+    jset(j, "entry_hash", jhex(eh, 32));
+    jset(j, "prev_hash", jhex(e.prev_hash, 32));
+    jset(j, "time_ms", ju64(e.time_ms));
+    jset(j, "certificate", cert_summary(g, e.cert.ptr, e.cert.len, *rc));
+    return j;
+}
+
+int cmd_log(vl_ctx *c, int argc, char **argv)
+{
+    vl_opt opts[] = {NET_OPTS, {.name = "from", .kind = OPT_VALUE},
+                     {.name = "max", .kind = OPT_VALUE}};
+    vl_args a = {.opts = opts, .opt_count = O_NET_END + 2};
+    ctl_net n = {0};
+    uint64_t from = 1, max = 100;
+    int st = parse_args(c, &a, argc, argv);
+    if (st == EXIT_OK && ((opts[O_NET_END].value != NULL &&
+                           !parse_uint(opts[O_NET_END].value, UINT64_MAX, &from)) ||
+                          (opts[O_NET_END + 1].value != NULL &&
+                           !parse_uint(opts[O_NET_END + 1].value, VL_MAX_MSG_ITEMS, &max)) ||
+                          max == 0))
+        st = fail(c, EXIT_USAGE, "--from N (1 is the first entry), --max 1..%d", VL_MAX_MSG_ITEMS);
+    if (st == EXIT_OK)
+        st = net_open(c, opts, &n);
+    if (st == EXIT_OK) {
+        vl_client_log lg;
+        vl_sigcache *cache = vl_sigcache_new(INSPECT_CACHE_ENTRIES);
+        vl_err e = vl_client_get_log(n.cl, 0, from, (uint32_t)max, &lg);
+        if (e != VL_OK) {
+            st = net_refused(c, n.g, e, e != VL_ERR_UNAVAILABLE, lg.message, NULL, 0);
+        } else {
+            json_t *res = jobj(), *entries = jarr();
+            vl_err bad = VL_OK;
+            for (uint32_t i = 0; i < lg.count; i++) {
+                vl_err rc;
+                jappend(entries, entry_json(n.g, cache, lg.entries[i], lg.entry_lens[i], &rc));
+                bad = bad != VL_OK ? bad : rc;
+            }
+            jset(res, "endpoint", json_string(vl_client_endpoint(n.cl, 0)));
+            jset(res, "log_head", ju64(lg.log_head));
+            jset(res, "entries", entries);
+            st = emit(c, res, NULL);
+            if (st == EXIT_OK && bad != VL_OK)
+                st = fail(c, EXIT_FAIL, "an entry does not verify: %s", vl_strerror(bad));
+        }
+        vl_client_log_free(&lg);
+        vl_sigcache_destroy(&cache);
+    }
+    net_close(&n);
+    free_args(&a);
+    return st;
+}
+
+/* ---- verify-log ------------------------------------------------------------------------ */
+
+typedef struct {
+    const vl_genesis *g;
+    vl_sigcache *cache;
+    uint64_t next;      /* index expected next */
+    uint8_t prev[32];   /* hash of the last entry checked (network id at first) */
+    uint64_t kinds[4];  /* certificates by order kind */
+    uint64_t issued_fen, redeemed_fen;
+    uint64_t bad_index; /* 0: no failure */
+    vl_err bad;
+} chain;
+
+static void chain_init(chain *ch, const vl_genesis *g)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->g = g;
+    ch->cache = vl_sigcache_new(INSPECT_CACHE_ENTRIES);
+    ch->next = 1;
+    memcpy(ch->prev, g->network_id, 32);
+}
+
+/* Check one entry; false (failure recorded) to stop. */
+static bool chain_add(chain *ch, const uint8_t *buf, size_t len)
+{
+    vl_err e = vl_client_check_entry(ch->g, ch->cache, buf, len, ch->next, ch->prev, NULL);
+    if (e != VL_OK) {
+        ch->bad = e;
+        ch->bad_index = ch->next;
+        return false;
+    }
+    vl_entry en;
+    vl_cert *ct = malloc(sizeof *ct);
+    if (ct != NULL && vl_entry_decode(buf, len, &en) == VL_OK &&
+        vl_cert_decode(en.cert.ptr, en.cert.len, ct) == VL_OK && ct->order.kind <= 3) {
+        ch->kinds[ct->order.kind]++;
+        if (ct->order.kind == VL_ORDER_REDEEM)
+            ch->redeemed_fen += ct->order.amount_fen;
+        for (unsigned i = 0; ct->order.kind == VL_ORDER_ISSUE && i < ct->order.voucher_count; i++)
+            ch->issued_fen += ct->order.vouchers[i].value_fen;
+    }
+    free(ct);
+    ch->next++;
+    return true;
+}
+
+static int chain_report(const vl_ctx *c, chain *ch, const char *source)
+{
+    json_t *res = jobj();
+    char hex[65], human[512];
+    vl_hex_encode(hex, ch->prev, 32);
+    jset(res, "source", json_string(source));
+    jset(res, "ok", json_boolean(ch->bad_index == 0));
+    jset(res, "entries", ju64(ch->next - 1));
+    jset(res, "head_hash", json_string(hex));
+    jset(res, "issues", ju64(ch->kinds[VL_ORDER_ISSUE]));
+    jset(res, "redeems", ju64(ch->kinds[VL_ORDER_REDEEM]));
+    jset(res, "revokes", ju64(ch->kinds[VL_ORDER_REVOKE]));
+    jset(res, "issued_fen", ju64(ch->issued_fen));
+    jset(res, "redeemed_fen", ju64(ch->redeemed_fen));
+    if (ch->bad_index != 0) {
+        jset(res, "failed_index", ju64(ch->bad_index));
+        jset(res, "error", json_string(vl_err_slug(ch->bad)));
+    }
+    snprintf(human, sizeof human,
+             "%s: %" PRIu64 " entries verified (%" PRIu64 " issue, %" PRIu64 " redeem, %" PRIu64
+             " revoke), head %s",
+             source, ch->next - 1, ch->kinds[1], ch->kinds[2], ch->kinds[3], hex);
+    int st = emit(c, res, ch->bad_index == 0 ? human : NULL);
+    vl_sigcache_destroy(&ch->cache);
+    if (st == EXIT_OK && ch->bad_index != 0)
+        st = fail(c, EXIT_FAIL, "entry %" PRIu64 " fails: %s (%s)", ch->bad_index,
+                  vl_strerror(ch->bad), vl_err_slug(ch->bad));
+    return st;
+}
+
+static int verify_net(const vl_ctx *c, ctl_net *n, chain *ch)
+{
+    for (;;) { /* ends: every round advances ch->next or returns (note 3) */
+        vl_client_log lg;
+        vl_err e = vl_client_get_log(n->cl, 0, ch->next, VL_MAX_MSG_ITEMS, &lg);
+        if (e != VL_OK) {
+            int st = net_refused(c, n->g, e, e != VL_ERR_UNAVAILABLE, lg.message, NULL, 0);
+            vl_client_log_free(&lg);
+            return st;
+        }
+        bool ok = true;
+        for (uint32_t i = 0; i < lg.count && ok; i++)
+            ok = chain_add(ch, lg.entries[i], lg.entry_lens[i]);
+        bool done = !ok || lg.count == 0 || ch->next > lg.log_head;
+        vl_client_log_free(&lg);
+        if (done)
+            return EXIT_OK;
+    }
+}
+
+static int verify_dir(const vl_ctx *c, const char *dir, chain *ch)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_dbi dbi;
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(env, READ_MAX_DBS);
+    if (rc == 0)
+        rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "log", 0, &dbi);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, dbi, &cur);
+    int st = EXIT_OK;
+    if (rc != 0) {
+        st = fail(c, EXIT_FAIL, "%s: cannot open the log read-only: %s", dir, mdb_strerror(rc));
+    } else {
+        MDB_val k, v;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            uint64_t idx = 0;
+            for (size_t i = 0; k.mv_size == 8 && i < 8; i++)
+                idx = idx << 8 | ((const uint8_t *)k.mv_data)[i];
+            if (k.mv_size != 8 || idx != ch->next) {
+                ch->bad = VL_ERR_CORRUPT;
+                ch->bad_index = ch->next;
+                break;
+            }
+            if (!chain_add(ch, v.mv_data, v.mv_size))
+                break;
+        }
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            st = fail(c, EXIT_FAIL, "%s: reading the log: %s", dir, mdb_strerror(rc));
+    }
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (env != NULL)
+        mdb_env_close(env);
+    return st;
+}
+
+int cmd_verify_log(vl_ctx *c, int argc, char **argv)
+{
+    vl_opt opts[] = {NET_OPTS, {.name = "data-dir", .kind = OPT_VALUE}};
+    vl_args a = {.opts = opts, .opt_count = O_NET_END + 1};
+    ctl_net n = {0};
+    chain ch;
+    int st = parse_args(c, &a, argc, argv);
+    const char *dir = opts[O_NET_END].value;
+    if (st == EXIT_OK)
+        st = net_open(c, opts, &n);
+    if (st == EXIT_OK) {
+        chain_init(&ch, n.g);
+        st = dir != NULL ? verify_dir(c, dir, &ch) : verify_net(c, &n, &ch);
+        if (st == EXIT_OK)
+            st = chain_report(c, &ch, dir != NULL ? dir : vl_client_endpoint(n.cl, 0));
+        else
+            vl_sigcache_destroy(&ch.cache);
+    }
+    net_close(&n);
+    free_args(&a);
+    return st;
+}

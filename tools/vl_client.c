@@ -1,0 +1,635 @@
+/* vl_client.c - the client library (vl_client.h).
+ *
+ * Design notes
+ *  1. One DEALER per endpoint, made on first use ("connect lazily").  A
+ *     DEALER queues what it cannot deliver yet, so a request to a node that
+ *     is down would sit in the queue and reach the node whenever it comes
+ *     back, possibly long after we gave up.  So an endpoint that times out
+ *     has its socket CLOSED (linger 0 drops the queue) and a fresh one is
+ *     made next time: after a call returns, nothing of it is left queued
+ *     (the "lazy pirate" pattern).  A late reply to a request that did
+ *     reach a node goes to the old socket's identity and is dropped by the
+ *     node's ROUTER.
+ *  2. Request ids increase per client from 1.  A reply is accepted only
+ *     for the request just sent on that socket; any other req_id is an
+ *     answer to an earlier request on a socket that was kept (stale) and is
+ *     discarded, at most VL_CLIENT_MAX_STALE times per call (a bound, not
+ *     an expected number).  A frame that does not decode as a CLIENT_REPLY
+ *     is discarded the same way: a broken node must not make a client fail
+ *     in a way a timeout would not.
+ *  3. Nothing a node says is trusted: certificates are verified with the
+ *     genesis (vl_client_verify_cert) before a call reports success, with
+ *     one signature cache per client, so a billing system checking the
+ *     certificates of one batch pays one Schnorr verification per voter.
+ *  4. The decoded reply (c->msg) borrows from c->reply, the last received
+ *     ZeroMQ frame; everything a result keeps is copied to the heap before
+ *     the next receive.
+ */
+#include "vl_client.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "vl_crypto.h"
+
+/* Signature cache entries per client: one per (voter, batch root). */
+#define CLIENT_CACHE_ENTRIES 4096u
+
+struct vl_client {
+    void *zctx;
+    vl_genesis *g;
+    size_t n;
+    char endpoints[VL_CLIENT_MAX_ENDPOINTS][VL_MAX_ENDPOINT_LEN + 1];
+    void *socks[VL_CLIENT_MAX_ENDPOINTS]; /* NULL until used (note 1) */
+    uint32_t timeout_ms;
+    uint64_t next_req_id;
+    vl_sigcache *cache; /* NULL if it could not be made: verification still works */
+    vl_msg msg;         /* the last reply, borrowing from `reply` (note 4) */
+    vl_msg_storage *st;
+    zmq_msg_t reply;
+    bool have_reply;
+    vl_cert *cert; /* scratch for verification */
+};
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+static void reply_release(vl_client *c)
+{
+    if (c->have_reply)
+        zmq_msg_close(&c->reply);
+    c->have_reply = false;
+}
+
+vl_err vl_client_new(vl_client **out, const vl_genesis *genesis, const char *const *endpoints,
+                     size_t n, uint32_t timeout_ms)
+{
+    assert(out != NULL && genesis != NULL && (n == 0 || endpoints != NULL));
+    *out = NULL;
+    if (n > VL_CLIENT_MAX_ENDPOINTS || timeout_ms < VL_CLIENT_MIN_TIMEOUT_MS ||
+        timeout_ms > VL_CLIENT_MAX_TIMEOUT_MS)
+        return VL_ERR_USAGE;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = endpoints[i] != NULL ? strlen(endpoints[i]) : 0;
+        if (len == 0 || len > VL_MAX_ENDPOINT_LEN)
+            return VL_ERR_USAGE;
+    }
+    vl_client *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return VL_ERR_NOMEM;
+    c->g = malloc(sizeof *c->g);
+    c->st = malloc(sizeof *c->st);
+    c->cert = malloc(sizeof *c->cert);
+    if (c->g == NULL || c->st == NULL || c->cert == NULL) {
+        vl_client_destroy(&c);
+        return VL_ERR_NOMEM;
+    }
+    memcpy(c->g, genesis, sizeof *c->g);
+    if (n == 0) {
+        n = genesis->node_count;
+        for (size_t i = 0; i < n; i++)
+            strcpy(c->endpoints[i], genesis->nodes[i].client_endpoint);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            strcpy(c->endpoints[i], endpoints[i]);
+    }
+    c->n = n;
+    c->timeout_ms = timeout_ms;
+    c->next_req_id = 1;
+    c->cache = vl_sigcache_new(CLIENT_CACHE_ENTRIES);
+    vl_msg_init(&c->msg, c->st);
+    c->zctx = zmq_ctx_new();
+    if (c->zctx == NULL) {
+        vl_client_destroy(&c);
+        return VL_ERR_UNAVAILABLE;
+    }
+    *out = c;
+    return VL_OK;
+}
+
+static void sock_close(vl_client *c, size_t i)
+{
+    if (c->socks[i] != NULL)
+        zmq_close(c->socks[i]);
+    c->socks[i] = NULL;
+}
+
+void vl_client_destroy(vl_client **cp)
+{
+    if (cp == NULL || *cp == NULL)
+        return;
+    vl_client *c = *cp;
+    reply_release(c);
+    for (size_t i = 0; i < VL_CLIENT_MAX_ENDPOINTS; i++)
+        sock_close(c, i);
+    if (c->zctx != NULL)
+        zmq_ctx_term(c->zctx);
+    vl_sigcache_destroy(&c->cache);
+    free(c->cert);
+    free(c->st);
+    free(c->g);
+    free(c);
+    *cp = NULL;
+}
+
+size_t vl_client_endpoint_count(const vl_client *c)
+{
+    assert(c != NULL);
+    return c->n;
+}
+
+const char *vl_client_endpoint(const vl_client *c, size_t index)
+{
+    assert(c != NULL);
+    return index < c->n ? c->endpoints[index] : NULL;
+}
+
+const vl_genesis *vl_client_genesis(const vl_client *c)
+{
+    assert(c != NULL);
+    return c->g;
+}
+
+/* ---- one request, one reply ------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void *sock_get(vl_client *c, size_t i)
+{
+    if (c->socks[i] != NULL)
+        return c->socks[i];
+    void *s = zmq_socket(c->zctx, ZMQ_DEALER);
+    if (s == NULL)
+        return NULL;
+    int linger = 0;
+    int64_t max_msg = VL_MAX_MSG_BYTES;
+    if (zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) != 0 ||
+        zmq_connect(s, c->endpoints[i]) != 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    c->socks[i] = s;
+    return s;
+}
+
+/* Encode req (its req_id is assigned here) into a new heap buffer. */
+static vl_err encode_request(vl_client *c, vl_msg *req, uint8_t **buf, size_t *len)
+{
+    req->type = VL_MSG_CLIENT_REQUEST;
+    req->req_id = c->next_req_id++;
+    vl_err e = vl_msg_encode(req, NULL, 0, len);
+    if (e != VL_OK)
+        return e;
+    *buf = malloc(*len);
+    if (*buf == NULL)
+        return VL_ERR_NOMEM;
+    e = vl_msg_encode(req, *buf, *len, len);
+    if (e != VL_OK) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return e;
+}
+
+/* Receive until the reply to req_id arrives or the deadline passes. */
+static vl_err await_reply(vl_client *c, void *s, uint64_t req_id, uint64_t deadline)
+{
+    for (uint32_t stale = 0; stale <= VL_CLIENT_MAX_STALE;) {
+        uint64_t t = now_ms();
+        if (t >= deadline)
+            return VL_ERR_UNAVAILABLE;
+        zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
+        int rc = zmq_poll(&item, 1, (long)(deadline - t));
+        if (rc < 0 && zmq_errno() == EINTR)
+            continue;
+        if (rc < 0)
+            return VL_ERR_UNAVAILABLE;
+        if (rc == 0 || (item.revents & ZMQ_POLLIN) == 0)
+            continue;
+        reply_release(c);
+        zmq_msg_init(&c->reply);
+        c->have_reply = true;
+        if (zmq_msg_recv(&c->reply, s, ZMQ_DONTWAIT) < 0)
+            continue;
+        vl_err e = vl_msg_decode(zmq_msg_data(&c->reply), zmq_msg_size(&c->reply), &c->msg);
+        if (e == VL_OK && c->msg.type == VL_MSG_CLIENT_REPLY && c->msg.req_id == req_id)
+            return VL_OK;
+        stale++; /* note 2 */
+    }
+    return VL_ERR_UNAVAILABLE;
+}
+
+/* Send req to endpoint i and wait for its reply, decoded into c->msg.
+ * VL_OK; VL_ERR_UNAVAILABLE (no answer in time: the socket is closed,
+ * note 1); an encoding error or VL_ERR_NOMEM. */
+static vl_err exchange(vl_client *c, size_t i, vl_msg *req)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    vl_err e = encode_request(c, req, &buf, &len);
+    if (e != VL_OK)
+        return e;
+    uint64_t deadline = now_ms() + c->timeout_ms;
+    void *s = sock_get(c, i);
+    e = VL_ERR_UNAVAILABLE;
+    if (s != NULL && zmq_send(s, buf, len, ZMQ_DONTWAIT) == (int)len)
+        e = await_reply(c, s, req->req_id, deadline);
+    free(buf);
+    if (e != VL_OK)
+        sock_close(c, i);
+    return e;
+}
+
+static void copy_text(char *dst, size_t cap, vl_bytes text)
+{
+    size_t n = text.len < cap - 1 ? text.len : cap - 1;
+    if (n > 0)
+        memcpy(dst, text.ptr, n);
+    dst[n] = '\0';
+}
+
+static uint8_t *dup_bytes(const uint8_t *p, size_t len)
+{
+    uint8_t *d = malloc(len > 0 ? len : 1);
+    if (d != NULL && len > 0)
+        memcpy(d, p, len);
+    return d;
+}
+
+/* ---- verification helpers ---------------------------------------------------- */
+
+vl_err vl_client_verify_cert(const vl_genesis *g, vl_sigcache *cache, const uint8_t *buf,
+                             size_t len, const uint8_t *expect_order_hash, vl_cert *cert_out,
+                             uint8_t order_hash_out[32])
+{
+    assert(g != NULL && (buf != NULL || len == 0));
+    vl_cert *ct = cert_out != NULL ? cert_out : malloc(sizeof *ct);
+    if (ct == NULL)
+        return VL_ERR_NOMEM;
+    uint8_t hash[32];
+    vl_err e = vl_cert_decode(buf, len, ct);
+    if (e == VL_OK)
+        e = vl_cert_verify(g, ct, cache, hash);
+    if (e == VL_OK && expect_order_hash != NULL && memcmp(hash, expect_order_hash, 32) != 0)
+        e = VL_ERR_CORRUPT;
+    if (e == VL_OK && order_hash_out != NULL)
+        memcpy(order_hash_out, hash, 32);
+    if (cert_out == NULL)
+        free(ct);
+    return e;
+}
+
+vl_err vl_client_check_entry(const vl_genesis *g, vl_sigcache *cache, const uint8_t *buf,
+                             size_t len, uint64_t expect_index, uint8_t prev_hash[32],
+                             uint8_t entry_hash_out[32])
+{
+    assert(g != NULL && prev_hash != NULL);
+    vl_entry en;
+    vl_err e = vl_entry_decode(buf, len, &en);
+    if (e != VL_OK)
+        return e;
+    if (en.index != expect_index)
+        return VL_ERR_RANGE;
+    if (memcmp(en.prev_hash, prev_hash, 32) != 0)
+        return VL_ERR_CORRUPT;
+    e = vl_client_verify_cert(g, cache, en.cert.ptr, en.cert.len, NULL, NULL, NULL);
+    if (e != VL_OK)
+        return e;
+    uint8_t cert_hash[32];
+    vl_cert_hash(cert_hash, en.cert.ptr, en.cert.len);
+    vl_entry_hash(prev_hash, en.index, en.prev_hash, cert_hash);
+    if (entry_hash_out != NULL)
+        memcpy(entry_hash_out, prev_hash, 32);
+    return VL_OK;
+}
+
+/* ---- SUBMIT ------------------------------------------------------------------ */
+
+bool vl_client_should_failover(int code)
+{
+    switch (code) {
+    case VL_ERR_UNAVAILABLE:
+    case VL_ERR_TIMEOUT:
+    case VL_ERR_BEHIND:
+    case VL_ERR_READ_ONLY:
+    case VL_ERR_STORAGE:
+    case VL_ERR_MAP_FULL:
+    case VL_ERR_DISK_FULL:
+    case VL_ERR_CORRUPT:
+    case VL_ERR_NOMEM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void vl_client_result_free(vl_client_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->cert);
+    free(r->evidence);
+    memset(r, 0, sizeof *r);
+    r->endpoint = -1;
+}
+
+/* Keep the ERROR reply in c->msg as the result's refusal. */
+static vl_err take_refusal(vl_client *c, size_t i, vl_client_result *r)
+{
+    const vl_msg *m = &c->msg;
+    r->code = (vl_err)m->code;
+    r->endpoint = (int)i;
+    copy_text(r->message, sizeof r->message, m->text);
+    r->evidence_kind = m->evidence_kind;
+    if (m->evidence_kind == VL_EVIDENCE_NONE || m->item_count == 0)
+        return r->code;
+    vl_bytes ev = m->items[0];
+    if ((r->evidence = dup_bytes(ev.ptr, ev.len)) == NULL)
+        return r->code = VL_ERR_NOMEM;
+    r->evidence_len = ev.len;
+    if (m->evidence_kind == VL_EVIDENCE_CERT) {
+        r->evidence_verified = vl_client_verify_cert(c->g, c->cache, ev.ptr, ev.len, NULL,
+                                                     c->cert, NULL) == VL_OK;
+    } else if (m->evidence_kind == VL_EVIDENCE_ORDER) {
+        uint8_t h[32];
+        vl_order *o = &c->cert->order; /* scratch: a vl_cert holds a vl_order */
+        if (vl_order_decode(ev.ptr, ev.len, o) == VL_OK) {
+            vl_order_hash(h, o);
+            r->evidence_verified = vl_order_verify(c->g, o, h) == VL_OK;
+        }
+    }
+    return r->code;
+}
+
+/* One SUBMIT attempt at endpoint i.  *final: the result is the answer. */
+static vl_err submit_at(vl_client *c, size_t i, const uint8_t *order, size_t order_len,
+                        const uint8_t hash[32], vl_client_result *r, bool *final)
+{
+    vl_msg req;
+    vl_bytes item = {order, (uint32_t)order_len};
+    vl_msg_init(&req, NULL);
+    req.req_kind = VL_REQ_SUBMIT;
+    req.items = &item;
+    req.item_count = 1;
+    *final = false;
+    r->tried++;
+    vl_err e = exchange(c, i, &req);
+    if (e != VL_OK) {
+        *final = e != VL_ERR_UNAVAILABLE;
+        return e;
+    }
+    r->answered++;
+    const vl_msg *m = &c->msg;
+    if (m->reply_kind == VL_REPLY_CERT && m->item_count == 1) {
+        vl_bytes ct = m->items[0];
+        e = vl_client_verify_cert(c->g, c->cache, ct.ptr, ct.len, hash, c->cert, NULL);
+        if (e == VL_OK) {
+            if ((r->cert = dup_bytes(ct.ptr, ct.len)) == NULL)
+                return VL_ERR_NOMEM;
+            r->cert_len = ct.len;
+            r->endpoint = (int)i;
+            r->message[0] = '\0'; /* earlier attempts' complaints are moot */
+            *final = true;
+            return VL_OK;
+        }
+        snprintf(r->message, sizeof r->message,
+                 "%s served a certificate that does not verify: %s", c->endpoints[i],
+                 vl_err_slug(e));
+        return e;
+    }
+    if (m->reply_kind != VL_REPLY_ERROR) {
+        snprintf(r->message, sizeof r->message, "%s answered SUBMIT with reply kind %u",
+                 c->endpoints[i], m->reply_kind);
+        return VL_ERR_TYPE;
+    }
+    if (vl_client_should_failover(m->code)) {
+        copy_text(r->message, sizeof r->message, m->text);
+        r->endpoint = (int)i;
+        return (vl_err)m->code;
+    }
+    *final = true;
+    return take_refusal(c, i, r);
+}
+
+vl_err vl_client_submit(vl_client *c, const uint8_t *order, size_t order_len,
+                        vl_client_result *r)
+{
+    assert(c != NULL && r != NULL && (order != NULL || order_len == 0));
+    memset(r, 0, sizeof *r);
+    r->endpoint = -1;
+    vl_order *o = &c->cert->order;
+    vl_err e = order_len > VL_MAX_MSG_BYTES ? VL_ERR_LIMIT : vl_order_decode(order, order_len, o);
+    if (e != VL_OK)
+        return r->code = e;
+    vl_order_hash(r->order_hash, o);
+    vl_err last = VL_ERR_UNAVAILABLE;
+    for (size_t i = 0; i < c->n; i++) {
+        bool final;
+        e = submit_at(c, i, order, order_len, r->order_hash, r, &final);
+        if (final)
+            return r->code = e;
+        if (e != VL_ERR_UNAVAILABLE)
+            last = e; /* an answer that was not final: a failover code or a bad cert */
+    }
+    if (r->answered == 0) {
+        snprintf(r->message, sizeof r->message, "no node answered within %u ms (%u tried)",
+                 c->timeout_ms, r->tried);
+        last = VL_ERR_UNAVAILABLE;
+    }
+    return r->code = last;
+}
+
+/* ---- GET_ACCOUNT ------------------------------------------------------------------ */
+
+void vl_client_account_free(vl_client_account *r)
+{
+    if (r == NULL)
+        return;
+    for (uint32_t i = 0; i < r->cert_count && r->certs != NULL; i++)
+        free(r->certs[i]);
+    free(r->certs);
+    free(r->cert_lens);
+    free(r->cert_ok);
+    free(r->account_raw);
+    memset(r, 0, sizeof *r);
+    r->endpoint = -1;
+}
+
+/* Copy the ACCOUNT reply in c->msg into r and verify it. */
+static vl_err take_account(vl_client *c, size_t i, const uint8_t id[32], vl_client_account *r)
+{
+    const vl_msg *m = &c->msg;
+    uint32_t n = m->item_count;
+    r->endpoint = (int)i;
+    r->account_raw = dup_bytes(m->account.ptr, m->account.len);
+    r->certs = calloc(n > 0 ? n : 1, sizeof *r->certs);
+    r->cert_lens = calloc(n > 0 ? n : 1, sizeof *r->cert_lens);
+    r->cert_ok = calloc(n > 0 ? n : 1, sizeof *r->cert_ok);
+    if (r->account_raw == NULL || r->certs == NULL || r->cert_lens == NULL || r->cert_ok == NULL)
+        return VL_ERR_NOMEM;
+    r->account_len = m->account.len;
+    vl_err first = vl_account_decode(r->account_raw, r->account_len, &r->account);
+    for (uint32_t k = 0; k < n; k++) {
+        vl_bytes b = m->items[k];
+        if ((r->certs[k] = dup_bytes(b.ptr, b.len)) == NULL)
+            return VL_ERR_NOMEM;
+        r->cert_lens[k] = b.len;
+        r->cert_count = k + 1;
+        uint8_t acct[32];
+        vl_err e = vl_client_verify_cert(c->g, c->cache, b.ptr, b.len, NULL, c->cert, NULL);
+        if (e == VL_OK) {
+            vl_order_account(acct, &c->cert->order);
+            if (memcmp(acct, id, 32) != 0 || c->cert->order.seq != k)
+                e = VL_ERR_CORRUPT; /* not this account's certificate k */
+        }
+        r->cert_ok[k] = e;
+        if (first == VL_OK)
+            first = e;
+    }
+    if (first != VL_OK)
+        snprintf(r->message, sizeof r->message, "%s served an account that does not verify: %s",
+                 c->endpoints[i], vl_err_slug(first));
+    return first;
+}
+
+vl_err vl_client_get_account(vl_client *c, const uint8_t account_id[32], vl_client_account *r)
+{
+    assert(c != NULL && account_id != NULL && r != NULL);
+    memset(r, 0, sizeof *r);
+    r->endpoint = -1;
+    vl_err best = VL_ERR_UNAVAILABLE;
+    int best_rank = 0; /* 0 none, 1 an error reply, 2 unknown account, 3 bad answer */
+    for (size_t i = 0; i < c->n; i++) {
+        vl_msg req;
+        vl_msg_init(&req, NULL);
+        req.req_kind = VL_REQ_GET_ACCOUNT;
+        memcpy(req.account_id, account_id, 32);
+        vl_err e = exchange(c, i, &req);
+        if (e == VL_ERR_UNAVAILABLE)
+            continue;
+        if (e != VL_OK)
+            return r->code = e;
+        const vl_msg *m = &c->msg;
+        if (m->reply_kind == VL_REPLY_ACCOUNT) {
+            vl_client_account_free(r);
+            e = take_account(c, i, account_id, r);
+            if (e == VL_OK || e == VL_ERR_NOMEM)
+                return r->code = e;
+            best = e;
+            best_rank = 3;
+            continue;
+        }
+        int rank = m->reply_kind == VL_REPLY_ERROR && m->code == VL_ERR_UNKNOWN_ACCOUNT ? 2 : 1;
+        if (rank > best_rank) {
+            best_rank = rank;
+            best = m->reply_kind == VL_REPLY_ERROR ? (vl_err)m->code : VL_ERR_TYPE;
+            copy_text(r->message, sizeof r->message, m->text);
+        }
+    }
+    return r->code = best;
+}
+
+/* ---- STATUS, GET_LOG, GET_CHECKPOINT -------------------------------------------------- */
+
+/* Send req to endpoint i; VL_OK when it answered with reply kind `want`;
+ * the node's error code (message copied to msg) or VL_ERR_TYPE otherwise. */
+static vl_err ask(vl_client *c, size_t i, vl_msg *req, uint8_t want, char *msg, size_t cap)
+{
+    if (i >= c->n)
+        return VL_ERR_USAGE;
+    vl_err e = exchange(c, i, req);
+    if (e != VL_OK)
+        return e;
+    if (c->msg.reply_kind == want)
+        return VL_OK;
+    if (c->msg.reply_kind != VL_REPLY_ERROR)
+        return VL_ERR_TYPE;
+    if (msg != NULL)
+        copy_text(msg, cap, c->msg.text);
+    return c->msg.code != VL_OK ? (vl_err)c->msg.code : VL_ERR_TYPE;
+}
+
+vl_err vl_client_status(vl_client *c, size_t index, vl_status *status)
+{
+    assert(c != NULL && status != NULL);
+    memset(status, 0, sizeof *status);
+    vl_msg req;
+    vl_msg_init(&req, NULL);
+    req.req_kind = VL_REQ_STATUS;
+    vl_err e = ask(c, index, &req, VL_REPLY_STATUS, NULL, 0);
+    if (e == VL_OK)
+        *status = c->msg.status;
+    return e;
+}
+
+void vl_client_log_free(vl_client_log *r)
+{
+    if (r == NULL)
+        return;
+    for (uint32_t i = 0; i < r->count && r->entries != NULL; i++)
+        free(r->entries[i]);
+    free(r->entries);
+    free(r->entry_lens);
+    memset(r, 0, sizeof *r);
+}
+
+vl_err vl_client_get_log(vl_client *c, size_t index, uint64_t from_index, uint32_t max_items,
+                         vl_client_log *r)
+{
+    assert(c != NULL && r != NULL);
+    memset(r, 0, sizeof *r);
+    if (max_items == 0 || max_items > VL_MAX_MSG_ITEMS)
+        return r->code = VL_ERR_RANGE;
+    vl_msg req;
+    vl_msg_init(&req, NULL);
+    req.req_kind = VL_REQ_GET_LOG;
+    req.from_index = from_index;
+    req.max_items = max_items;
+    vl_err e = ask(c, index, &req, VL_REPLY_LOG, r->message, sizeof r->message);
+    if (e != VL_OK)
+        return r->code = e;
+    const vl_msg *m = &c->msg;
+    uint32_t n = m->item_count;
+    r->log_head = m->log_head;
+    r->entries = calloc(n > 0 ? n : 1, sizeof *r->entries);
+    r->entry_lens = calloc(n > 0 ? n : 1, sizeof *r->entry_lens);
+    if (r->entries == NULL || r->entry_lens == NULL)
+        return r->code = VL_ERR_NOMEM;
+    for (uint32_t k = 0; k < n; k++) {
+        if ((r->entries[k] = dup_bytes(m->items[k].ptr, m->items[k].len)) == NULL)
+            return r->code = VL_ERR_NOMEM;
+        r->entry_lens[k] = m->items[k].len;
+        r->count = k + 1;
+    }
+    return r->code = VL_OK;
+}
+
+vl_err vl_client_get_checkpoint(vl_client *c, size_t index, vl_checkpoint *cp)
+{
+    assert(c != NULL && cp != NULL);
+    memset(cp, 0, sizeof *cp);
+    vl_msg req;
+    vl_msg_init(&req, NULL);
+    req.req_kind = VL_REQ_GET_CHECKPOINT;
+    vl_err e = ask(c, index, &req, VL_REPLY_CHECKPOINT, NULL, 0);
+    if (e != VL_OK)
+        return e;
+    if (c->msg.item_count != 1)
+        return VL_ERR_TYPE;
+    e = vl_checkpoint_decode(c->msg.items[0].ptr, c->msg.items[0].len, cp);
+    if (e == VL_OK)
+        e = vl_checkpoint_verify(c->g, cp);
+    if (e != VL_OK)
+        memset(cp, 0, sizeof *cp);
+    return e;
+}
