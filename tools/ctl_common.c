@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "vl_file.h"
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -201,74 +202,17 @@ int emit(const vl_ctx *c, json_t *result, const char *human)
 /* Read a whole regular file of at most max bytes (NUL-terminated copy). */
 int read_file(const vl_ctx *c, const char *path, size_t max, char **out, size_t *len)
 {
-    *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return fail(c, EXIT_FAIL, "%s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-        close(fd);
-        return fail(c, EXIT_FAIL, "%s: not a regular file of at most %zu bytes", path, max);
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    char *buf = malloc(size + 1);
-    while (buf != NULL && got < size) {
-        ssize_t n = read(fd, buf + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    int e = errno;
-    close(fd);
-    if (buf == NULL || got != size) {
-        free(buf);
-        return fail(c, EXIT_FAIL, "%s: %s", path, buf == NULL ? "out of memory" : strerror(e));
-    }
-    buf[size] = '\0';
-    *out = buf;
-    *len = size;
+    char err[512] = "";
+    if (vl_file_read(path, max, out, len, err, sizeof err) != VL_OK)
+        return fail(c, EXIT_FAIL, "%s", err);
     return EXIT_OK;
 }
 
 /* Write a new file (replacing path atomically: temp file, fsync, rename). */
 int write_file(const vl_ctx *c, const char *path, const uint8_t *data, size_t len)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-        return fail(c, EXIT_FAIL, "%s: path too long", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
+    if (vl_file_replace(path, data, len, 0644) != VL_OK)
         return fail(c, EXIT_FAIL, "%s: %s", path, strerror(errno));
-    bool ok = fchmod(fd, 0644) == 0;
-    for (size_t done = 0; ok && done < len;) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n == 0)
-            errno = EIO;
-        ok = n > 0;
-        done += ok ? (size_t)n : 0;
-    }
-    ok = ok && fsync(fd) == 0;
-    int e = ok ? 0 : errno;
-    if (close(fd) != 0 && ok) {
-        ok = false;
-        e = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
-        e = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        return fail(c, EXIT_FAIL, "%s: %s", path, strerror(e));
-    }
     return EXIT_OK;
 }
 

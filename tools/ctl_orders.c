@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "vl_file.h"
 #include "vl_client.h"
 
 #define DERIVED_INVOICE_TAG "voucherctl/v1/derived-invoice"
@@ -193,19 +194,6 @@ static int slot_check(const vl_ctx *c, const vl_genesis *g, const char *key_path
     return EXIT_OK;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, p + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        done += (size_t)n;
-    }
-    return 0;
-}
-
 /* Record the signed order for the slot: O_EXCL, fsync file and directory. */
 static int slot_record(const vl_ctx *c, const vl_genesis *g, const slot_rec *s,
                        const uint8_t *buf, size_t len)
@@ -217,13 +205,10 @@ static int slot_record(const vl_ctx *c, const vl_genesis *g, const slot_rec *s,
                            "at work?); run the command again");
     if (fd < 0)
         return fail(c, EXIT_FAIL, "%s: %s", s->path, strerror(errno));
-    int ok = write_all(fd, buf, len) == 0 && fsync(fd) == 0;
+    int ok = vl_write_all(fd, buf, len) == 0 && fsync(fd) == 0;
     int e = errno;
     ok = close(fd) == 0 && ok;
-    int dfd = ok ? open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    ok = ok && dfd >= 0 && fsync(dfd) == 0;
-    if (dfd >= 0)
-        close(dfd);
+    ok = ok && vl_fsync_parent(s->path) == 0;
     if (!ok) {
         unlink(s->path); /* never leave a torn record: nothing was sent */
         return fail(c, EXIT_FAIL, "%s: cannot record the signed order: %s", s->path,

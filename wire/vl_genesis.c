@@ -26,6 +26,8 @@
  */
 #include "vl_genesis.h"
 
+#include "vl_file.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -911,54 +913,13 @@ vl_err vl_genesis_load_json(vl_genesis *g, const char *json, size_t len, char *e
     return rc;
 }
 
-/* Read a whole file of at most max bytes into a new NUL-terminated buffer. */
-static vl_err read_file(const char *path, size_t max, char **out, size_t *len, char *err,
-                        size_t err_cap)
-{
-    *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        fail(err, err_cap, path, "", "%s", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return VL_ERR_IO;
-    }
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-        close(fd);
-        fail(err, err_cap, path, "", "not a regular file of at most %zu bytes", max);
-        return VL_ERR_IO;
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    char *buf = malloc(size + 1);
-    while (buf != NULL && got < size) {
-        ssize_t n = read(fd, buf + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    int saved = errno;
-    close(fd);
-    if (buf == NULL || got != size) {
-        fail(err, err_cap, path, "", "%s", buf == NULL ? "out of memory" : strerror(saved));
-        free(buf);
-        return buf == NULL ? VL_ERR_NOMEM : VL_ERR_IO;
-    }
-    buf[size] = '\0';
-    *out = buf;
-    *len = size;
-    return VL_OK;
-}
-
 vl_err vl_genesis_load_file(vl_genesis *g, const char *path, char *err, size_t err_cap)
 {
     assert(g != NULL && path != NULL);
     memset(g, 0, sizeof *g);
     char *text;
     size_t len;
-    vl_err rc = read_file(path, VL_GENESIS_MAX_JSON_BYTES, &text, &len, err, err_cap);
+    vl_err rc = vl_file_read(path, VL_GENESIS_MAX_JSON_BYTES, &text, &len, err, err_cap);
     if (rc != VL_OK)
         return rc;
     char inner[512];
@@ -1061,65 +1022,6 @@ static json_t *genesis_json(const vl_genesis *g)
     return ok ? root : NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* fsync the directory holding path, so that a rename into it is durable. */
-static int sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if ((size_t)(slash - path) >= sizeof dir)
-        return -1;
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* Write data to a temporary file next to path, fsync it, rename it over
- * path and fsync the directory: readers see the old file or the new one. */
-static vl_err write_atomic(const char *path, const char *data, size_t len, mode_t mode)
-{
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof ".tmp.XXXXXX");
-    if (tmp == NULL)
-        return VL_ERR_NOMEM;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        free(tmp);
-        return VL_ERR_IO;
-    }
-    bool ok = fchmod(fd, mode) == 0 && write_all(fd, data, len) == 0 && fsync(fd) == 0;
-    ok = (close(fd) == 0) && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok)
-        unlink(tmp);
-    free(tmp);
-    if (ok && sync_dir(path) != 0)
-        ok = false;
-    return ok ? VL_OK : VL_ERR_IO;
-}
-
 vl_err vl_genesis_save_file(const vl_genesis *g, const char *path)
 {
     assert(g != NULL && path != NULL);
@@ -1138,7 +1040,7 @@ vl_err vl_genesis_save_file(const vl_genesis *g, const char *path)
     }
     with_nl[n] = '\n';
     with_nl[n + 1] = '\0';
-    vl_err rc = write_atomic(path, with_nl, n + 1, 0644);
+    vl_err rc = vl_file_replace(path, with_nl, n + 1, 0644);
     free(with_nl);
     return rc;
 }

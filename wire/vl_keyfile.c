@@ -34,6 +34,8 @@
  */
 #include "vl_keyfile.h"
 
+#include "vl_file.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -192,46 +194,6 @@ static vl_err render(const vl_keyfile *k, out_buf *o)
     return bad ? VL_ERR_NOMEM : VL_OK;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    /* Each successful write makes progress; EINTR retries are bounded. */
-    for (unsigned eintr = 0; len > 0;) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR && ++eintr < 1000)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* fsync the directory holding path, so the new name is durable too. */
-static int fsync_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else if (slash == path) {
-        strcpy(dir, "/");
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n >= sizeof dir)
-            return -1;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 vl_err vl_keyfile_save(const vl_keyfile *k, const char *path)
 {
     assert(k != NULL && path != NULL);
@@ -248,14 +210,14 @@ vl_err vl_keyfile_save(const vl_keyfile *k, const char *path)
     }
     int bad = fchmod(fd, 0600);
     if (!bad)
-        bad = write_all(fd, o.buf, o.len);
+        bad = vl_write_all(fd, o.buf, o.len);
     if (!bad)
         bad = fsync(fd);
     vl_wipe(&o, sizeof o);
     if (close(fd) != 0)
         bad = -1;
     if (!bad)
-        bad = fsync_parent(path);
+        bad = vl_fsync_parent(path);
     if (bad) {
         unlink(path); /* ours: O_EXCL created it */
         return VL_ERR_IO;
