@@ -748,7 +748,7 @@ static int j_int(const vl_jctx *c, json_t *obj, const char *name, int64_t min, i
 
 static int j_region(const vl_jctx *c, json_t *obj, uint32_t *out)
 {
-    int64_t v;
+    int64_t v = 0;
     if (j_int(c, obj, "region", INT64_MIN, INT64_MAX, &v) != 0)
         return -1;
     if (v < REGION_MIN || v > REGION_MAX)
@@ -762,7 +762,7 @@ static int j_region(const vl_jctx *c, json_t *obj, uint32_t *out)
 /* Budgets in JSON are signed 64-bit (note 4), so INT64_MAX is the most. */
 static int j_budget(const vl_jctx *c, json_t *obj, uint64_t *out)
 {
-    int64_t v;
+    int64_t v = 0;
     if (j_int(c, obj, "budget_fen", INT64_MIN, INT64_MAX, &v) != 0)
         return -1;
     if (v <= 0)

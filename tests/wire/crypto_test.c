@@ -222,7 +222,7 @@ static void test_bip340(void)
     CHECK(f != NULL);
     if (f == NULL)
         return;
-    char line[1024], *fields[8];
+    char line[1024], *fields[8] = {0};
     int signed_rows = 0, verify_rows = 0, failing = 0;
     CHECK(fgets(line, sizeof line, f) != NULL); /* header */
     while (fgets(line, sizeof line, f) != NULL) {

@@ -1,0 +1,455 @@
+/* voucherd.c - the node daemon: configuration, sockets and the event loop
+ * around the consensus core (docs/voucherd.md is the operator reference).
+ *
+ * DESIGN NOTES
+ *
+ *  1. One thread runs the loop (plus the ZAP thread, vl_zap.h, and
+ *     ZeroMQ's I/O threads).  Each iteration: zmq_poll both ROUTERs and
+ *     the peer-link monitors for at most VL_NODE_POLL_MS; drain up to
+ *     max_batch messages (alternating peer and client so neither starves,
+ *     and at most VL_NODE_BATCH_BYTES of payload); add one TICK; call
+ *     vl_core_step once.  The core commits the whole batch in one LMDB
+ *     transaction with one fsync (group commit) before it returns.
+ *
+ *  2. Outputs leave only after vl_core_step returned VL_OK: every vote and
+ *     certificate they carry is durable first (DESIGN.md 5 and 8).  Sends
+ *     never block (ZMQ_DONTWAIT); a message that cannot be queued is
+ *     dropped and counted: peers resync, clients time out and resubmit.
+ *
+ *  3. A failed step released nothing and changed nothing durable.  The
+ *     loop logs it (rate-limited) and carries on: the core answers the
+ *     batch's clients UNAVAILABLE once a step commits again, and re-drives
+ *     its durable locks.  VL_ERR_IO is the exception: a failed fsync leaves
+ *     the page cache untrusted (the kernel may have dropped dirty pages),
+ *     so the node stops and a restart recovers from what is durable.
+ *
+ *  4. Received payloads stay in their zmq_msg_t (no copy) until the step
+ *     has returned; vl_input points into them.
+ *
+ *  5. Signals.  SIGTERM and SIGINT are blocked while the sockets and
+ *     threads are created (so only the loop's thread takes them), then set
+ *     a flag that the loop checks between steps: a step is never cut.
+ *     SIGPIPE is ignored.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "vl_core.h"
+#include "vl_crypto.h"
+#include "vl_net.h"
+#include "vl_node_config.h"
+#include "vl_zap.h"
+
+#define VOUCHERD_VERSION "0.1.0"
+/* Longest wait in zmq_poll: the core's timers (re-drive, sync, timeouts,
+ * checkpoints) run on the TICK of every step, so they fire within this. */
+#define VL_NODE_POLL_MS 10
+/* Payload bytes gathered into one step at most (plus one message). */
+#define VL_NODE_BATCH_BYTES (64u * 1024u * 1024u)
+/* A repeated step error is logged at most this often. */
+#define VL_NODE_ERR_LOG_EVERY_MS 10000u
+/* Counters are logged this often (event=stats). */
+#define VL_NODE_STATS_EVERY_MS 60000u
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static volatile sig_atomic_t stop_signal = 0;
+
+typedef struct {
+    vl_node_config cfg;
+    vl_genesis *g;
+    vl_keyfile key;
+    uint16_t self;
+    void *ctx;
+    vl_zap *zap;
+    vl_net net;
+    vl_core *core;
+    vl_outbox out;
+    zmq_msg_t *msgs; /* max_batch received payloads of the current step */
+    vl_input *in;    /* max_batch + 1 (the TICK) */
+    vl_err last_err;
+    uint64_t err_repeats;
+    uint64_t err_logged_ms;
+    uint64_t stats_logged_ms;
+    uint64_t certs_formed;
+} vl_daemon;
+
+static uint64_t now_ms(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* Block (or unblock) SIGTERM and SIGINT in this thread and the threads it
+ * creates; install their handler and ignore SIGPIPE. */
+static void signals_setup(bool block)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (block) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal; /* no SA_RESTART: zmq_poll returns EINTR */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+    }
+    pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+/* mkdir -p of path (mode 0700 for what it creates).  0 or -1 (errno). */
+static int make_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = saved;
+    }
+    return 0;
+}
+
+/* ---- start and stop ----------------------------------------------------------------------- */
+
+static void log_started(const vl_daemon *d)
+{
+    char id_hex[65], q[96];
+    vl_hex_encode(id_hex, d->g->network_id, 32);
+    const vl_gen_node *me = &d->g->nodes[d->self];
+    const char *role = me->role != VL_ROLE_VOTER ? "observer"
+                       : d->cfg.observer        ? "observer(forced)"
+                                                : "voter";
+    vl_log(VL_LOG_INFO, "started",
+           "version=%s pid=%ld index=%u role=%s network=%s network_id=%s quorum=%u "
+           "data_dir=%s",
+           VOUCHERD_VERSION, (long)getpid(), (unsigned)d->self, role, d->g->network,
+           id_hex, (unsigned)d->g->quorum, vl_log_quote(q, sizeof q, d->cfg.data_dir));
+}
+
+static vl_err open_core(vl_daemon *d, char *err, size_t cap)
+{
+    vl_core_config cc;
+    vl_core_config_defaults(&cc);
+    cc.dir = d->cfg.data_dir;
+    cc.genesis = d->g;
+    cc.node = d->self;
+    cc.key = &d->key.sign;
+    cc.force_observer = d->cfg.observer;
+    cc.durable = true;
+    cc.clock_skew_ms = d->cfg.clock_skew_ms;
+    cc.redrive_after_ms = d->cfg.redrive_after_ms;
+    cc.sync_interval_ms = d->cfg.sync_interval_ms;
+    cc.sync_batch = d->cfg.sync_batch;
+    cc.checkpoint_every_ms = d->cfg.checkpoint_every_ms;
+    cc.client_timeout_ms = d->cfg.client_timeout_ms;
+    if (make_dirs(d->cfg.data_dir) != 0) {
+        snprintf(err, cap, "cannot create the data directory %.300s: %s", d->cfg.data_dir,
+                 strerror(errno));
+        return VL_ERR_IO;
+    }
+    return vl_core_open(&d->core, &cc, err, cap);
+}
+
+/* Everything between the configuration and the loop, in this order: the
+ * core (a data directory in use fails before any socket exists), the ZAP
+ * handler, then the sockets (the peer ROUTER only after the handler). */
+static vl_err daemon_start(vl_daemon *d, char *err, size_t cap)
+{
+    vl_outbox_init(&d->out);
+    d->msgs = calloc(d->cfg.max_batch, sizeof *d->msgs);
+    d->in = calloc((size_t)d->cfg.max_batch + 1u, sizeof *d->in);
+    if (d->msgs == NULL || d->in == NULL) {
+        snprintf(err, cap, "out of memory");
+        return VL_ERR_NOMEM;
+    }
+    vl_err e = open_core(d, err, cap);
+    if (e != VL_OK)
+        return e;
+    d->ctx = zmq_ctx_new();
+    if (d->ctx == NULL) {
+        snprintf(err, cap, "cannot create the ZeroMQ context: %s", zmq_strerror(errno));
+        return VL_ERR_IO;
+    }
+    e = vl_zap_start(&d->zap, d->ctx, d->g, d->self, err, cap);
+    if (e != VL_OK)
+        return e;
+    return vl_net_open(&d->net, d->ctx, d->g, d->self, &d->key, d->cfg.peer_bind,
+                       d->cfg.client_bind, err, cap);
+}
+
+/* Release everything daemon_start made (any prefix of it). */
+static void daemon_stop(vl_daemon *d)
+{
+    vl_net_close(&d->net); /* the peer ROUTER first, then the ZAP handler */
+    vl_zap_stop(&d->zap);
+    vl_core_close(&d->core);
+    if (d->ctx != NULL)
+        zmq_ctx_term(d->ctx);
+    d->ctx = NULL;
+    vl_outbox_free(&d->out);
+    free(d->msgs);
+    free(d->in);
+    d->msgs = NULL;
+    d->in = NULL;
+    vl_keyfile_wipe(&d->key);
+}
+
+/* ---- the loop ------------------------------------------------------------------------------- */
+
+/* Receive up to max_batch messages, alternating peer and client. */
+static size_t gather(vl_daemon *d)
+{
+    size_t n = 0, bytes = 0;
+    bool peer_more = true, client_more = true;
+    while (n < d->cfg.max_batch && bytes < VL_NODE_BATCH_BYTES && (peer_more || client_more)) {
+        if (peer_more && (peer_more = vl_net_recv_peer(&d->net, &d->msgs[n], &d->in[n]) == 1))
+            bytes += d->in[n++].len;
+        if (n == d->cfg.max_batch || bytes >= VL_NODE_BATCH_BYTES)
+            break;
+        if (client_more &&
+            (client_more = vl_net_recv_client(&d->net, &d->msgs[n], &d->in[n]) == 1))
+            bytes += d->in[n++].len;
+    }
+    return n;
+}
+
+static void log_stats(vl_daemon *d, vl_log_level level)
+{
+    vl_core_stats st;
+    const vl_net_stats *ns = &d->net.stats;
+    vl_core_get_stats(d->core, &st);
+    vl_log(level, "stats",
+           "log_head=%llu certs_applied=%llu certs_formed=%llu votes_sent=%llu "
+           "bad_inputs=%llu pending_locks=%u peers_connected=%u forks=%llu peer_in=%llu "
+           "peer_unauth=%llu peer_malformed=%llu peer_drops=%llu client_in=%llu "
+           "client_malformed=%llu client_drops=%llu client_gone=%llu zap_admitted=%llu "
+           "zap_refused=%llu",
+           (unsigned long long)st.status.log_head, (unsigned long long)st.certs_applied,
+           (unsigned long long)st.certs_formed, (unsigned long long)st.votes_sent,
+           (unsigned long long)st.bad_inputs, (unsigned)st.status.pending_locks,
+           (unsigned)st.status.peers_connected, (unsigned long long)st.forks,
+           (unsigned long long)ns->peer_in, (unsigned long long)ns->peer_unauth,
+           (unsigned long long)ns->peer_malformed, (unsigned long long)ns->peer_drops,
+           (unsigned long long)ns->client_in, (unsigned long long)ns->client_malformed,
+           (unsigned long long)ns->client_drops, (unsigned long long)ns->client_gone,
+           (unsigned long long)vl_zap_admitted(d->zap),
+           (unsigned long long)vl_zap_refused(d->zap));
+}
+
+/* Debug: certificates this node formed in the last step. */
+static void log_formed(vl_daemon *d)
+{
+    vl_core_stats st;
+    vl_core_get_stats(d->core, &st);
+    if (st.certs_formed > d->certs_formed)
+        vl_log(VL_LOG_DEBUG, "certificate_formed", "count=%llu total=%llu log_head=%llu",
+               (unsigned long long)(st.certs_formed - d->certs_formed),
+               (unsigned long long)st.certs_formed, (unsigned long long)st.status.log_head);
+    d->certs_formed = st.certs_formed;
+}
+
+/* A failed step: logged when the error changes, else every
+ * VL_NODE_ERR_LOG_EVERY_MS with the number of repeats. */
+static void log_step_error(vl_daemon *d, vl_err e, size_t inputs)
+{
+    uint64_t now = now_ms(CLOCK_MONOTONIC);
+    if (e == d->last_err && now - d->err_logged_ms < VL_NODE_ERR_LOG_EVERY_MS) {
+        d->err_repeats++;
+        return;
+    }
+    vl_log(VL_LOG_ERROR, "step_failed", "error=%s code=%d msg=\"%s\" inputs=%zu repeats=%llu",
+           vl_err_slug(e), (int)e, vl_strerror(e), inputs, (unsigned long long)d->err_repeats);
+    d->last_err = e;
+    d->err_logged_ms = now;
+    d->err_repeats = 0;
+}
+
+/* One step over n received inputs (+ the TICK).  0, or -1 to stop (a
+ * failed fsync, note 3). */
+static int run_step(vl_daemon *d, size_t n)
+{
+    d->in[n] = (vl_input){.kind = VL_IN_TICK};
+    vl_err e = vl_core_step(d->core, now_ms(CLOCK_REALTIME), d->in, n + 1u, &d->out);
+    for (size_t i = 0; i < n; i++)
+        zmq_msg_close(&d->msgs[i]);
+    if (e == VL_OK) {
+        for (size_t i = 0; i < d->out.count; i++)
+            vl_net_send(&d->net, &d->out.items[i]);
+        if (d->out.count > 0 && vl_log_enabled(VL_LOG_DEBUG))
+            log_formed(d);
+        vl_outbox_clear(&d->out);
+        if (d->last_err != VL_OK)
+            vl_log(VL_LOG_INFO, "step_recovered", "after=%s",
+                   vl_err_slug(d->last_err));
+        d->last_err = VL_OK;
+        return 0;
+    }
+    if (e == VL_ERR_IO) {
+        vl_log(VL_LOG_ERROR, "step_failed",
+               "error=io code=%d msg=\"fsync failed: stopping; restart recovers from what is "
+               "durable\"",
+               (int)e);
+        return -1;
+    }
+    /* Including VL_ERR_DISK_FULL and VL_ERR_MAP_FULL: keep serving reads
+     * (the core answers READ_ONLY in STATUS) and retry on the next loop. */
+    log_step_error(d, e, n);
+    return 0;
+}
+
+/* The event loop, until a signal (0) or a fatal error (-1). */
+static int run_loop(vl_daemon *d)
+{
+    zmq_pollitem_t items[2 + VL_MAX_NODES];
+    int k = vl_net_poll_items(&d->net, items, (int)(sizeof items / sizeof items[0]));
+    d->stats_logged_ms = now_ms(CLOCK_MONOTONIC);
+    while (stop_signal == 0) {
+        if (vl_zap_failed(d->zap)) {
+            vl_log(VL_LOG_ERROR, "fatal",
+                   "reason=\"the ZAP handler failed: refusing peer connections and stopping\"");
+            return -1;
+        }
+        if (zmq_poll(items, k, VL_NODE_POLL_MS) < 0 && errno != EINTR) {
+            vl_log(VL_LOG_ERROR, "fatal", "reason=\"zmq_poll: %s\"", zmq_strerror(errno));
+            return -1;
+        }
+        vl_net_monitor_events(&d->net);
+        if (run_step(d, gather(d)) != 0)
+            return -1;
+        uint64_t now = now_ms(CLOCK_MONOTONIC);
+        if (now - d->stats_logged_ms >= VL_NODE_STATS_EVERY_MS) {
+            log_stats(d, VL_LOG_INFO);
+            d->stats_logged_ms = now;
+        }
+    }
+    return 0;
+}
+
+static int run_daemon(vl_daemon *d)
+{
+    char err[512], q[600];
+    vl_log_init(d->cfg.node_id, d->cfg.log_level);
+    signals_setup(true);
+    log_started(d);
+    vl_err e = daemon_start(d, err, sizeof err);
+    if (e != VL_OK) {
+        vl_log(VL_LOG_ERROR, "fatal", "error=%s code=%d msg=%s", vl_err_slug(e), (int)e,
+               vl_log_quote(q, sizeof q, err));
+        daemon_stop(d);
+        return EXIT_FAIL;
+    }
+    vl_log(VL_LOG_INFO, "ready", "peer_endpoint=%s client_endpoint=%s",
+           d->g->nodes[d->self].peer_endpoint, d->g->nodes[d->self].client_endpoint);
+    signals_setup(false);
+    int rc = run_loop(d);
+    vl_log(VL_LOG_INFO, "stopping", "signal=%s", stop_signal == SIGTERM  ? "SIGTERM"
+                                                 : stop_signal == SIGINT ? "SIGINT"
+                                                                         : "none");
+    log_stats(d, VL_LOG_INFO);
+    daemon_stop(d);
+    vl_log(VL_LOG_INFO, "stopped", "exit=%d", rc == 0 ? EXIT_OK : EXIT_FAIL);
+    return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* ---- command line -------------------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: voucherd --config FILE [--check]\n"
+               "       voucherd --version\n"
+               "Run a voucher-ledger node (docs/voucherd.md). --check validates the\n"
+               "configuration, the genesis and the key file, and exits 0 (valid) or 1.\n");
+}
+
+/* --check: what was validated, on stdout. */
+static int report_check(const vl_daemon *d)
+{
+    char id_hex[65];
+    vl_hex_encode(id_hex, d->g->network_id, 32);
+    const vl_gen_node *me = &d->g->nodes[d->self];
+    printf("ok: node %s (index %u, %s%s) of network \"%s\" (id %s, %u voters, quorum %u)\n",
+           me->id, (unsigned)d->self, me->role == VL_ROLE_VOTER ? "voter" : "observer",
+           d->cfg.observer ? ", forced observer" : "", d->g->network, id_hex,
+           (unsigned)d->g->voter_count, (unsigned)d->g->quorum);
+    printf("peer %s, client %s, data %s\n",
+           d->cfg.peer_bind[0] != '\0' ? d->cfg.peer_bind : me->peer_endpoint,
+           d->cfg.client_bind[0] != '\0' ? d->cfg.client_bind : me->client_endpoint,
+           d->cfg.data_dir);
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL;
+    bool check = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("voucherd %s (wire protocol %d, libzmq %d.%d.%d)\n", VOUCHERD_VERSION,
+                   VL_WIRE_VERSION, ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH);
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check = true;
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc && config == NULL) {
+            config = argv[++i];
+        } else {
+            fprintf(stderr, "voucherd: unexpected argument \"%s\"\n", argv[i]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (config == NULL) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    static vl_daemon d; /* the genesis inside is large: not on the stack */
+    char err[600];
+    d.g = calloc(1, sizeof *d.g);
+    if (d.g == NULL) {
+        fprintf(stderr, "voucherd: out of memory\n");
+        return EXIT_FAIL;
+    }
+    vl_err e = vl_node_config_load(&d.cfg, config, err, sizeof err);
+    if (e == VL_OK)
+        e = vl_node_identity_load(&d.cfg, d.g, &d.key, &d.self, err, sizeof err);
+    int rc;
+    if (e != VL_OK) {
+        fprintf(stderr, "voucherd: %s (%s)\n", err, vl_err_slug(e));
+        rc = EXIT_FAIL;
+    } else {
+        rc = check ? report_check(&d) : run_daemon(&d);
+    }
+    vl_keyfile_wipe(&d.key);
+    free(d.g);
+    return rc;
+}
