@@ -1,9 +1,12 @@
 /* ctl.h - what the source files of voucherctl share: the command context,
  * the option parser, JSON output helpers, file and key loading (ctl_common.c),
- * the describers of wire objects (ctl_describe.c), and the commands of each
- * group (voucherctl.c: keys, genesis, inspect, sign-demo; ctl_orders.c:
- * issue, redeem, build-redeem, sign, submit, revoke; ctl_read.c: query,
- * status, log, verify-log).  Internal to the tool: not an installed API.
+ * the describers of wire objects (ctl_describe.c), the order building shared
+ * by the commands and the devnet demo (ctl_orders.c), devnet.json
+ * (ctl_devnet.c), and the commands of each group (voucherctl.c: keys,
+ * genesis, inspect, sign-demo; ctl_orders.c: issue, redeem, build-redeem,
+ * sign, submit, revoke; ctl_read.c: query, status, log, verify-log;
+ * ctl_devnet.c: devnet up, down, status, demo).  Internal to the tool: not
+ * an installed API.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -46,6 +49,7 @@ typedef struct {
     const char *name; /* without the leading "--" */
     vl_opt_kind kind;
     bool required;
+    const char *unless; /* required, unless this other option is given (may be NULL) */
     /* results */
     bool set;           /* OPT_FLAG */
     const char *value;  /* OPT_VALUE; NULL when absent */
@@ -131,11 +135,13 @@ json_t *genesis_json(const vl_genesis *g, const char *form);
 
 struct vl_client;
 
-/* The options every network command starts its table with, at these indexes. */
-#define NET_OPTS                                                                   \
-    {.name = "genesis", .kind = OPT_VALUE, .required = true},                      \
-        {.name = "node", .kind = OPT_LIST}, {.name = "timeout-ms", .kind = OPT_VALUE}
-enum { O_GENESIS, O_NODE, O_TIMEOUT, O_NET_END };
+/* The options every network command starts its table with, at these indexes.
+ * --genesis is required unless --devnet DIR gives it. */
+#define NET_OPTS                                                                         \
+    {.name = "genesis", .kind = OPT_VALUE, .required = true, .unless = "devnet"},       \
+        {.name = "node", .kind = OPT_LIST}, {.name = "timeout-ms", .kind = OPT_VALUE},  \
+        {.name = "devnet", .kind = OPT_VALUE}
+enum { O_GENESIS, O_NODE, O_TIMEOUT, O_DEVNET, O_NET_END };
 /* Default wait for one node's reply; a SUBMIT waits for a quorum. */
 #define NET_DEFAULT_TIMEOUT_MS 5000u
 
@@ -144,7 +150,10 @@ typedef struct {
     struct vl_client *cl;
 } ctl_net;
 
-/* Load the genesis and make a client for --node (default: every node). */
+/* Load the genesis and make a client for --node (default: every node).
+ * --devnet DIR fills --genesis and the --node list (every client endpoint,
+ * node1 first) from DIR/devnet.json; an explicit --genesis or --node wins.
+ * EXIT_USAGE without --genesis and --devnet. */
 int net_open(const vl_ctx *c, const vl_opt *opts, ctl_net *n);
 void net_close(ctl_net *n);
 /* The JSON name of an error code (CONFLICT, INSUFFICIENT_BALANCE, ...) and
@@ -166,6 +175,121 @@ json_t *cert_summary(const vl_genesis *g, const uint8_t *raw, size_t len, vl_err
 /* Parse 64 hex digits into out; EXIT_USAGE naming the option otherwise. */
 int parse_hex32(const vl_ctx *c, const char *opt, const char *s, uint8_t out[32]);
 
+/* ---- ctl_orders.c: building and signing orders (shared with devnet demo) ------------ */
+
+/* A voucher and the slot (its next seq) to act on. */
+typedef struct {
+    uint8_t id[32];
+    uint8_t issuer[32];
+    uint64_t serial;
+    uint64_t seq;
+    uint8_t holder[32];
+    bool have_holder;
+} voucher_ref;
+
+/* The vouchers one ISSUE creates: count of them, serials serial.. */
+typedef struct {
+    uint8_t holder[32];
+    uint64_t value_fen;
+    uint64_t count; /* 1..VL_MAX_ISSUE_BATCH */
+    uint64_t serial;
+    uint64_t valid_from_s, valid_until_s;
+    uint16_t subsidy_bp;
+    const char *program; /* borrowed until the order is encoded */
+} issue_spec;
+
+/* Encode o into a new buffer (*buf, caller frees); EXIT_* (reported). */
+int encode_order(const vl_ctx *c, const vl_order *o, uint8_t **buf, size_t *len);
+/* Sign signature slot `slot` of o with k (fresh aux randomness). */
+int sign_slot(const vl_ctx *c, vl_order *o, unsigned slot, const vl_keyfile *k);
+/* The voucher id's state from the network: issuer, serial, holder, next seq.
+ * EXIT_OK or the reported failure (v is then zeroed but for the id). */
+int voucher_fetch(const vl_ctx *c, ctl_net *n, const uint8_t id[32], voucher_ref *v);
+/* The issuer account's next seq (0 before its first ISSUE). */
+int issuer_next_seq(const vl_ctx *c, ctl_net *n, const uint8_t issuer[32], uint64_t *seq);
+/* The defaults of ctl_orders.c note 2 for an ISSUE at seq, built at now_s:
+ * one voucher, serial seq * 1000000 + 1, valid from 00:00 UTC for 365
+ * days, subsidy 8000 bp, no program label.  holder and value are zero. */
+void issue_spec_defaults(issue_spec *s, uint64_t seq, uint64_t now_s);
+/* The unsigned ISSUE of s by issuer at seq (o is overwritten). */
+void issue_fill(vl_order *o, const vl_genesis *g, const uint8_t issuer[32], uint64_t seq,
+                const issue_spec *s);
+/* The unsigned REDEEM of v at v->seq.  invoice_hash NULL: the derived one
+ * (ctl_orders.c note 2), so a retry rebuilds the same order. */
+void redeem_fill(vl_order *o, const vl_genesis *g, const voucher_ref *v, const uint8_t holder[32],
+                 const uint8_t provider[32], uint64_t amount_fen, uint64_t gpu_milli_hours,
+                 const uint8_t *invoice_hash);
+/* The bytes to submit for REDEEM o: signed by holder and provider, under
+ * the slot guard of guard_key_path (the holder's key file; NULL: no guard,
+ * for a cheating holder).  When the guard holds the same order for the slot
+ * its recorded bytes come back (*reused) and o becomes that order.  *raw is
+ * the caller's to free.  EXIT_OK or the reported failure (SLOT_GUARD). */
+int redeem_sign(const vl_ctx *c, const vl_genesis *g, const char *guard_key_path, vl_order *o,
+                const vl_keyfile *holder, const vl_keyfile *provider, uint8_t **raw,
+                size_t *len, bool *reused);
+/* The same for an ISSUE or REVOKE signed by the issuer key k (its file at
+ * key_path), guarded when guard. */
+int issuer_sign(const vl_ctx *c, const vl_genesis *g, const char *key_path, const vl_keyfile *k,
+                vl_order *o, bool guard, uint8_t **raw, size_t *len, bool *reused);
+
+/* ---- ctl_devnet.c: devnet.json (docs/devnet.md) --------------------------------------- */
+
+#define DEVNET_FILE "devnet.json"
+/* Longest path written to or read from devnet.json (they are absolute). */
+#define DEVNET_MAX_PATH 1024
+/* Largest devnet.json read (a maximal one is under 200 KiB). */
+#define DEVNET_MAX_JSON_BYTES (1u << 20)
+#define DEVNET_MAX_HOLDERS 16
+#define DEVNET_MAX_MEMBERS 16 /* issuers, providers */
+
+typedef struct {
+    char id[VL_MAX_ID_LEN + 1];
+    bool voter;
+    uint32_t region;
+    char peer_endpoint[VL_MAX_ENDPOINT_LEN + 1];
+    char client_endpoint[VL_MAX_ENDPOINT_LEN + 1];
+    long long pid; /* 0: not started by `devnet up` (or stopped by down) */
+    char config[DEVNET_MAX_PATH];
+    char log[DEVNET_MAX_PATH];
+    char data_dir[DEVNET_MAX_PATH];
+    char key_file[DEVNET_MAX_PATH];
+} devnet_node;
+
+/* An issuer, a provider or a holder (no name, region or budget). */
+typedef struct {
+    char id[VL_MAX_ID_LEN + 1];
+    char name[VL_MAX_ID_LEN + 1];
+    uint32_t region;
+    uint64_t budget_fen;
+    uint8_t pubkey[32];
+    char key_file[DEVNET_MAX_PATH];
+} devnet_member;
+
+typedef struct {
+    char dir[DEVNET_MAX_PATH]; /* absolute */
+    char genesis[DEVNET_MAX_PATH];
+    uint32_t base_port, voters, observers, node_count;
+    devnet_node nodes[VL_MAX_NODES]; /* node1.. in order: voters, then observers */
+    uint32_t issuer_count, provider_count, holder_count;
+    devnet_member issuers[DEVNET_MAX_MEMBERS];
+    devnet_member providers[DEVNET_MAX_MEMBERS];
+    devnet_member holders[DEVNET_MAX_HOLDERS];
+} devnet;
+
+/* Read and check DIR/devnet.json into *out (heap, about 400 KiB; the
+ * caller frees it).  EXIT_OK, or EXIT_FAIL reported (no such file, not the
+ * documented shape: the message names the member). */
+int devnet_load(const vl_ctx *c, const char *dir, devnet **out);
+/* Whether n's pid is alive and is its voucherd (ctl_devnet.c note 4). */
+bool devnet_node_running(const devnet_node *n);
+/* The name of a devnet region ("Shanghai", "Inner Mongolia"; "?" if none). */
+const char *devnet_region_name(uint32_t region);
+/* CLOCK_MONOTONIC in milliseconds, and a sleep that resumes after signals. */
+uint64_t devnet_now_ms(void);
+void devnet_sleep_ms(unsigned ms);
+/* `devnet demo` (ctl_demo.c). */
+int devnet_demo(vl_ctx *c, int argc, char **argv);
+
 /* ---- command groups ------------------------------------------------------------ */
 
 int cmd_issue(vl_ctx *c, int argc, char **argv);
@@ -178,5 +302,6 @@ int cmd_query(vl_ctx *c, int argc, char **argv);
 int cmd_status(vl_ctx *c, int argc, char **argv);
 int cmd_log(vl_ctx *c, int argc, char **argv);
 int cmd_verify_log(vl_ctx *c, int argc, char **argv);
+int cmd_devnet(vl_ctx *c, int argc, char **argv);
 
 #endif

@@ -96,9 +96,15 @@ int parse_args(vl_ctx *c, vl_args *a, int argc, char **argv)
         if (st != EXIT_OK)
             return st;
     }
-    for (size_t i = 0; i < a->opt_count; i++)
-        if (a->opts[i].required && a->opts[i].value == NULL)
-            return fail(c, EXIT_USAGE, "missing --%s", a->opts[i].name);
+    for (size_t i = 0; i < a->opt_count; i++) {
+        const vl_opt *o = &a->opts[i], *alt = NULL;
+        if (o->unless != NULL)
+            alt = find_opt(a, o->unless, strlen(o->unless));
+        if (o->required && o->value == NULL && (alt == NULL || alt->value == NULL))
+            return fail(c, EXIT_USAGE, "missing --%s%s%s%s", o->name,
+                        alt != NULL ? " (or --" : "", alt != NULL ? alt->name : "",
+                        alt != NULL ? ")" : "");
+    }
     if (a->pos_count < a->max_pos)
         return fail(c, EXIT_USAGE, "missing %s", a->pos_name);
     return EXIT_OK;

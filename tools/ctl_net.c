@@ -2,6 +2,9 @@
  * from the common options (--genesis, --node, --timeout-ms), the names of
  * error codes in JSON, the report of a refusal, certificate summaries.
  *
+ * --devnet DIR (docs/devnet.md) stands for --genesis DIR/genesis.json and one
+ * --node per node of DIR/devnet.json, node1 first; explicit ones win.
+ *
  * Error names (docs/clients.md): "code" is vl_err_slug upper-cased
  * (CONFLICT, EXPIRED, ...), except that OVERSPEND and BUDGET are both
  * INSUFFICIENT_BALANCE, and QUORUM and TIMEOUT (when no certificate came
@@ -9,6 +12,7 @@
  * "number" the code's number, so a script can tell them apart and a code
  * this tool does not know still shows.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,22 @@ int parse_hex32(const vl_ctx *c, const char *opt, const char *s, uint8_t out[32]
 {
     if (strlen(s) != 64 || vl_hex_decode(out, 32, s) != VL_OK)
         return fail(c, EXIT_USAGE, "--%s: want 64 hex digits, got \"%s\"", opt, s);
+    return EXIT_OK;
+}
+
+/* --devnet DIR: the genesis path and the client endpoints, node1 first. */
+static int devnet_net(const vl_ctx *c, const char *dir, char *genesis, size_t cap,
+                      char (*eps)[VL_MAX_ENDPOINT_LEN + 1], size_t *count)
+{
+    devnet *d = NULL;
+    int st = devnet_load(c, dir, &d);
+    if (st != EXIT_OK)
+        return st;
+    snprintf(genesis, cap, "%s", d->genesis); /* both DEVNET_MAX_PATH */
+    for (uint32_t i = 0; i < d->node_count; i++)
+        memcpy(eps[i], d->nodes[i].client_endpoint, sizeof eps[i]);
+    *count = d->node_count;
+    free(d);
     return EXIT_OK;
 }
 
@@ -39,15 +59,40 @@ int net_open(const vl_ctx *c, const vl_opt *opts, ctl_net *n)
         if (strlen(opts[O_NODE].list[i]) > VL_MAX_ENDPOINT_LEN)
             return fail(c, EXIT_USAGE, "--node: an endpoint is at most %d characters",
                         VL_MAX_ENDPOINT_LEN);
-    int st = load_genesis(c, opts[O_GENESIS].value, &n->g);
-    if (st != EXIT_OK)
-        return st;
+    assert(opts[O_GENESIS].value != NULL || opts[O_DEVNET].value != NULL); /* parse_args */
+    /* --devnet fills what was not given explicitly */
+    const char *genesis = opts[O_GENESIS].value;
+    const char *const *eps = opts[O_NODE].list;
+    size_t ep_count = opts[O_NODE].count;
+    char dev_genesis[DEVNET_MAX_PATH];
+    char (*dev_eps)[VL_MAX_ENDPOINT_LEN + 1] = NULL;
+    const char *dev_list[VL_CLIENT_MAX_ENDPOINTS];
+    int st = EXIT_OK;
+    if (opts[O_DEVNET].value != NULL) {
+        dev_eps = calloc(VL_CLIENT_MAX_ENDPOINTS, sizeof *dev_eps);
+        size_t dev_count = 0;
+        st = dev_eps == NULL ? fail(c, EXIT_FAIL, "out of memory")
+                             : devnet_net(c, opts[O_DEVNET].value, dev_genesis,
+                                          sizeof dev_genesis, dev_eps, &dev_count);
+        if (st == EXIT_OK && genesis == NULL)
+            genesis = dev_genesis;
+        if (st == EXIT_OK && ep_count == 0) {
+            for (size_t i = 0; i < dev_count; i++)
+                dev_list[i] = dev_eps[i];
+            eps = dev_list;
+            ep_count = dev_count;
+        }
+    }
+    if (st == EXIT_OK)
+        st = load_genesis(c, genesis, &n->g);
     vl_client *cl = NULL;
-    vl_err e = vl_client_new(&cl, n->g, opts[O_NODE].list, opts[O_NODE].count,
-                             (uint32_t)timeout);
-    if (e != VL_OK) {
+    vl_err e = VL_OK;
+    if (st == EXIT_OK && (e = vl_client_new(&cl, n->g, eps, ep_count, (uint32_t)timeout)) != VL_OK)
+        st = fail(c, EXIT_FAIL, "cannot make a client: %s", vl_strerror(e));
+    free(dev_eps); /* vl_client_new copied the endpoints */
+    if (st != EXIT_OK) {
         net_close(n);
-        return fail(c, EXIT_FAIL, "cannot make a client: %s", vl_strerror(e));
+        return st;
     }
     n->cl = cl;
     return EXIT_OK;

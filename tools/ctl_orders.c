@@ -1,5 +1,9 @@
 /* ctl_orders.c - voucherctl commands that build, sign and submit orders:
  * issue, redeem, revoke, and the split flow build-redeem / sign / submit.
+ * Their building blocks (issue_fill, redeem_fill, issuer_sign, redeem_sign
+ * with the slot guard, voucher_fetch, issuer_next_seq) are shared through
+ * ctl.h with `devnet demo` (ctl_demo.c), so the demo signs exactly as the
+ * commands do.
  *
  * Design notes
  *  1. The slot guard (DESIGN.md 5, point 6).  Two different orders signed
@@ -31,6 +35,7 @@
  *     the record of that slot stays, so a retry resubmits it and gets the
  *     same answer.  --seq overrides the query (offline use and tests).
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -53,7 +58,7 @@
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static int encode_order(const vl_ctx *c, const vl_order *o, uint8_t **buf, size_t *len)
+int encode_order(const vl_ctx *c, const vl_order *o, uint8_t **buf, size_t *len)
 {
     *buf = NULL;
     vl_err e = vl_order_encode(o, NULL, 0, len);
@@ -71,7 +76,7 @@ static int encode_order(const vl_ctx *c, const vl_order *o, uint8_t **buf, size_
 }
 
 /* Fresh aux randomness, then sign slot `slot`. */
-static int sign_slot(const vl_ctx *c, vl_order *o, unsigned slot, const vl_keyfile *k)
+int sign_slot(const vl_ctx *c, vl_order *o, unsigned slot, const vl_keyfile *k)
 {
     uint8_t aux[32];
     if (vl_random(aux, sizeof aux) != VL_OK)
@@ -275,14 +280,27 @@ static int get_account(const vl_ctx *c, ctl_net *n, const uint8_t id[32], bool u
 
 /* ---- vouchers: --voucher ID, or --issuer and --serial; --seq -------------------------- */
 
-typedef struct {
-    uint8_t id[32];
-    uint8_t issuer[32];
-    uint64_t serial;
-    uint64_t seq;
-    uint8_t holder[32];
-    bool have_holder;
-} voucher_ref;
+int voucher_fetch(const vl_ctx *c, ctl_net *n, const uint8_t id[32], voucher_ref *v)
+{
+    vl_client_account a;
+    bool known;
+    memset(v, 0, sizeof *v);
+    memcpy(v->id, id, 32);
+    int st = get_account(c, n, id, false, &a, &known);
+    if (st == EXIT_OK && a.account.kind != VL_ACCOUNT_VOUCHER) {
+        char hex[65];
+        vl_hex_encode(hex, id, 32);
+        st = fail(c, EXIT_FAIL, "%s is not a voucher account", hex);
+    } else if (st == EXIT_OK) {
+        memcpy(v->issuer, a.account.issuer, 32);
+        v->serial = a.account.serial;
+        v->seq = a.account.next_seq;
+        memcpy(v->holder, a.account.holder, 32);
+        v->have_holder = true;
+    }
+    vl_client_account_free(&a);
+    return st;
+}
 
 /* opts: voucher, issuer, serial, seq (any may be absent). */
 static int resolve_voucher(const vl_ctx *c, ctl_net *n, const vl_opt *vo, const vl_opt *io,
@@ -309,21 +327,10 @@ static int resolve_voucher(const vl_ctx *c, ctl_net *n, const vl_opt *vo, const 
     }
     if (qo->value != NULL && have_is)
         return opt_u64(c, qo, UINT64_MAX, &v->seq); /* offline (note 3) */
-    vl_client_account a;
-    bool known;
-    if ((st = get_account(c, n, v->id, false, &a, &known)) == EXIT_OK) {
-        if (a.account.kind != VL_ACCOUNT_VOUCHER) {
-            st = fail(c, EXIT_FAIL, "%s is not a voucher account", vo->value);
-        } else {
-            memcpy(v->issuer, a.account.issuer, 32);
-            v->serial = a.account.serial;
-            v->seq = a.account.next_seq;
-            memcpy(v->holder, a.account.holder, 32);
-            v->have_holder = true;
-            st = opt_u64(c, qo, UINT64_MAX, &v->seq);
-        }
-    }
-    vl_client_account_free(&a);
+    uint8_t id[32];
+    memcpy(id, v->id, 32);
+    if ((st = voucher_fetch(c, n, id, v)) == EXIT_OK)
+        st = opt_u64(c, qo, UINT64_MAX, &v->seq);
     return st;
 }
 
@@ -340,27 +347,25 @@ enum {
         {.name = "invoice-hash", .kind = OPT_VALUE}, {.name = "gpu-hours", .kind = OPT_VALUE}, \
         {.name = "cert-out", .kind = OPT_VALUE}, {.name = "no-slot-guard", .kind = OPT_FLAG}
 
-/* The unsigned REDEEM of v for the options (note 2 for the invoice hash). */
-static int build_redeem_order(const vl_ctx *c, const ctl_net *n, const vl_opt *opts,
-                              const voucher_ref *v, const uint8_t holder[32],
-                              const uint8_t provider[32], vl_order *o)
+void redeem_fill(vl_order *o, const vl_genesis *g, const voucher_ref *v, const uint8_t holder[32],
+                 const uint8_t provider[32], uint64_t amount_fen, uint64_t gpu_milli_hours,
+                 const uint8_t *invoice_hash)
 {
     memset(o, 0, sizeof *o);
-    memcpy(o->network_id, n->g->network_id, 32);
+    memcpy(o->network_id, g->network_id, 32);
     o->kind = VL_ORDER_REDEEM;
     o->seq = v->seq;
     memcpy(o->issuer, v->issuer, 32);
     o->serial = v->serial;
     memcpy(o->holder, holder, 32);
     memcpy(o->provider, provider, 32);
+    o->amount_fen = amount_fen;
+    o->gpu_milli_hours = gpu_milli_hours;
     o->sig_count = (uint8_t)vl_order_sig_count(o->kind);
-    int st = opt_u64(c, &opts[R_AMOUNT], UINT64_MAX, &o->amount_fen);
-    if (st == EXIT_OK && opts[R_GPU].value != NULL && !parse_milli(opts[R_GPU].value, &o->gpu_milli_hours))
-        st = fail(c, EXIT_USAGE, "--gpu-hours: want a number with at most 3 decimals");
-    if (st != EXIT_OK)
-        return st;
-    if (opts[R_INVOICE].value != NULL)
-        return parse_hex32(c, "invoice-hash", opts[R_INVOICE].value, o->invoice_hash);
+    if (invoice_hash != NULL) {
+        memcpy(o->invoice_hash, invoice_hash, 32);
+        return;
+    }
     uint8_t msg[32 + 8 + 8 + 32 + 8];
     memcpy(msg, v->id, 32);
     for (int i = 0; i < 8; i++) {
@@ -370,22 +375,38 @@ static int build_redeem_order(const vl_ctx *c, const ctl_net *n, const vl_opt *o
     }
     memcpy(msg + 48, provider, 32);
     vl_tagged_hash(o->invoice_hash, DERIVED_INVOICE_TAG, msg, sizeof msg);
-    return EXIT_OK;
 }
 
-/* The bytes to submit for a redemption: the slot's record, or o signed by
- * both keys and recorded first. */
-static int redeem_bytes(const vl_ctx *c, const ctl_net *n, const vl_opt *opts, vl_order *o,
-                        const vl_keyfile *holder, const vl_keyfile *provider, uint8_t **raw,
-                        size_t *len, bool *reused)
+/* The unsigned REDEEM of v for the options (note 2 for the invoice hash). */
+static int build_redeem_order(const vl_ctx *c, const ctl_net *n, const vl_opt *opts,
+                              const voucher_ref *v, const uint8_t holder[32],
+                              const uint8_t provider[32], vl_order *o)
+{
+    uint64_t amount = 0, gpu = 0;
+    uint8_t invoice[32];
+    int st = opt_u64(c, &opts[R_AMOUNT], UINT64_MAX, &amount);
+    if (st == EXIT_OK && opts[R_GPU].value != NULL && !parse_milli(opts[R_GPU].value, &gpu))
+        st = fail(c, EXIT_USAGE, "--gpu-hours: want a number with at most 3 decimals");
+    if (st == EXIT_OK && opts[R_INVOICE].value != NULL)
+        st = parse_hex32(c, "invoice-hash", opts[R_INVOICE].value, invoice);
+    if (st == EXIT_OK)
+        redeem_fill(o, n->g, v, holder, provider, amount, gpu,
+                    opts[R_INVOICE].value != NULL ? invoice : NULL);
+    return st;
+}
+
+int redeem_sign(const vl_ctx *c, const vl_genesis *g, const char *guard_key_path, vl_order *o,
+                const vl_keyfile *holder, const vl_keyfile *provider, uint8_t **raw,
+                size_t *len, bool *reused)
 {
     slot_rec s;
-    bool guard = !opts[R_NO_GUARD].set;
+    bool guard = guard_key_path != NULL;
+    *reused = false;
     int st = encode_order(c, o, raw, len); /* refuses a non-canonical order first */
     free(*raw);
     *raw = NULL;
     if (st == EXIT_OK && guard)
-        st = slot_check(c, n->g, opts[R_HOLDER_KEY].value, o, &s);
+        st = slot_check(c, g, guard_key_path, o, &s);
     if (st != EXIT_OK)
         return st;
     *reused = guard && s.rec != NULL;
@@ -393,7 +414,7 @@ static int redeem_bytes(const vl_ctx *c, const ctl_net *n, const vl_opt *opts, v
         uint8_t h[32];
         vl_err e = vl_order_decode(s.rec, s.rec_len, o);
         vl_order_hash(h, o);
-        if (e == VL_OK && vl_order_verify(n->g, o, h) == VL_OK) {
+        if (e == VL_OK && vl_order_verify(g, o, h) == VL_OK) {
             *raw = s.rec;
             *len = s.rec_len;
             return EXIT_OK;
@@ -404,7 +425,7 @@ static int redeem_bytes(const vl_ctx *c, const ctl_net *n, const vl_opt *opts, v
     }
     if ((st = sign_slot(c, o, 0, holder)) == EXIT_OK && (st = sign_slot(c, o, 1, provider)) == EXIT_OK)
         st = encode_order(c, o, raw, len);
-    if (st == EXIT_OK && guard && (st = slot_record(c, n->g, &s, *raw, *len)) != EXIT_OK) {
+    if (st == EXIT_OK && guard && (st = slot_record(c, g, &s, *raw, *len)) != EXIT_OK) {
         free(*raw);
         *raw = NULL;
     }
@@ -443,7 +464,8 @@ int cmd_redeem(vl_ctx *c, int argc, char **argv)
     if (st == EXIT_OK)
         st = build_redeem_order(c, &n, opts, &v, holder.sign.pubkey, provider.sign.pubkey, o);
     if (st == EXIT_OK)
-        st = redeem_bytes(c, &n, opts, o, &holder, &provider, &raw, &len, &reused);
+        st = redeem_sign(c, n.g, opts[R_NO_GUARD].set ? NULL : opts[R_HOLDER_KEY].value, o,
+                         &holder, &provider, &raw, &len, &reused);
     vl_keyfile_wipe(&holder);
     vl_keyfile_wipe(&provider);
     if (st == EXIT_OK) {
@@ -642,6 +664,20 @@ int cmd_submit(vl_ctx *c, int argc, char **argv)
 
 /* ---- issue and revoke (issuer-signed, guarded beside the issuer key) -------------------- */
 
+int issuer_sign(const vl_ctx *c, const vl_genesis *g, const char *key_path, const vl_keyfile *k,
+                vl_order *o, bool guard, uint8_t **raw, size_t *len, bool *reused)
+{
+    *reused = false;
+    int st = encode_order(c, o, raw, len); /* refuses a non-canonical order first */
+    free(*raw);
+    *raw = NULL;
+    if (st == EXIT_OK)
+        st = sign_guarded(c, g, key_path, k, o, 0, guard, reused);
+    if (st == EXIT_OK)
+        st = encode_order(c, o, raw, len);
+    return st;
+}
+
 /* Sign o with the issuer key (guarded unless no_guard) and submit it. */
 static int issuer_submit(const vl_ctx *c, ctl_net *n, const char *key_path, const vl_keyfile *k,
                          vl_order *o, bool no_guard, const char *cert_out, json_t *extra)
@@ -649,13 +685,7 @@ static int issuer_submit(const vl_ctx *c, ctl_net *n, const char *key_path, cons
     uint8_t *raw = NULL;
     size_t len;
     bool reused = false;
-    int st = encode_order(c, o, &raw, &len);
-    free(raw);
-    raw = NULL;
-    if (st == EXIT_OK)
-        st = sign_guarded(c, n->g, key_path, k, o, 0, !no_guard, &reused);
-    if (st == EXIT_OK)
-        st = encode_order(c, o, &raw, &len);
+    int st = issuer_sign(c, n->g, key_path, k, o, !no_guard, &raw, &len, &reused);
     if (st != EXIT_OK) {
         json_decref(extra);
         return st;
@@ -666,43 +696,83 @@ static int issuer_submit(const vl_ctx *c, ctl_net *n, const char *key_path, cons
     return st;
 }
 
+int issuer_next_seq(const vl_ctx *c, ctl_net *n, const uint8_t issuer[32], uint64_t *seq)
+{
+    uint8_t id[32];
+    vl_client_account acct;
+    bool known;
+    vl_issuer_account_id(id, issuer);
+    int st = get_account(c, n, id, true, &acct, &known);
+    *seq = st == EXIT_OK && known ? acct.account.next_seq : 0; /* no ISSUE yet: seq 0 */
+    vl_client_account_free(&acct);
+    return st;
+}
+
+void issue_spec_defaults(issue_spec *s, uint64_t seq, uint64_t now_s)
+{
+    memset(s, 0, sizeof *s);
+    s->count = 1;
+    s->serial = seq * SERIALS_PER_SEQ + 1u;
+    s->valid_from_s = now_s - now_s % 86400u;
+    s->valid_until_s = s->valid_from_s + DEFAULT_VALIDITY_S;
+    s->subsidy_bp = DEFAULT_SUBSIDY_BP;
+    s->program = "";
+}
+
+void issue_fill(vl_order *o, const vl_genesis *g, const uint8_t issuer[32], uint64_t seq,
+                const issue_spec *s)
+{
+    assert(s->count >= 1 && s->count <= VL_MAX_ISSUE_BATCH && s->program != NULL);
+    memset(o, 0, sizeof *o);
+    memcpy(o->network_id, g->network_id, 32);
+    o->kind = VL_ORDER_ISSUE;
+    o->seq = seq;
+    memcpy(o->issuer, issuer, 32);
+    o->sig_count = 1;
+    o->voucher_count = (uint16_t)s->count;
+    for (uint64_t i = 0; i < s->count; i++) {
+        vl_voucher_spec *v = &o->vouchers[i];
+        v->serial = s->serial + i;
+        memcpy(v->holder, s->holder, 32);
+        v->value_fen = s->value_fen;
+        v->valid_from_s = s->valid_from_s;
+        v->valid_until_s = s->valid_until_s;
+        v->subsidy_bp = s->subsidy_bp;
+        v->program = (vl_bytes){(const uint8_t *)s->program, (uint32_t)strlen(s->program)};
+    }
+}
+
 enum {
     I_KEY = O_NET_END, I_HOLDER, I_VALUE, I_COUNT, I_SERIAL, I_FROM, I_UNTIL, I_BP, I_PROGRAM,
     I_SEQ, I_CERT_OUT, I_NO_GUARD, I_OPT_COUNT
 };
 
-/* The vouchers of the ISSUE (note 2 for the defaults). */
-static int issue_specs(const vl_ctx *c, const vl_opt *opts, vl_order *o)
+/* The vouchers of the ISSUE at seq (note 2 for the defaults). */
+static int issue_specs(const vl_ctx *c, const vl_opt *opts, const vl_genesis *g,
+                       const uint8_t issuer[32], uint64_t seq, vl_order *o)
 {
-    uint64_t count = 1, serial = o->seq * SERIALS_PER_SEQ + 1u, value = 0, bp = DEFAULT_SUBSIDY_BP;
-    uint64_t now = (uint64_t)time(NULL), from = now - now % 86400u, until;
-    uint8_t holder[32];
-    int st = read_public_key(c, opts[I_HOLDER].value, holder, NULL);
-    if (st == EXIT_OK && (st = opt_u64(c, &opts[I_VALUE], UINT64_MAX, &value)) == EXIT_OK &&
-        (st = opt_u64(c, &opts[I_COUNT], VL_MAX_ISSUE_BATCH, &count)) == EXIT_OK &&
-        (st = opt_u64(c, &opts[I_SERIAL], UINT64_MAX - VL_MAX_ISSUE_BATCH, &serial)) == EXIT_OK &&
-        (st = opt_u64(c, &opts[I_FROM], UINT64_MAX - DEFAULT_VALIDITY_S, &from)) == EXIT_OK &&
+    issue_spec s;
+    uint64_t bp;
+    issue_spec_defaults(&s, seq, (uint64_t)time(NULL));
+    bp = s.subsidy_bp;
+    int st = read_public_key(c, opts[I_HOLDER].value, s.holder, NULL);
+    if (st == EXIT_OK && (st = opt_u64(c, &opts[I_VALUE], UINT64_MAX, &s.value_fen)) == EXIT_OK &&
+        (st = opt_u64(c, &opts[I_COUNT], VL_MAX_ISSUE_BATCH, &s.count)) == EXIT_OK &&
+        (st = opt_u64(c, &opts[I_SERIAL], UINT64_MAX - VL_MAX_ISSUE_BATCH, &s.serial)) == EXIT_OK &&
+        (st = opt_u64(c, &opts[I_FROM], UINT64_MAX - DEFAULT_VALIDITY_S, &s.valid_from_s)) == EXIT_OK &&
         (st = opt_u64(c, &opts[I_BP], VL_MAX_SUBSIDY_BP, &bp)) == EXIT_OK) {
-        until = from + DEFAULT_VALIDITY_S;
-        st = opt_u64(c, &opts[I_UNTIL], UINT64_MAX, &until);
+        s.valid_until_s = s.valid_from_s + DEFAULT_VALIDITY_S;
+        st = opt_u64(c, &opts[I_UNTIL], UINT64_MAX, &s.valid_until_s);
     }
     if (st != EXIT_OK)
         return st;
-    const char *prog = opts[I_PROGRAM].value != NULL ? opts[I_PROGRAM].value : "";
-    if (count == 0 || strlen(prog) > VL_MAX_LABEL_LEN)
+    s.subsidy_bp = (uint16_t)bp;
+    if (opts[I_PROGRAM].value != NULL)
+        s.program = opts[I_PROGRAM].value;
+    if (s.count == 0 || strlen(s.program) > VL_MAX_LABEL_LEN)
         return fail(c, EXIT_USAGE, "--count 1..%d, --program at most %d characters",
                     VL_MAX_ISSUE_BATCH, VL_MAX_LABEL_LEN);
-    o->voucher_count = (uint16_t)count;
-    for (uint64_t i = 0; i < count; i++) {
-        vl_voucher_spec *s = &o->vouchers[i];
-        s->serial = serial + i;
-        memcpy(s->holder, holder, 32);
-        s->value_fen = value;
-        s->valid_from_s = from;
-        s->valid_until_s = until;
-        s->subsidy_bp = (uint16_t)bp;
-        s->program = (vl_bytes){(const uint8_t *)prog, (uint32_t)strlen(prog)};
-    }
+    issue_fill(o, g, issuer, seq, &s);
     return EXIT_OK;
 }
 
@@ -733,24 +803,13 @@ int cmd_issue(vl_ctx *c, int argc, char **argv)
         (st = net_open(c, opts, &n)) == EXIT_OK && vl_genesis_issuer_by_pubkey(n.g, k.sign.pubkey) < 0)
         st = fail(c, EXIT_FAIL, "%s: not an issuer of network \"%s\"", opts[I_KEY].value,
                   n.g->network);
-    if (st == EXIT_OK && opts[I_SEQ].value != NULL) {
-        st = opt_u64(c, &opts[I_SEQ], UINT64_MAX / SERIALS_PER_SEQ - 1u, &o->seq);
-    } else if (st == EXIT_OK) {
-        uint8_t id[32];
-        vl_client_account acct;
-        bool known;
-        vl_issuer_account_id(id, k.sign.pubkey);
-        st = get_account(c, &n, id, true, &acct, &known);
-        o->seq = known ? acct.account.next_seq : 0; /* no ISSUE yet: seq 0 */
-        vl_client_account_free(&acct);
-    }
-    if (st == EXIT_OK) {
-        memcpy(o->network_id, n.g->network_id, 32);
-        o->kind = VL_ORDER_ISSUE;
-        memcpy(o->issuer, k.sign.pubkey, 32);
-        o->sig_count = 1;
-        st = issue_specs(c, opts, o);
-    }
+    uint64_t seq = 0;
+    if (st == EXIT_OK && opts[I_SEQ].value != NULL)
+        st = opt_u64(c, &opts[I_SEQ], UINT64_MAX / SERIALS_PER_SEQ - 1u, &seq);
+    else if (st == EXIT_OK)
+        st = issuer_next_seq(c, &n, k.sign.pubkey, &seq);
+    if (st == EXIT_OK)
+        st = issue_specs(c, opts, n.g, k.sign.pubkey, seq, o);
     if (st == EXIT_OK) {
         json_t *extra = jobj(), *ids = jarr();
         for (unsigned i = 0; i < o->voucher_count; i++) {

@@ -1,61 +1,104 @@
 #!/usr/bin/env bash
-# The README's "run it" command, until the local network of real voucherd
-# processes lands (the voucherd issue): builds voucherctl, makes keys for
-# four voter nodes, two city issuers, a data center and a firm, assembles a
-# genesis, signs a redemption order and verifies it offline against the
-# genesis; then runs 4 voters' consensus cores in the cluster simulator.
+# tools/quickstart.sh [--dir DIR] [--base-port P] [--down] [--sim]
+#
+# The README's "run it" command.  It installs the Debian packages that are
+# missing (tools/install-deps.sh), builds the release tree (build/release,
+# RelWithDebInfo), starts a local network of four real voucherd voters on
+# 127.0.0.1 with `voucherctl devnet up` (docs/devnet.md), and runs the sample
+# scenario with `voucherctl devnet demo`: Shanghai issues vouchers to a firm,
+# the firm redeems at data centers in Guizhou and Ningxia through different
+# nodes, an overspend is refused, a double spend is caught with its proof,
+# and every node ends with the same state.
+#
+# THE NETWORK IS LEFT RUNNING, so that you can use it: the script ends by
+# printing the commands (status, query, issue, down).  Pass --down to stop
+# it at the end instead (also when something failed).
+#
+#   --dir DIR        where the devnet lives (default: a new /tmp/voucher-devnet.XXXXXX).
+#                    A DIR that holds a devnet is reused: restarted if stopped,
+#                    used as it is if running.
+#   --base-port P    ports P..P+7 on 127.0.0.1 (default 7700)
+#   --down           stop the devnet at the end
+#   --sim            also run the consensus core of 4 voters (one Byzantine) in the
+#                    cluster simulator, 20 seeds
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-tools/install-deps.sh
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/release --target voucherctl vl_sim >/dev/null
-ctl=build/release/tools/voucherctl
 
-dir=$(mktemp -d /tmp/voucher-quickstart.XXXXXX)
-echo "working in $dir"
+dir=
+base=
+down=false
+sim=false
+while [ $# -gt 0 ]; do
+  case $1 in
+    --dir) dir=${2:?--dir needs a directory}; shift 2 ;;
+    --base-port) base=${2:?--base-port needs a port}; shift 2 ;;
+    --down) down=true; shift ;;
+    --sim) sim=true; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "quickstart.sh: unknown argument \"$1\" (see --help)" >&2; exit 2 ;;
+  esac
+done
+
 say() { printf '\n== %s\n' "$*"; }
 
-say "keys: four voter nodes, Shanghai and Chengdu issuers, a Guizhou data center, a firm"
-node_args=()
-for i in 1 2 3 4; do
-  $ctl keygen --node --out "$dir/node$i.key" >"$dir/node$i.pub"
-  node_args+=(--node "node$i,310000,$dir/node$i.pub,tcp://127.0.0.1:$((17000+i)),tcp://127.0.0.1:$((17100+i)),voter")
-done
-$ctl keygen --out "$dir/shanghai.key" >/dev/null
-$ctl keygen --out "$dir/chengdu.key" >/dev/null
-$ctl keygen --out "$dir/guizhou-dc1.key" >/dev/null
-$ctl keygen --out "$dir/firm.key" >/dev/null
-ls -l "$dir"/*.key
+say "dependencies and the release build (build/release)"
+tools/install-deps.sh
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+targets=(voucherctl voucherd)
+$sim && targets+=(vl_sim)
+cmake --build build/release --target "${targets[@]}" >/dev/null
+ctl=$root/build/release/tools/voucherctl
+export VOUCHERD=$root/build/release/node/voucherd
 
-say "genesis: 4 voters tolerate 1 faulty, so a quorum is 3"
-$ctl genesis --network quickstart --max-faulty 1 "${node_args[@]}" \
-  --issuer "shanghai,310000,$dir/shanghai.key,60000000000" \
-  --issuer "chengdu,510100,$dir/chengdu.key,10000000000" \
-  --provider "guizhou-dc1,520000,$dir/guizhou-dc1.key" \
-  --out "$dir/genesis.json"
-
-say "a firm and a Guizhou data center sign a redemption of CNY 1,000.00 (100000 fen)"
-$ctl sign-demo --genesis "$dir/genesis.json" --issuer-key "$dir/shanghai.key" \
-  --holder-key "$dir/firm.key" --provider-key "$dir/guizhou-dc1.key" --out "$dir/order.bin"
-
-say "anyone holding the genesis verifies it offline"
-$ctl inspect "$dir/order.bin" --genesis "$dir/genesis.json"
-
-say "one flipped byte and verification fails"
-python3 - "$dir/order.bin" "$dir/order-tampered.bin" <<'PY'
-import sys
-b = bytearray(open(sys.argv[1], 'rb').read())
-b[60] ^= 0x01
-open(sys.argv[2], 'wb').write(bytes(b))
-PY
-if $ctl inspect "$dir/order-tampered.bin" --genesis "$dir/genesis.json" >/dev/null; then
-  echo "tampered order verified: this is a bug" >&2; exit 1
-else
-  echo "tampered order refused, as it must be"
+[ -n "$dir" ] || dir=$(mktemp -d /tmp/voucher-devnet.XXXXXX)
+if $down; then
+  trap '"$ctl" devnet down --dir "$dir" >/dev/null 2>&1 || true' EXIT
 fi
-rm -rf "$dir"
 
-say "the consensus core of 4 voters (one of them Byzantine) in the cluster simulator:"
-say "lossy network, partitions, crashes, double-signing clients; invariants checked every step"
-build/release/tests/sim/vl_sim --seed 1 --seeds 20 --voters 4 --faulty 1 --steps 200 --quiet
+if [ -f "$dir/devnet.json" ] && "$ctl" devnet status --dir "$dir" >/dev/null 2>&1; then
+  say "the devnet in $dir is running: using it"
+else
+  say "a local network of four voters: keys, genesis, one voucherd per node"
+  "$ctl" devnet up --dir "$dir" ${base:+--base-port "$base"}
+fi
+
+say "the sample scenario"
+if ! "$ctl" devnet demo --dir "$dir"; then
+  echo "quickstart.sh: the demo did not run as expected; node logs: $dir/nodes/*/voucherd.log" >&2
+  exit 1
+fi
+
+if $sim; then
+  say "the consensus core of 4 voters (one of them Byzantine) in the cluster simulator:"
+  say "lossy network, partitions, crashes, double-signing clients; invariants checked every step"
+  build/release/tests/sim/vl_sim --seed 1 --seeds 20 --voters 4 --faulty 1 --steps 200 --quiet
+fi
+
+firm2=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["holders"][1]["pubkey"])' \
+  "$dir/devnet.json")
+if $down; then
+  say "stopping the devnet (--down)"
+  trap - EXIT
+  "$ctl" devnet down --dir "$dir"
+  echo "its data stays in $dir: \`$ctl devnet up --dir $dir\` brings it back"
+  exit 0
+fi
+
+cat <<EOF
+
+== the devnet keeps running in $dir; try:
+# every node: log length, state digest, peer links
+$ctl status --devnet $dir
+# Shanghai's budget and issuances, every certificate verified here
+$ctl query --devnet $dir --issuer shanghai
+# a voucher (the demo printed the ids in step 2)
+$ctl query --devnet $dir --voucher ID
+# Chengdu issues CNY 10,000.00 to firm2
+$ctl issue --devnet $dir --issuer-key $dir/keys/chengdu.key --holder $firm2 --value-fen 1000000
+# the story again, on new vouchers
+$ctl devnet demo --dir $dir
+# stop it (\`devnet up --dir $dir\` brings it back, with its state)
+$ctl devnet down --dir $dir
+(docs/devnet.md: the key files in $dir/keys, devnet.json, --devnet on every network command)
+EOF

@@ -6,8 +6,10 @@
  * Source files: this one holds the dispatch table and the offline commands
  * (keygen, genesis, inspect, sign-demo); ctl_orders.c the commands that
  * build, sign and submit orders; ctl_read.c the commands that read the
- * network or a data directory; ctl_common.c and ctl_describe.c what they
- * share (ctl.h).
+ * network or a data directory; ctl_devnet.c the local network of real
+ * voucherd processes (devnet up, down, status) and ctl_demo.c its sample
+ * scenario (devnet demo); ctl_common.c, ctl_describe.c and ctl_net.c what
+ * they share (ctl.h).
  *
  * Design notes
  *  1. One static function per subcommand, found through a dispatch table
@@ -475,7 +477,7 @@ static const vl_command commands[] = {
      "issuer key may be public (key file, keygen JSON or hex).",
      cmd_sign_demo},
     {"issue",
-     "--genesis G --issuer-key K --holder PUBKEY --value-fen V [--count N] [--serial S]\n"
+     "(--genesis G | --devnet DIR) --issuer-key K --holder PUBKEY --value-fen V [--count N] [--serial S]\n"
      "        [--valid-from UNIX] [--valid-until UNIX] [--subsidy-bp BP] [--program LABEL]\n"
      "        [--seq N] [--cert-out FILE] [--no-slot-guard] [NET]",
      "Issue N vouchers (one ISSUE order at the issuer account's next seq), signed with the\n"
@@ -484,7 +486,7 @@ static const vl_command commands[] = {
      "and the new voucher ids. The issuer's slot guard (K.slots/) applies.",
      cmd_issue},
     {"redeem",
-     "--genesis G --voucher ID --amount-fen A --holder-key K --provider-key K\n"
+     "(--genesis G | --devnet DIR) --voucher ID --amount-fen A --holder-key K --provider-key K\n"
      "        [--invoice-hash HEX] [--gpu-hours H] [--no-slot-guard] [--cert-out FILE]\n"
      "        [--issuer ISSUER --serial S --seq N] [NET]",
      "Redeem A fen of voucher ID (its account id in hex) at its next seq, signed by the\n"
@@ -495,7 +497,7 @@ static const vl_command commands[] = {
      "skip the state query.",
      cmd_redeem},
     {"build-redeem",
-     "--genesis G --voucher ID --amount-fen A --provider PUBKEY --out FILE [--holder PUBKEY]\n"
+     "(--genesis G | --devnet DIR) --voucher ID --amount-fen A --provider PUBKEY --out FILE [--holder PUBKEY]\n"
      "        [--invoice-hash HEX] [--gpu-hours H] [--issuer ISSUER --serial S --seq N] [NET]",
      "Write an UNSIGNED redemption order (for `sign` by the holder and the provider on\n"
      "their own machines, then `submit`).",
@@ -504,26 +506,44 @@ static const vl_command commands[] = {
      "Add one signature to an order file. The holder and issuer slots use the slot guard\n"
      "(K.slots/): a key never signs two different orders for one (account, seq).",
      cmd_sign},
-    {"submit", "--genesis G --in FILE [--cert-out FILE] [NET]",
+    {"submit", "(--genesis G | --devnet DIR) --in FILE [--cert-out FILE] [NET]",
      "Submit a signed order (the same bytes to the next node on a timeout) and print the\n"
      "certificate after verifying it against the genesis.",
      cmd_submit},
-    {"revoke", "--genesis G --voucher ID --issuer-key K [--reason TEXT] [--cert-out FILE] [NET]",
+    {"revoke", "(--genesis G | --devnet DIR) --voucher ID --issuer-key K [--reason TEXT] [--cert-out FILE] [NET]",
      "Revoke a voucher; its remaining value returns to the issuer's budget.",
      cmd_revoke},
-    {"query", "--genesis G (--voucher ID | --issuer ID_OR_PUBKEY) [NET]",
+    {"query", "(--genesis G | --devnet DIR) (--voucher ID | --issuer ID_OR_PUBKEY) [NET]",
      "Print an account's state and its certificates, each verified against the genesis.",
      cmd_query},
-    {"status", "--genesis G [NET]",
+    {"status", "(--genesis G | --devnet DIR) [NET]",
      "Each node's id, role, log length, state digest, last checkpoint (verified), peers,\n"
      "pending locks and whether it reaches a quorum. Exit 1 if some node did not answer,\n"
      "3 if none did.",
      cmd_status},
-    {"log", "--genesis G [--from N] [--max M] [NET]",
+    {"log", "(--genesis G | --devnet DIR) [--from N] [--max M] [NET]",
      "Entries of the first node's log (1 is the first), each with its hash and its\n"
      "certificate, verified.",
      cmd_log},
-    {"verify-log", "--genesis G [--data-dir DIR] [NET]",
+    {"devnet", "up|down|status|demo --dir DIR [--voters N] [--observers N] [--base-port P]\n"
+               "        [--voucherd PATH]",
+     "A local network of real voucherd processes on 127.0.0.1 (docs/devnet.md).\n"
+     "  up --dir DIR [--voters 4] [--observers 0] [--base-port 7700] [--voucherd PATH]\n"
+     "     Make keys (nodes; the issuers Beijing, Shanghai, Henan, Shandong, Chengdu,\n"
+     "     Shenzhen, Ningbo; the data centers Guizhou, Ningxia, Inner Mongolia, Gansu;\n"
+     "     holders firm1..3) and a genesis in DIR (new or empty), start one detached\n"
+     "     voucherd per node (node i: peer port P+2i-2, client port P+2i-1) and return\n"
+     "     once every node is ready. On a stopped devnet, restart the same nodes on\n"
+     "     their data. Refused while it runs. Writes DIR/devnet.json.\n"
+     "  down --dir DIR     SIGTERM every node (SIGKILL after 20 s); again: no-op.\n"
+     "  status --dir DIR   each node's pid, log length, peers and state digest.\n"
+     "  demo --dir DIR     the sample scenario (issue, redeem in two provinces, an\n"
+     "     overspend refused, a double spend caught with its proof, the same state\n"
+     "     everywhere); exit 0 only if everything happened as expected.\n"
+     "voucherd: --voucherd, else $VOUCHERD, else beside voucherctl (or ../node/ in a\n"
+     "build tree), else $PATH. Other network commands take --devnet DIR.",
+     cmd_devnet},
+    {"verify-log", "(--genesis G | --devnet DIR) [--data-dir DIR] [NET]",
      "Pull the first node's whole log (or read a stopped node's LMDB data directory,\n"
      "read-only) and check the hash chain from the network id and every certificate.\n"
      "Exit 1 naming the first entry that fails.",
@@ -537,7 +557,9 @@ static void print_usage(FILE *f)
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(f, "  %s %s\n", commands[i].name, commands[i].synopsis);
     fprintf(f, "\nNET: [--node ENDPOINT]... (default: every client_endpoint of the genesis, in"
-               "\norder) [--timeout-ms MS] (per node, default %u).\n", NET_DEFAULT_TIMEOUT_MS);
+               "\norder) [--timeout-ms MS] (per node, default %u) [--devnet DIR] (fills --genesis"
+               "\nand the --node list from DIR/devnet.json; explicit ones win).\n",
+            NET_DEFAULT_TIMEOUT_MS);
     fprintf(f, "\n--json prints machine-readable JSON on one line. Exit status: 0 ok, 1 failed"
                "\nor refused by the network, 2 usage error, 3 no node could be reached."
                "\n`voucherctl COMMAND --help` explains a command.\n");

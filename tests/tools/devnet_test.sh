@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# devnet_test.sh VOUCHERCTL VOUCHERD
+#
+# `voucherctl devnet` end to end with real voucherd processes on 127.0.0.1:
+# up (on a port base derived from $$, another one if a port is taken), the
+# exact content of devnet.json, the demo, --devnet on the network commands,
+# `up` refused while running, down (every pid gone), down again, up again on
+# the same data (a voucher issued before is still there), down.  Every
+# voucherd started is killed on exit, success or failure; every wait is
+# bounded (timeout).  Prints "N passed, N failed".
+set -u
+ctl=${1:?usage: devnet_test.sh VOUCHERCTL VOUCHERD}
+voucherd=${2:?usage: devnet_test.sh VOUCHERCTL VOUCHERD}
+
+work=$(mktemp -d /tmp/devnet-test.XXXXXX)
+dir=$work/net
+passed=0
+failed=0
+
+# every pid any `up` reported, killed on exit if still this devnet's voucherd
+record_pids() {
+  python3 -c 'import json,sys; [print(n["pid"]) for n in json.load(open(sys.argv[1]))["nodes"] if n["pid"]]' \
+    "$dir/devnet.json" >>"$work/pids" 2>/dev/null
+}
+cleanup() {
+  local p
+  if [ -f "$work/pids" ]; then
+    while read -r p; do
+      if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$dir/"; then kill -KILL "$p"; fi
+    done <"$work/pids"
+  fi
+  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+# run NAME SECONDS ARGS...: voucherctl with a time bound; stdout in
+# $work/NAME.out, stderr in $work/NAME.err, exit status in $rc.
+run() {
+  local name=$1 secs=$2; shift 2
+  timeout "$secs" "$ctl" "$@" >"$work/$name.out" 2>"$work/$name.err"
+  rc=$?
+}
+has() { grep -qE -- "$2" "$work/$1"; }
+
+# A process that exited but was not reaped (its parent is gone, and PID 1 in
+# some containers never reaps) is a zombie: kill -0 still succeeds on it, so
+# "alive" means kill -0 succeeds AND it is not a zombie.
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+pids_of() {
+  python3 -c 'import json,sys; print(" ".join(str(n["pid"]) for n in json.load(open(sys.argv[1]))["nodes"]))' \
+    "$dir/devnet.json"
+}
+# wait_gone SECONDS PID...: true once none is alive.
+wait_gone() {
+  local end=$((SECONDS + $1)) p any; shift
+  while :; do
+    any=false
+    for p in "$@"; do if alive "$p"; then any=true; fi; done
+    $any || return 0
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
+
+# ---- up, on a free port base ------------------------------------------------------------
+
+started=false
+for attempt in 0 1 2 3 4 5; do
+  base=$((24000 + (($$ + attempt * 37) % 100) * 20))
+  run up 60 devnet up --dir "$dir" --base-port "$base" --voucherd "$voucherd"
+  if [ "$rc" -eq 0 ]; then started=true; break; fi
+  if ! has up.err 'cannot bind'; then break; fi
+  check "a first up that cannot bind leaves no directory behind" [ ! -e "$dir" ]
+  check "it says which port and suggests --base-port" has up.err 'base-port'
+  echo "ports from $base in use, trying another base"
+done
+record_pids
+if ! $started; then
+  bad "devnet up (exit $rc)"; cat "$work/up.err"
+  echo "$passed passed, $failed failed"; exit 1
+fi
+ok "devnet up on ports $base..$((base + 7))"
+check "up prints how to use it" has up.out "voucherctl devnet demo --dir $dir"
+
+# ---- devnet.json: every field ------------------------------------------------------------
+
+cat >"$work/check.py" <<'PY'
+import json, os, re, stat, sys
+d_path, base, dir_ = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+d = json.load(open(d_path))
+errors = []
+def want(cond, what):
+    if not cond:
+        errors.append(what)
+def absfile(p, what, mode=None):
+    want(isinstance(p, str) and p.startswith(dir_ + "/") and os.path.isabs(p), what + " absolute, in DIR: %r" % p)
+    want(os.path.exists(p), what + " exists: %r" % p)
+    if mode is not None and os.path.exists(p):
+        want(stat.S_IMODE(os.stat(p).st_mode) == mode, what + " mode %o" % mode)
+def key_pub(path):
+    return json.load(open(path))["pubkey"]
+want(list(d) == ["network", "genesis", "base_port", "voters", "observers", "nodes", "issuers", "providers", "holders"], "top-level keys, in order: %r" % list(d))
+want(d["network"] == "devnet", "network")
+absfile(d["genesis"], "genesis")
+want(d["base_port"] == base and d["voters"] == 4 and d["observers"] == 0, "base_port, voters, observers")
+g = json.load(open(d["genesis"]))
+gnodes = {n["id"]: n for n in g["nodes"]}
+regions = {110000, 310000, 410000, 370000, 510100, 440300, 330200, 520000, 640000, 150000, 620000}
+want(len(d["nodes"]) == 4, "4 nodes")
+for i, n in enumerate(d["nodes"], 1):
+    want(list(n) == ["id", "role", "region", "peer_endpoint", "client_endpoint", "pid", "config", "log", "data_dir", "key_file"], "node keys %r" % list(n))
+    want(n["id"] == "node%d" % i and n["role"] == "voter", "node%d id, role" % i)
+    want(n["region"] in regions, "node%d region" % i)
+    want(n["peer_endpoint"] == "tcp://127.0.0.1:%d" % (base + 2 * i - 2), "node%d peer_endpoint" % i)
+    want(n["client_endpoint"] == "tcp://127.0.0.1:%d" % (base + 2 * i - 1), "node%d client_endpoint" % i)
+    want(isinstance(n["pid"], int) and n["pid"] > 0, "node%d pid" % i)
+    cmd = open("/proc/%d/cmdline" % n["pid"], "rb").read().split(b"\0") if n["pid"] > 0 else []
+    want(any(b"voucherd" in a for a in cmd) and n["config"].encode() in cmd, "node%d pid is its voucherd: %r" % (i, cmd))
+    absfile(n["config"], "node%d config" % i)
+    absfile(n["log"], "node%d log" % i)
+    absfile(n["data_dir"], "node%d data_dir" % i)
+    absfile(n["key_file"], "node%d key_file" % i, 0o600)
+    cfg = json.load(open(n["config"]))
+    want(cfg == {"node_id": n["id"], "genesis": d["genesis"], "key_file": n["key_file"], "data_dir": n["data_dir"], "log_level": "info"}, "node%d config content %r" % (i, cfg))
+    gn = gnodes.get(n["id"], {})
+    want(gn.get("pubkey") == key_pub(n["key_file"]) and gn.get("region") == n["region"] and gn.get("role") == "voter", "node%d in the genesis" % i)
+    want(gn.get("peer_endpoint") == n["peer_endpoint"] and gn.get("client_endpoint") == n["client_endpoint"], "node%d endpoints in the genesis" % i)
+want(len({n["region"] for n in d["nodes"]}) == 4, "the nodes span 4 regions")
+issuers = {"beijing": 110000, "shanghai": 310000, "henan": 410000, "shandong": 370000, "chengdu": 510100, "shenzhen": 440300, "ningbo": 330200}
+budgets = {"shanghai": 60000000000, "chengdu": 10000000000, "shandong": 3000000000}
+gis = {x["id"]: x for x in g["issuers"]}
+want(sorted(x["id"] for x in d["issuers"]) == sorted(issuers), "the seven issuers")
+for x in d["issuers"]:
+    want(list(x) == ["id", "name", "region", "budget_fen", "pubkey", "key_file"], "issuer keys %r" % list(x))
+    want(x["region"] == issuers.get(x["id"]) and x["budget_fen"] == budgets.get(x["id"], x["budget_fen"]) and x["budget_fen"] > 0, "issuer %s region, budget" % x["id"])
+    want(re.fullmatch("[0-9a-f]{64}", x["pubkey"]) is not None and x["name"] != "", "issuer %s pubkey, name" % x["id"])
+    absfile(x["key_file"], "issuer %s key_file" % x["id"], 0o600)
+    want(key_pub(x["key_file"]) == x["pubkey"] == gis[x["id"]]["pubkey"] and gis[x["id"]]["budget_fen"] == x["budget_fen"], "issuer %s in the genesis" % x["id"])
+providers = {"guizhou": 520000, "ningxia": 640000, "inner-mongolia": 150000, "gansu": 620000}
+gps = {x["id"]: x for x in g["providers"]}
+want(sorted(x["id"] for x in d["providers"]) == sorted(providers), "the four providers")
+for x in d["providers"]:
+    want(list(x) == ["id", "name", "region", "pubkey", "key_file"], "provider keys %r" % list(x))
+    want(x["region"] == providers.get(x["id"]) and x["name"] != "", "provider %s region, name" % x["id"])
+    absfile(x["key_file"], "provider %s key_file" % x["id"], 0o600)
+    want(key_pub(x["key_file"]) == x["pubkey"] == gps[x["id"]]["pubkey"], "provider %s in the genesis" % x["id"])
+want(len(d["holders"]) >= 1 and d["holders"][0]["id"] == "firm1", "holders, firm1 first")
+for x in d["holders"]:
+    want(list(x) == ["id", "pubkey", "key_file"], "holder keys %r" % list(x))
+    absfile(x["key_file"], "holder %s key_file" % x["id"], 0o600)
+    want(key_pub(x["key_file"]) == x["pubkey"], "holder %s pubkey" % x["id"])
+for e in errors:
+    print("devnet.json:", e)
+sys.exit(1 if errors else 0)
+PY
+check "devnet.json: every field, absolute paths, pids are this devnet's voucherd, keys 0600" \
+  python3 "$work/check.py" "$dir/devnet.json" "$base" "$dir"
+pids1=$(pids_of)
+all_alive=true
+for p in $pids1; do alive "$p" || all_alive=false; done
+check "every pid is alive" $all_alive
+ready_logs=0
+for i in 1 2 3 4; do grep -q 'event=ready' "$dir/nodes/node$i/voucherd.log" && ready_logs=$((ready_logs + 1)); done
+check "every node logged event=ready" [ "$ready_logs" -eq 4 ]
+
+# ---- the demo ------------------------------------------------------------------------------
+
+run demo 90 devnet demo --dir "$dir"
+check "demo exits 0" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || cat "$work/demo.err"
+# The loser of the double spend is refused CONFLICT, or ALREADY_CERTIFIED when
+# the winner's certificate reached its node first (ctl_demo.c note 2).
+check "demo shows the double spend refused, with its proof" \
+  has demo.out '(CONFLICT|ALREADY_CERTIFIED) \((CONFLICT|ALREADY_CERTIFIED)\)'
+check "demo explains the proof" has demo.out 'tried to spend the same voucher money twice'
+check "demo shows INSUFFICIENT_BALANCE" has demo.out 'INSUFFICIENT_BALANCE \(OVERSPEND\)'
+check "demo numbers its steps" has demo.out '^8\. '
+check "demo ends as expected" has demo.out 'The demo ran as expected'
+run demo_json 90 devnet demo --dir "$dir" --json
+check "demo --json: exit 0" [ "$rc" -eq 0 ]
+cat >"$work/demo.py" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ds = d["double_spend"]
+results = sorted(o["result"] for o in ds["orders"])
+assert d["ok"] is True and d["same_state"] is True, d
+assert ds["outcome"] in ("one_certified", "frozen") and ds["proof"]["verified"] is True, ds
+assert results in (["CONFLICT", "certified"], ["ALREADY_CERTIFIED", "certified"], ["CONFLICT", "CONFLICT"]), results
+assert d["insufficient_balance"]["code"] == "INSUFFICIENT_BALANCE", d
+assert len(d["issue"]["vouchers"]) == 3 and len(d["redemptions"]) == 2, d
+assert len({n["state_digest"] for n in d["nodes"]}) == 1 and len(d["nodes"]) == 4, d
+v = d["voucher"]
+paid = sum(o["amount_fen"] for o in ds["orders"] if o["result"] == "certified")
+assert v["remaining_fen"] == v["face_fen"] - 2000000 - paid and v["verified"] is True, v
+print(v["id"], v["remaining_fen"])
+PY
+demo_voucher=$(python3 "$work/demo.py" "$work/demo_json.out")
+check "demo --json summary: a proof, one or no certificate, the same digest everywhere" [ -n "$demo_voucher" ]
+
+# ---- --devnet on the network commands -----------------------------------------------------------
+
+run status 30 status --devnet "$dir" --json
+check "status --devnet: exit 0" [ "$rc" -eq 0 ]
+check "status --devnet: all four nodes answer" \
+  [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["reachable"])' "$work/status.out" 2>/dev/null)" = 4 ]
+firm2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["holders"][1]["pubkey"])' "$dir/devnet.json")
+run issue 30 issue --devnet "$dir" --issuer-key "$dir/keys/chengdu.key" --holder "$firm2" \
+  --value-fen 777700 --json
+check "issue --devnet: exit 0" [ "$rc" -eq 0 ]
+voucher=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vouchers"][0])' "$work/issue.out" 2>/dev/null)
+run query 30 query --devnet "$dir" --voucher "$voucher" --json
+check "query --devnet: the new voucher, verified" [ "$rc" -eq 0 ] && \
+  [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["account"]["remaining_fen"], all(c["verified"] for c in d["certificates"]))' "$work/query.out")" = "777700 True" ]
+ep2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["nodes"][1]["client_endpoint"])' "$dir/devnet.json")
+run status2 30 status --devnet "$dir" --node "$ep2" --json
+check "an explicit --node wins over --devnet" \
+  [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["nodes"]), d["nodes"][0]["node_id"])' "$work/status2.out" 2>/dev/null)" = "1 node2" ]
+run status3 30 status --devnet "$dir" --genesis "$work/no-such-genesis.json"
+check "an explicit --genesis wins over --devnet" [ "$rc" -eq 1 ] && has status3.err 'no-such-genesis'
+run status4 30 status --devnet "$work/nowhere"
+check "--devnet of a directory without devnet.json: exit 1, says so" [ "$rc" -eq 1 ] && has status4.err 'no devnet here'
+run dstatus 30 devnet status --dir "$dir"
+check "devnet status: exit 0, the same digest everywhere" [ "$rc" -eq 0 ] && has dstatus.out 'same state digest'
+
+# ---- up while running; down; down again ------------------------------------------------------------
+
+run up2 30 devnet up --dir "$dir" --voucherd "$voucherd"
+check "up on a running devnet: exit 1, says it runs" [ "$rc" -eq 1 ] && has up2.err 'already holds a running devnet'
+check "... and changes nothing" [ "$(pids_of)" = "$pids1" ]
+run down 60 devnet down --dir "$dir"
+check "down: exit 0" [ "$rc" -eq 0 ]
+# shellcheck disable=SC2086
+check "down: every pid is gone" wait_gone 5 $pids1
+check "down: devnet.json says pid 0" [ "$(pids_of)" = "0 0 0 0" ]
+stopped=0
+for i in 1 2 3 4; do grep -q 'event=stopped exit=0' "$dir/nodes/node$i/voucherd.log" && stopped=$((stopped + 1)); done
+check "down: every node stopped cleanly (exit 0 logged)" [ "$stopped" -eq 4 ]
+run down2 60 devnet down --dir "$dir"
+check "down again: exit 0, already stopped" [ "$rc" -eq 0 ] && has down2.out 'already stopped'
+run status5 30 status --devnet "$dir" --timeout-ms 300
+check "status --devnet of a stopped devnet: exit 3" [ "$rc" -eq 3 ]
+
+# ---- up again: the same network, with its state ---------------------------------------------------
+
+genesis_sum=$(sha256sum "$dir/genesis.json")
+run up3 60 devnet up --dir "$dir" --voucherd "$voucherd"
+record_pids
+check "up after down: exit 0, restarted" [ "$rc" -eq 0 ] && has up3.out 'restarted on its data'
+check "... the same genesis" [ "$(sha256sum "$dir/genesis.json")" = "$genesis_sum" ]
+check "... devnet.json still has its shape" python3 "$work/check.py" "$dir/devnet.json" "$base" "$dir"
+pids2=$(pids_of)
+all_alive=true
+for p in $pids2; do alive "$p" || all_alive=false; done
+check "... new pids, alive" $all_alive
+run query2 30 query --devnet "$dir" --voucher "$voucher" --json
+check "... a voucher issued before is there, verified" [ "$rc" -eq 0 ] && \
+  [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["account"]["remaining_fen"], all(c["verified"] for c in d["certificates"]))' "$work/query2.out")" = "777700 True" ]
+set -- $demo_voucher
+run query3 30 query --devnet "$dir" --voucher "$1" --json
+check "... and the demo's voucher with its remaining value" [ "$rc" -eq 0 ] && \
+  [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["account"]["remaining_fen"])' "$work/query3.out")" = "$2" ]
+run down3 60 devnet down --dir "$dir"
+check "down: exit 0" [ "$rc" -eq 0 ]
+# shellcheck disable=SC2086
+check "down: every pid is gone" wait_gone 5 $pids2
+
+# ---- what up refuses ---------------------------------------------------------------------------------
+
+mkdir -p "$work/busy" && touch "$work/busy/notes.txt"
+run busy 30 devnet up --dir "$work/busy" --voucherd "$voucherd"
+check "up in a non-empty directory without devnet.json: exit 1" [ "$rc" -eq 1 ] && has busy.err 'not empty'
+check "... and leaves it alone" [ "$(ls -A "$work/busy")" = "notes.txt" ]
+run nod 30 devnet up --dir "$work/other" --voucherd "$work/no-voucherd"
+check "up with a --voucherd that does not exist: exit 1, names it" [ "$rc" -eq 1 ] && has nod.err 'no-voucherd'
+run usage 30 devnet up --dir "$work/other" --voters 0
+check "up --voters 0: exit 2" [ "$rc" -eq 2 ]
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
