@@ -1,7 +1,8 @@
 /* ctl.h - what the source files of voucherctl share: the command context,
  * the option parser, JSON output helpers, file and key loading (ctl_common.c),
- * the describers of wire objects (ctl_describe.c), the order building shared
- * by the commands and the devnet demo (ctl_orders.c), devnet.json
+ * the describers of wire objects (ctl_describe.c), the signing under the slot
+ * guard shared by the commands and the devnet demo (ctl_orders.c; orders are
+ * built by vl_orderkit.h of the client library), devnet.json
  * (ctl_devnet.c), and the commands of each group (voucherctl.c: keys,
  * genesis, inspect, sign-demo; ctl_orders.c: issue, redeem, build-redeem,
  * sign, submit, revoke; ctl_read.c: query, status, log, verify-log;
@@ -21,6 +22,7 @@
 #include "vl_genesis.h"
 #include "vl_keyfile.h"
 #include "vl_limits.h"
+#include "vl_orderkit.h"
 #include "vl_verify.h"
 #include "vl_wire.h"
 
@@ -175,9 +177,13 @@ json_t *cert_summary(const vl_genesis *g, const uint8_t *raw, size_t len, vl_err
 /* Parse 64 hex digits into out; EXIT_USAGE naming the option otherwise. */
 int parse_hex32(const vl_ctx *c, const char *opt, const char *s, uint8_t out[32]);
 
-/* ---- ctl_orders.c: building and signing orders (shared with devnet demo) ------------ */
+/* ---- ctl_orders.c: orders for the commands and the devnet demo ----------------------------
+ * Orders are built, signed and encoded by vl_orderkit.h (the client
+ * library's); what is here is the tool's part: the state a command acts on,
+ * the slot guard, and the reporting of errors. */
 
-/* A voucher and the slot (its next seq) to act on. */
+/* A voucher and the slot (its next seq) to act on.  id is always
+ * vl_voucher_account_id(issuer, serial). */
 typedef struct {
     uint8_t id[32];
     uint8_t issuer[32];
@@ -187,43 +193,28 @@ typedef struct {
     bool have_holder;
 } voucher_ref;
 
-/* The vouchers one ISSUE creates: count of them, serials serial.. */
-typedef struct {
-    uint8_t holder[32];
-    uint64_t value_fen;
-    uint64_t count; /* 1..VL_MAX_ISSUE_BATCH */
-    uint64_t serial;
-    uint64_t valid_from_s, valid_until_s;
-    uint16_t subsidy_bp;
-    const char *program; /* borrowed until the order is encoded */
-} issue_spec;
-
-/* Encode o into a new buffer (*buf, caller frees); EXIT_* (reported). */
-int encode_order(const vl_ctx *c, const vl_order *o, uint8_t **buf, size_t *len);
-/* Sign signature slot `slot` of o with k (fresh aux randomness). */
-int sign_slot(const vl_ctx *c, vl_order *o, unsigned slot, const vl_keyfile *k);
+/* EXIT_OK when a vl_orderkit call returned VL_OK; else reported as
+ * voucherctl always has ("the order cannot be encoded"): EXIT_FAIL for
+ * VL_ERR_NOMEM and VL_ERR_RANDOM, EXIT_USAGE for an order the options made
+ * invalid. */
+int order_built(const vl_ctx *c, vl_err e);
 /* The voucher id's state from the network: issuer, serial, holder, next seq.
  * EXIT_OK or the reported failure (v is then zeroed but for the id). */
 int voucher_fetch(const vl_ctx *c, ctl_net *n, const uint8_t id[32], voucher_ref *v);
-/* The issuer account's next seq (0 before its first ISSUE). */
+/* The issuer account's next seq (0 before its first ISSUE); a seq over
+ * VL_ORDERKIT_MAX_DEFAULT_SEQ is reported (no default serials). */
 int issuer_next_seq(const vl_ctx *c, ctl_net *n, const uint8_t issuer[32], uint64_t *seq);
-/* The defaults of ctl_orders.c note 2 for an ISSUE at seq, built at now_s:
- * one voucher, serial seq * 1000000 + 1, valid from 00:00 UTC for 365
- * days, subsidy 8000 bp, no program label.  holder and value are zero. */
-void issue_spec_defaults(issue_spec *s, uint64_t seq, uint64_t now_s);
-/* The unsigned ISSUE of s by issuer at seq (o is overwritten). */
-void issue_fill(vl_order *o, const vl_genesis *g, const uint8_t issuer[32], uint64_t seq,
-                const issue_spec *s);
-/* The unsigned REDEEM of v at v->seq.  invoice_hash NULL: the derived one
- * (ctl_orders.c note 2), so a retry rebuilds the same order. */
-void redeem_fill(vl_order *o, const vl_genesis *g, const voucher_ref *v, const uint8_t holder[32],
-                 const uint8_t provider[32], uint64_t amount_fen, uint64_t gpu_milli_hours,
-                 const uint8_t *invoice_hash);
-/* The bytes to submit for REDEEM o: signed by holder and provider, under
- * the slot guard of guard_key_path (the holder's key file; NULL: no guard,
- * for a cheating holder).  When the guard holds the same order for the slot
- * its recorded bytes come back (*reused) and o becomes that order.  *raw is
- * the caller's to free.  EXIT_OK or the reported failure (SLOT_GUARD). */
+/* The REDEEM of v at v->seq for vl_orderkit_redeem_build, with the derived
+ * invoice hash (vl_orderkit_derived_invoice: a retry rebuilds the same
+ * order); a caller with the provider's invoice overwrites invoice_hash. */
+void redeem_params(vl_orderkit_redeem *r, const voucher_ref *v, const uint8_t holder[32],
+                   const uint8_t provider[32], uint64_t amount_fen, uint64_t gpu_milli_hours);
+/* The bytes to submit for REDEEM o (as a vl_orderkit builder or
+ * vl_order_decode made it): signed by holder and provider, under the slot
+ * guard of guard_key_path (the holder's key file; NULL: no guard, for a
+ * cheating holder).  When the guard holds the same order for the slot its
+ * recorded bytes come back (*reused) and o becomes that order.  *raw is the
+ * caller's to free.  EXIT_OK or the reported failure (SLOT_GUARD). */
 int redeem_sign(const vl_ctx *c, const vl_genesis *g, const char *guard_key_path, vl_order *o,
                 const vl_keyfile *holder, const vl_keyfile *provider, uint8_t **raw,
                 size_t *len, bool *reused);

@@ -1,7 +1,8 @@
 /* ctl_demo.c - `voucherctl devnet demo`: the sample scenario, run against a
- * running devnet (ctl_devnet.c) through the client library (vl_client.h)
- * and the order building of ctl_orders.c.  It doubles as a smoke check:
- * exit 0 only if everything happened as the protocol says it must.
+ * running devnet (ctl_devnet.c) through the client library (vl_client.h,
+ * vl_orderkit.h) and the slot-guarded signing of ctl_orders.c.  It doubles
+ * as a smoke check: exit 0 only if everything happened as the protocol says
+ * it must.
  *
  * Design notes
  *  1. The story, one numbered step each: the network answers; Shanghai
@@ -31,6 +32,13 @@
  *  3. Waits are bounded: the network check waits DEMO_NETWORK_MS for every
  *     node to answer with all its peer links; the last two steps wait
  *     DEMO_CONVERGE_MS for the certificates to reach every node.
+ *  4. A step that acts on voucher 1 reads its state from the first node
+ *     that answers, which may not have applied the certificate the
+ *     previous step got from another node yet.  Its older next_seq would
+ *     name a slot already signed for, and the holder's slot guard would
+ *     (rightly) refuse the new order (ctl_orders.c note 3).  So the step
+ *     waits, at most DEMO_CONVERGE_MS, until the state shows the seq the
+ *     demo saw certified (voucher_now).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -285,7 +293,7 @@ static int step_issue(demo *m)
 {
     vl_order *o = malloc(sizeof *o);
     vl_keyfile k;
-    issue_spec spec;
+    vl_voucher_spec spec;
     uint64_t seq = 0;
     uint8_t *raw = NULL, hash[32];
     size_t len = 0;
@@ -296,14 +304,15 @@ static int step_issue(demo *m)
     int st = o == NULL ? fail(m->c, EXIT_FAIL, "out of memory")
                        : issuer_next_seq(m->c, &m->net, m->issuer->pubkey, &seq);
     if (st == EXIT_OK) {
-        issue_spec_defaults(&spec, seq, (uint64_t)time(NULL));
+        vl_orderkit_spec_defaults(&spec, seq, (uint64_t)time(NULL));
         memcpy(spec.holder, m->holder->pubkey, 32);
         spec.value_fen = DEMO_VALUE_FEN;
-        spec.count = DEMO_VOUCHERS;
-        spec.program = DEMO_PROGRAM;
-        issue_fill(o, m->net.g, m->issuer->pubkey, seq, &spec);
-        st = load_member_key(m, m->issuer, &k);
+        spec.program = (vl_bytes){(const uint8_t *)DEMO_PROGRAM, sizeof DEMO_PROGRAM - 1};
+        st = order_built(m->c, vl_orderkit_issue_alike(o, m->net.g, m->issuer->pubkey, seq, &spec,
+                                                       DEMO_VOUCHERS));
     }
+    if (st == EXIT_OK)
+        st = load_member_key(m, m->issuer, &k);
     if (st == EXIT_OK)
         st = issuer_sign(m->c, m->net.g, m->issuer->key_file, &k, o, true, &raw, &len, &reused);
     vl_keyfile_wipe(&k);
@@ -352,6 +361,17 @@ static int step_issue(demo *m)
 
 /* ---- 3, 4. honest redemptions, and one too large ------------------------------------- */
 
+/* vouchers[0]'s state, once it shows m->next_seq (note 4). */
+static int voucher_now(demo *m, voucher_ref *v)
+{
+    uint64_t deadline = devnet_now_ms() + DEMO_CONVERGE_MS;
+    int st;
+    while ((st = voucher_fetch(m->c, &m->net, m->vouchers[0], v)) == EXIT_OK &&
+           v->seq < m->next_seq && devnet_now_ms() < deadline)
+        devnet_sleep_ms(50);
+    return st;
+}
+
 /* REDEEM amount of vouchers[0] at provider p through node i, holder-signed
  * under the slot guard.  *r holds the answer (the caller frees it). */
 static int redeem_at(demo *m, const devnet_member *p, uint32_t i, uint64_t amount,
@@ -365,14 +385,17 @@ static int redeem_at(demo *m, const devnet_member *p, uint32_t i, uint64_t amoun
     memset(&holder, 0, sizeof holder);
     memset(&provider, 0, sizeof provider);
     memset(r, 0, sizeof *r);
-    int st = voucher_fetch(m->c, &m->net, m->vouchers[0], &v);
+    int st = voucher_now(m, &v);
     if (st == EXIT_OK && (st = load_member_key(m, m->holder, &holder)) == EXIT_OK)
         st = load_member_key(m, p, &provider);
     if (st == EXIT_OK) {
-        redeem_fill(o, m->net.g, &v, m->holder->pubkey, p->pubkey, amount, gpu_milli, NULL);
+        vl_orderkit_redeem rp;
+        redeem_params(&rp, &v, m->holder->pubkey, p->pubkey, amount, gpu_milli);
+        st = order_built(m->c, vl_orderkit_redeem_build(o, m->net.g, &rp));
+    }
+    if (st == EXIT_OK)
         st = redeem_sign(m->c, m->net.g, m->holder->key_file, o, &holder, &provider, &raw, &len,
                          &reused);
-    }
     vl_keyfile_wipe(&holder);
     vl_keyfile_wipe(&provider);
     if (st == EXIT_OK)
@@ -551,12 +574,16 @@ static int sign_cheats(demo *m, const voucher_ref *v, cheat *ch)
         }
         if ((st = load_member_key(m, ch[i].dc, &provider)) != EXIT_OK)
             break;
-        redeem_fill(ch[i].o, m->net.g, v, m->holder->pubkey, ch[i].dc->pubkey, ch[i].amount,
-                    ch[i].amount / 12500u, NULL); /* CNY 125 a GPU-hour */
-        st = redeem_sign(m->c, m->net.g, NULL, ch[i].o, &holder, &provider, &ch[i].raw,
-                         &ch[i].len, &reused);
+        vl_orderkit_redeem rp;
+        redeem_params(&rp, v, m->holder->pubkey, ch[i].dc->pubkey, ch[i].amount,
+                      ch[i].amount / 12500u); /* CNY 125 a GPU-hour */
+        st = order_built(m->c, vl_orderkit_redeem_build(ch[i].o, m->net.g, &rp));
+        if (st == EXIT_OK)
+            st = redeem_sign(m->c, m->net.g, NULL, ch[i].o, &holder, &provider, &ch[i].raw,
+                             &ch[i].len, &reused);
         vl_keyfile_wipe(&provider);
-        vl_order_hash(ch[i].hash, ch[i].o);
+        if (st == EXIT_OK)
+            vl_order_hash(ch[i].hash, ch[i].o);
     }
     vl_keyfile_wipe(&holder);
     return st;
@@ -683,7 +710,7 @@ static int step_double_spend(demo *m, uint32_t na, uint32_t nb)
     memset(ch, 0, sizeof ch);
     ch[0] = (cheat){.dc = m->dc[2], .node = na, .amount = 2000000u};
     ch[1] = (cheat){.dc = m->dc[3], .node = nb, .amount = 2500000u};
-    int st = voucher_fetch(m->c, &m->net, m->vouchers[0], &v);
+    int st = voucher_now(m, &v);
     if (st == EXIT_OK)
         st = sign_cheats(m, &v, ch);
     if (st == EXIT_OK) {

@@ -1,9 +1,11 @@
 /* ctl_orders.c - voucherctl commands that build, sign and submit orders:
  * issue, redeem, revoke, and the split flow build-redeem / sign / submit.
- * Their building blocks (issue_fill, redeem_fill, issuer_sign, redeem_sign
- * with the slot guard, voucher_fetch, issuer_next_seq) are shared through
- * ctl.h with `devnet demo` (ctl_demo.c), so the demo signs exactly as the
- * commands do.
+ * Orders are built, signed and encoded by vl_orderkit.h, the client
+ * library's; what is here is the tool's part: options, the state the order
+ * acts on, and the slot guard.  The building blocks (redeem_params,
+ * issuer_sign, redeem_sign with the slot guard, voucher_fetch,
+ * issuer_next_seq) are shared through ctl.h with `devnet demo`
+ * (ctl_demo.c), so the demo signs exactly as the commands do.
  *
  * Design notes
  *  1. The slot guard (DESIGN.md 5, point 6).  Two different orders signed
@@ -22,12 +24,13 @@
  *     by two issuances would stop a city issuing).  --no-slot-guard skips
  *     it, for tests that play a cheating holder.
  *  2. A retry must rebuild the SAME order, so every default is
- *     deterministic: the invoice hash of a redemption, when not given, is
- *     tagged_hash("voucherctl/v1/derived-invoice", voucher id || seq ||
- *     amount || provider || gpu milli-hours) (a tool-local tag, not a
- *     protocol domain); an issuance is valid from 00:00 UTC of the day it
- *     is first built, for 365 days; serials default to seq * 1000000 + 1,
- *     + 2, ... (unique per issuer slot, VL_MAX_ISSUE_BATCH < 1000000).
+ *     deterministic (vl_orderkit.h has them): the invoice hash of a
+ *     redemption, when not given, is tagged_hash("voucherctl/v1/derived-
+ *     invoice", voucher id || seq || amount || provider || gpu milli-hours)
+ *     (a tool-local tag, not a protocol domain); an issuance is valid from
+ *     00:00 UTC of the day it is first built, for 365 days; serials default
+ *     to seq * 1000000 + 1, + 2, ... (unique per issuer slot,
+ *     VL_MAX_ISSUE_BATCH < 1000000); the subsidy to 8000 bp.
  *  3. The sequence number comes from the account state served by the
  *     first node that answers (vl_client_get_account, certificates
  *     verified).  A lagging node may give an old next_seq: the order is
@@ -35,7 +38,6 @@
  *     the record of that slot stays, so a retry resubmits it and gets the
  *     same answer.  --seq overrides the query (offline use and tests).
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -50,39 +52,18 @@
 #include "vl_file.h"
 #include "vl_client.h"
 
-#define DERIVED_INVOICE_TAG "voucherctl/v1/derived-invoice"
-#define DEFAULT_VALIDITY_S (365u * 86400u)
-#define DEFAULT_SUBSIDY_BP 8000u
-#define SERIALS_PER_SEQ 1000000u
 #define MAX_PATH_LEN 4096
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-int encode_order(const vl_ctx *c, const vl_order *o, uint8_t **buf, size_t *len)
+int order_built(const vl_ctx *c, vl_err e)
 {
-    *buf = NULL;
-    vl_err e = vl_order_encode(o, NULL, 0, len);
-    if (e == VL_OK && (*buf = malloc(*len)) == NULL)
-        e = VL_ERR_NOMEM;
     if (e == VL_OK)
-        e = vl_order_encode(o, *buf, *len, len);
-    if (e != VL_OK) {
-        free(*buf);
-        *buf = NULL;
-        return fail(c, e == VL_ERR_NOMEM ? EXIT_FAIL : EXIT_USAGE,
-                    "the order cannot be encoded: %s (%s)", vl_strerror(e), vl_err_slug(e));
-    }
-    return EXIT_OK;
-}
-
-/* Fresh aux randomness, then sign slot `slot`. */
-int sign_slot(const vl_ctx *c, vl_order *o, unsigned slot, const vl_keyfile *k)
-{
-    uint8_t aux[32];
-    if (vl_random(aux, sizeof aux) != VL_OK)
-        return fail(c, EXIT_FAIL, "%s", vl_strerror(VL_ERR_RANDOM));
-    vl_order_sign_slot(o, slot, &k->sign, aux);
-    return EXIT_OK;
+        return EXIT_OK;
+    if (e == VL_ERR_RANDOM)
+        return fail(c, EXIT_FAIL, "%s", vl_strerror(e));
+    return fail(c, e == VL_ERR_NOMEM ? EXIT_FAIL : EXIT_USAGE,
+                "the order cannot be encoded: %s (%s)", vl_strerror(e), vl_err_slug(e));
 }
 
 /* An issuer: its genesis id or its public key in hex. */
@@ -286,11 +267,18 @@ int voucher_fetch(const vl_ctx *c, ctl_net *n, const uint8_t id[32], voucher_ref
     bool known;
     memset(v, 0, sizeof *v);
     memcpy(v->id, id, 32);
+    uint8_t served[32] = {0};
     int st = get_account(c, n, id, false, &a, &known);
+    if (st == EXIT_OK && a.account.kind == VL_ACCOUNT_VOUCHER)
+        vl_voucher_account_id(served, a.account.issuer, a.account.serial);
     if (st == EXIT_OK && a.account.kind != VL_ACCOUNT_VOUCHER) {
         char hex[65];
         vl_hex_encode(hex, id, 32);
         st = fail(c, EXIT_FAIL, "%s is not a voucher account", hex);
+    } else if (st == EXIT_OK && memcmp(served, id, 32) != 0) {
+        /* the order would act on the served (issuer, serial): never sign it */
+        st = fail(c, EXIT_FAIL, "%s served the state of another voucher",
+                  vl_client_endpoint(n->cl, (size_t)a.endpoint));
     } else if (st == EXIT_OK) {
         memcpy(v->issuer, a.account.issuer, 32);
         v->serial = a.account.serial;
@@ -347,34 +335,18 @@ enum {
         {.name = "invoice-hash", .kind = OPT_VALUE}, {.name = "gpu-hours", .kind = OPT_VALUE}, \
         {.name = "cert-out", .kind = OPT_VALUE}, {.name = "no-slot-guard", .kind = OPT_FLAG}
 
-void redeem_fill(vl_order *o, const vl_genesis *g, const voucher_ref *v, const uint8_t holder[32],
-                 const uint8_t provider[32], uint64_t amount_fen, uint64_t gpu_milli_hours,
-                 const uint8_t *invoice_hash)
+void redeem_params(vl_orderkit_redeem *r, const voucher_ref *v, const uint8_t holder[32],
+                   const uint8_t provider[32], uint64_t amount_fen, uint64_t gpu_milli_hours)
 {
-    memset(o, 0, sizeof *o);
-    memcpy(o->network_id, g->network_id, 32);
-    o->kind = VL_ORDER_REDEEM;
-    o->seq = v->seq;
-    memcpy(o->issuer, v->issuer, 32);
-    o->serial = v->serial;
-    memcpy(o->holder, holder, 32);
-    memcpy(o->provider, provider, 32);
-    o->amount_fen = amount_fen;
-    o->gpu_milli_hours = gpu_milli_hours;
-    o->sig_count = (uint8_t)vl_order_sig_count(o->kind);
-    if (invoice_hash != NULL) {
-        memcpy(o->invoice_hash, invoice_hash, 32);
-        return;
-    }
-    uint8_t msg[32 + 8 + 8 + 32 + 8];
-    memcpy(msg, v->id, 32);
-    for (int i = 0; i < 8; i++) {
-        msg[32 + i] = (uint8_t)(o->seq >> (8 * i));
-        msg[40 + i] = (uint8_t)(o->amount_fen >> (8 * i));
-        msg[80 + i] = (uint8_t)(o->gpu_milli_hours >> (8 * i));
-    }
-    memcpy(msg + 48, provider, 32);
-    vl_tagged_hash(o->invoice_hash, DERIVED_INVOICE_TAG, msg, sizeof msg);
+    memset(r, 0, sizeof *r);
+    memcpy(r->issuer, v->issuer, 32);
+    r->serial = v->serial;
+    r->seq = v->seq;
+    memcpy(r->holder, holder, 32);
+    memcpy(r->provider, provider, 32);
+    r->amount_fen = amount_fen;
+    r->gpu_milli_hours = gpu_milli_hours;
+    vl_orderkit_derived_invoice(r->invoice_hash, r);
 }
 
 /* The unsigned REDEEM of v for the options (note 2 for the invoice hash). */
@@ -383,15 +355,16 @@ static int build_redeem_order(const vl_ctx *c, const ctl_net *n, const vl_opt *o
                               const uint8_t provider[32], vl_order *o)
 {
     uint64_t amount = 0, gpu = 0;
-    uint8_t invoice[32];
+    vl_orderkit_redeem r;
     int st = opt_u64(c, &opts[R_AMOUNT], UINT64_MAX, &amount);
     if (st == EXIT_OK && opts[R_GPU].value != NULL && !parse_milli(opts[R_GPU].value, &gpu))
         st = fail(c, EXIT_USAGE, "--gpu-hours: want a number with at most 3 decimals");
-    if (st == EXIT_OK && opts[R_INVOICE].value != NULL)
-        st = parse_hex32(c, "invoice-hash", opts[R_INVOICE].value, invoice);
     if (st == EXIT_OK)
-        redeem_fill(o, n->g, v, holder, provider, amount, gpu,
-                    opts[R_INVOICE].value != NULL ? invoice : NULL);
+        redeem_params(&r, v, holder, provider, amount, gpu);
+    if (st == EXIT_OK && opts[R_INVOICE].value != NULL)
+        st = parse_hex32(c, "invoice-hash", opts[R_INVOICE].value, r.invoice_hash);
+    if (st == EXIT_OK)
+        st = order_built(c, vl_orderkit_redeem_build(o, n->g, &r));
     return st;
 }
 
@@ -402,11 +375,8 @@ int redeem_sign(const vl_ctx *c, const vl_genesis *g, const char *guard_key_path
     slot_rec s;
     bool guard = guard_key_path != NULL;
     *reused = false;
-    int st = encode_order(c, o, raw, len); /* refuses a non-canonical order first */
-    free(*raw);
     *raw = NULL;
-    if (st == EXIT_OK && guard)
-        st = slot_check(c, g, guard_key_path, o, &s);
+    int st = guard ? slot_check(c, g, guard_key_path, o, &s) : EXIT_OK;
     if (st != EXIT_OK)
         return st;
     *reused = guard && s.rec != NULL;
@@ -420,11 +390,12 @@ int redeem_sign(const vl_ctx *c, const vl_genesis *g, const char *guard_key_path
             return EXIT_OK;
         }
         free(s.rec);
-        st = sign_slot(c, o, 1, provider);
-        return st == EXIT_OK ? encode_order(c, o, raw, len) : st;
+        st = order_built(c, vl_orderkit_sign(o, 1, &provider->sign));
+        return st == EXIT_OK ? order_built(c, vl_orderkit_encode(o, raw, len)) : st;
     }
-    if ((st = sign_slot(c, o, 0, holder)) == EXIT_OK && (st = sign_slot(c, o, 1, provider)) == EXIT_OK)
-        st = encode_order(c, o, raw, len);
+    if ((st = order_built(c, vl_orderkit_sign(o, 0, &holder->sign))) == EXIT_OK &&
+        (st = order_built(c, vl_orderkit_sign(o, 1, &provider->sign))) == EXIT_OK)
+        st = order_built(c, vl_orderkit_encode(o, raw, len));
     if (st == EXIT_OK && guard && (st = slot_record(c, g, &s, *raw, *len)) != EXIT_OK) {
         free(*raw);
         *raw = NULL;
@@ -516,7 +487,7 @@ int cmd_build_redeem(vl_ctx *c, int argc, char **argv)
         st = fail(c, EXIT_FAIL, "--provider: not a provider of network \"%s\"", n.g->network);
     if (st == EXIT_OK)
         st = build_redeem_order(c, &n, opts, &v, v.holder, provider, o);
-    if (st == EXIT_OK && (st = encode_order(c, o, &raw, &len)) == EXIT_OK)
+    if (st == EXIT_OK && (st = order_built(c, vl_orderkit_encode(o, &raw, &len))) == EXIT_OK)
         st = write_file(c, opts[R_OPT_COUNT].value, raw, len);
     if (st == EXIT_OK) {
         uint8_t h[32];
@@ -561,9 +532,9 @@ static int sign_guarded(const vl_ctx *c, const vl_genesis *g, const char *key_pa
         *reused = true;
         return EXIT_OK;
     }
-    if ((st = sign_slot(c, o, slot, k)) != EXIT_OK || !guard)
+    if ((st = order_built(c, vl_orderkit_sign(o, slot, &k->sign))) != EXIT_OK || !guard)
         return st;
-    if ((st = encode_order(c, o, &raw, &len)) == EXIT_OK)
+    if ((st = order_built(c, vl_orderkit_encode(o, &raw, &len))) == EXIT_OK)
         st = slot_record(c, g, &s, raw, len);
     free(raw);
     return st;
@@ -613,7 +584,7 @@ int cmd_sign(vl_ctx *c, int argc, char **argv)
         st = sign_guarded(c, g, opts[1].value, &k, o, slot,
                           slot == 0 && !opts[5].set, &reused);
     vl_keyfile_wipe(&k);
-    if (st == EXIT_OK && (st = encode_order(c, o, &raw, &len)) == EXIT_OK)
+    if (st == EXIT_OK && (st = order_built(c, vl_orderkit_encode(o, &raw, &len))) == EXIT_OK)
         st = write_file(c, opts[4].value, raw, len);
     if (st == EXIT_OK) {
         uint8_t h[32];
@@ -667,15 +638,9 @@ int cmd_submit(vl_ctx *c, int argc, char **argv)
 int issuer_sign(const vl_ctx *c, const vl_genesis *g, const char *key_path, const vl_keyfile *k,
                 vl_order *o, bool guard, uint8_t **raw, size_t *len, bool *reused)
 {
-    *reused = false;
-    int st = encode_order(c, o, raw, len); /* refuses a non-canonical order first */
-    free(*raw);
     *raw = NULL;
-    if (st == EXIT_OK)
-        st = sign_guarded(c, g, key_path, k, o, 0, guard, reused);
-    if (st == EXIT_OK)
-        st = encode_order(c, o, raw, len);
-    return st;
+    int st = sign_guarded(c, g, key_path, k, o, 0, guard, reused);
+    return st == EXIT_OK ? order_built(c, vl_orderkit_encode(o, raw, len)) : st;
 }
 
 /* Sign o with the issuer key (guarded unless no_guard) and submit it. */
@@ -705,41 +670,10 @@ int issuer_next_seq(const vl_ctx *c, ctl_net *n, const uint8_t issuer[32], uint6
     int st = get_account(c, n, id, true, &acct, &known);
     *seq = st == EXIT_OK && known ? acct.account.next_seq : 0; /* no ISSUE yet: seq 0 */
     vl_client_account_free(&acct);
+    if (st == EXIT_OK && *seq > VL_ORDERKIT_MAX_DEFAULT_SEQ)
+        st = fail(c, EXIT_FAIL, "the issuer's next seq %" PRIu64 " is beyond %" PRIu64
+                  ", the last with default serials", *seq, (uint64_t)VL_ORDERKIT_MAX_DEFAULT_SEQ);
     return st;
-}
-
-void issue_spec_defaults(issue_spec *s, uint64_t seq, uint64_t now_s)
-{
-    memset(s, 0, sizeof *s);
-    s->count = 1;
-    s->serial = seq * SERIALS_PER_SEQ + 1u;
-    s->valid_from_s = now_s - now_s % 86400u;
-    s->valid_until_s = s->valid_from_s + DEFAULT_VALIDITY_S;
-    s->subsidy_bp = DEFAULT_SUBSIDY_BP;
-    s->program = "";
-}
-
-void issue_fill(vl_order *o, const vl_genesis *g, const uint8_t issuer[32], uint64_t seq,
-                const issue_spec *s)
-{
-    assert(s->count >= 1 && s->count <= VL_MAX_ISSUE_BATCH && s->program != NULL);
-    memset(o, 0, sizeof *o);
-    memcpy(o->network_id, g->network_id, 32);
-    o->kind = VL_ORDER_ISSUE;
-    o->seq = seq;
-    memcpy(o->issuer, issuer, 32);
-    o->sig_count = 1;
-    o->voucher_count = (uint16_t)s->count;
-    for (uint64_t i = 0; i < s->count; i++) {
-        vl_voucher_spec *v = &o->vouchers[i];
-        v->serial = s->serial + i;
-        memcpy(v->holder, s->holder, 32);
-        v->value_fen = s->value_fen;
-        v->valid_from_s = s->valid_from_s;
-        v->valid_until_s = s->valid_until_s;
-        v->subsidy_bp = s->subsidy_bp;
-        v->program = (vl_bytes){(const uint8_t *)s->program, (uint32_t)strlen(s->program)};
-    }
 }
 
 enum {
@@ -747,33 +681,32 @@ enum {
     I_SEQ, I_CERT_OUT, I_NO_GUARD, I_OPT_COUNT
 };
 
-/* The vouchers of the ISSUE at seq (note 2 for the defaults). */
-static int issue_specs(const vl_ctx *c, const vl_opt *opts, const vl_genesis *g,
+/* The ISSUE at seq of --count vouchers alike (note 2 for the defaults). */
+static int issue_build(const vl_ctx *c, const vl_opt *opts, const vl_genesis *g,
                        const uint8_t issuer[32], uint64_t seq, vl_order *o)
 {
-    issue_spec s;
-    uint64_t bp;
-    issue_spec_defaults(&s, seq, (uint64_t)time(NULL));
+    vl_voucher_spec s;
+    uint64_t bp, count = 1;
+    vl_orderkit_spec_defaults(&s, seq, (uint64_t)time(NULL));
     bp = s.subsidy_bp;
     int st = read_public_key(c, opts[I_HOLDER].value, s.holder, NULL);
     if (st == EXIT_OK && (st = opt_u64(c, &opts[I_VALUE], UINT64_MAX, &s.value_fen)) == EXIT_OK &&
-        (st = opt_u64(c, &opts[I_COUNT], VL_MAX_ISSUE_BATCH, &s.count)) == EXIT_OK &&
+        (st = opt_u64(c, &opts[I_COUNT], VL_MAX_ISSUE_BATCH, &count)) == EXIT_OK &&
         (st = opt_u64(c, &opts[I_SERIAL], UINT64_MAX - VL_MAX_ISSUE_BATCH, &s.serial)) == EXIT_OK &&
-        (st = opt_u64(c, &opts[I_FROM], UINT64_MAX - DEFAULT_VALIDITY_S, &s.valid_from_s)) == EXIT_OK &&
+        (st = opt_u64(c, &opts[I_FROM], UINT64_MAX - VL_ORDERKIT_VALIDITY_S, &s.valid_from_s)) == EXIT_OK &&
         (st = opt_u64(c, &opts[I_BP], VL_MAX_SUBSIDY_BP, &bp)) == EXIT_OK) {
-        s.valid_until_s = s.valid_from_s + DEFAULT_VALIDITY_S;
+        s.valid_until_s = s.valid_from_s + VL_ORDERKIT_VALIDITY_S;
         st = opt_u64(c, &opts[I_UNTIL], UINT64_MAX, &s.valid_until_s);
     }
     if (st != EXIT_OK)
         return st;
     s.subsidy_bp = (uint16_t)bp;
-    if (opts[I_PROGRAM].value != NULL)
-        s.program = opts[I_PROGRAM].value;
-    if (s.count == 0 || strlen(s.program) > VL_MAX_LABEL_LEN)
+    const char *program = opts[I_PROGRAM].value != NULL ? opts[I_PROGRAM].value : "";
+    if (count == 0 || strlen(program) > VL_MAX_LABEL_LEN)
         return fail(c, EXIT_USAGE, "--count 1..%d, --program at most %d characters",
                     VL_MAX_ISSUE_BATCH, VL_MAX_LABEL_LEN);
-    issue_fill(o, g, issuer, seq, &s);
-    return EXIT_OK;
+    s.program = (vl_bytes){(const uint8_t *)program, (uint32_t)strlen(program)};
+    return order_built(c, vl_orderkit_issue_alike(o, g, issuer, seq, &s, (size_t)count));
 }
 
 int cmd_issue(vl_ctx *c, int argc, char **argv)
@@ -805,11 +738,11 @@ int cmd_issue(vl_ctx *c, int argc, char **argv)
                   n.g->network);
     uint64_t seq = 0;
     if (st == EXIT_OK && opts[I_SEQ].value != NULL)
-        st = opt_u64(c, &opts[I_SEQ], UINT64_MAX / SERIALS_PER_SEQ - 1u, &seq);
+        st = opt_u64(c, &opts[I_SEQ], VL_ORDERKIT_MAX_DEFAULT_SEQ, &seq);
     else if (st == EXIT_OK)
         st = issuer_next_seq(c, &n, k.sign.pubkey, &seq);
     if (st == EXIT_OK)
-        st = issue_specs(c, opts, n.g, k.sign.pubkey, seq, o);
+        st = issue_build(c, opts, n.g, k.sign.pubkey, seq, o);
     if (st == EXIT_OK) {
         json_t *extra = jobj(), *ids = jarr();
         for (unsigned i = 0; i < o->voucher_count; i++) {
@@ -857,16 +790,10 @@ int cmd_revoke(vl_ctx *c, int argc, char **argv)
         st = resolve_voucher(c, &n, &o0[0], &o0[1], &o0[2], &o0[3], &v);
     if (st == EXIT_OK && memcmp(v.issuer, k.sign.pubkey, 32) != 0)
         st = fail(c, EXIT_FAIL, "%s is not the issuer key of this voucher", o0[4].value);
-    if (st == EXIT_OK) {
-        memcpy(o->network_id, n.g->network_id, 32);
-        o->kind = VL_ORDER_REVOKE;
-        o->seq = v.seq;
-        memcpy(o->issuer, v.issuer, 32);
-        o->serial = v.serial;
-        o->reason = (vl_bytes){(const uint8_t *)reason, (uint32_t)strlen(reason)};
-        o->sig_count = 1;
+    if (st == EXIT_OK)
+        st = order_built(c, vl_orderkit_revoke(o, n.g, v.issuer, v.serial, v.seq, reason));
+    if (st == EXIT_OK)
         st = issuer_submit(c, &n, o0[4].value, &k, o, o0[7].set, o0[6].value, jobj());
-    }
     vl_keyfile_wipe(&k);
     free(o);
     net_close(&n);

@@ -619,7 +619,7 @@ static int issuer_state(const bench *b, vl_client *cl, const vl_keyfile *k, uint
         st = 1;
     }
     vl_client_account_free(&a);
-    if (st == 0 && *seq >= UINT64_MAX / VL_ORDERKIT_SERIALS_PER_SEQ - 1u - MAX_COUNT) {
+    if (st == 0 && *seq >= VL_ORDERKIT_MAX_DEFAULT_SEQ - MAX_COUNT) {
         say("the issuer's seq %" PRIu64 " is too large for default serials", *seq);
         st = 1;
     }
@@ -632,21 +632,16 @@ static vl_err build_issue(const bench *b, const vl_keyfile *k, uint64_t seq, siz
                           uint64_t hfirst, vl_order *o)
 {
     static const char program[] = "voucher-bench";
-    vl_voucher_spec specs[VL_MAX_ISSUE_BATCH];
-    uint64_t from, until;
+    vl_voucher_spec specs[VL_MAX_ISSUE_BATCH], first;
     if (n == 0 || n > VL_MAX_ISSUE_BATCH)
         return VL_ERR_RANGE;
-    vl_orderkit_default_validity((uint64_t)time(NULL), &from, &until);
+    vl_orderkit_spec_defaults(&first, seq, (uint64_t)time(NULL));
+    first.value_fen = VOUCHER_VALUE_FEN;
+    first.program = (vl_bytes){(const uint8_t *)program, (uint32_t)(sizeof program - 1)};
     for (size_t i = 0; i < n; i++) {
-        vl_voucher_spec *s = &specs[i];
-        memset(s, 0, sizeof *s);
-        s->serial = vl_orderkit_first_serial(seq) + i;
-        memcpy(s->holder, b->holders[(hfirst + i) % b->holder_count].pubkey, 32);
-        s->value_fen = VOUCHER_VALUE_FEN;
-        s->valid_from_s = from;
-        s->valid_until_s = until;
-        s->subsidy_bp = VL_ORDERKIT_SUBSIDY_BP;
-        s->program = (vl_bytes){(const uint8_t *)program, (uint32_t)(sizeof program - 1)};
+        specs[i] = first;
+        specs[i].serial = first.serial + i;
+        memcpy(specs[i].holder, b->holders[(hfirst + i) % b->holder_count].pubkey, 32);
     }
     return vl_orderkit_issue(o, b->g, k->sign.pubkey, seq, specs, n);
 }
@@ -757,7 +752,6 @@ static vl_err make_redeem(const bench *b, uint64_t serial, const vl_keypair *hol
                           uint64_t amount_fen, vl_order *o, job *j)
 {
     vl_orderkit_redeem r;
-    uint8_t voucher[32];
     memset(&r, 0, sizeof r);
     memcpy(r.issuer, b->issuers[0].sign.pubkey, 32);
     r.serial = serial;
@@ -766,9 +760,7 @@ static vl_err make_redeem(const bench *b, uint64_t serial, const vl_keypair *hol
     memcpy(r.provider, b->provider.sign.pubkey, 32);
     r.amount_fen = amount_fen;
     r.gpu_milli_hours = REDEEM_GPU_MILLI_HOURS;
-    vl_voucher_account_id(voucher, r.issuer, serial);
-    vl_orderkit_derived_invoice(r.invoice_hash, voucher, r.seq, r.amount_fen, r.provider,
-                                r.gpu_milli_hours);
+    vl_orderkit_derived_invoice(r.invoice_hash, &r);
     vl_err e = vl_orderkit_redeem_build(o, b->g, &r);
     return e == VL_OK ? seal(o, holder, &b->provider.sign, j) : e;
 }

@@ -329,23 +329,20 @@ static int cmd_inspect(vl_ctx *c, int argc, char **argv)
 static int build_demo_order(const vl_ctx *c, const vl_genesis *g, const uint8_t issuer[32],
                             const vl_keyfile *holder, const vl_keyfile *provider, vl_order *o)
 {
-    uint8_t aux[2][32];
-    memset(o, 0, sizeof *o);
-    memcpy(o->network_id, g->network_id, 32);
-    o->kind = VL_ORDER_REDEEM;
-    o->seq = DEMO_SEQ;
-    memcpy(o->issuer, issuer, 32);
-    o->serial = DEMO_SERIAL;
-    memcpy(o->holder, holder->sign.pubkey, 32);
-    o->amount_fen = DEMO_AMOUNT_FEN;
-    memcpy(o->provider, provider->sign.pubkey, 32);
-    o->gpu_milli_hours = DEMO_GPU_MILLI_HOURS;
-    o->sig_count = (uint8_t)vl_order_sig_count(o->kind);
+    vl_orderkit_redeem r = {.serial = DEMO_SERIAL, .seq = DEMO_SEQ,
+                            .amount_fen = DEMO_AMOUNT_FEN,
+                            .gpu_milli_hours = DEMO_GPU_MILLI_HOURS};
+    memcpy(r.issuer, issuer, 32);
+    memcpy(r.holder, holder->sign.pubkey, 32);
+    memcpy(r.provider, provider->sign.pubkey, 32);
     /* a real invoice hash is the hash of the provider's invoice: any 32 bytes */
-    if (vl_random(o->invoice_hash, 32) != VL_OK || vl_random(&aux[0][0], sizeof aux) != VL_OK)
+    if (vl_random(r.invoice_hash, 32) != VL_OK)
         return fail(c, EXIT_FAIL, "%s", vl_strerror(VL_ERR_RANDOM));
-    vl_order_sign_slot(o, 0, &holder->sign, aux[0]);
-    vl_order_sign_slot(o, 1, &provider->sign, aux[1]);
+    int st = order_built(c, vl_orderkit_redeem_build(o, g, &r));
+    if (st == EXIT_OK && (st = order_built(c, vl_orderkit_sign(o, 0, &holder->sign))) == EXIT_OK)
+        st = order_built(c, vl_orderkit_sign(o, 1, &provider->sign));
+    if (st != EXIT_OK)
+        return st;
     uint8_t hash[32];
     vl_order_hash(hash, o);
     vl_err rc = vl_order_verify(g, o, hash);
@@ -359,12 +356,8 @@ static int build_demo_order(const vl_ctx *c, const vl_genesis *g, const uint8_t 
 static int write_demo_order(vl_ctx *c, const vl_order *o, const char *path)
 {
     size_t len = 0;
-    vl_err rc = vl_order_encode(o, NULL, 0, &len);
-    uint8_t *buf = rc == VL_OK ? malloc(len) : NULL;
-    if (rc == VL_OK && buf == NULL)
-        rc = VL_ERR_NOMEM;
-    if (rc == VL_OK)
-        rc = vl_order_encode(o, buf, len, &len);
+    uint8_t *buf = NULL;
+    vl_err rc = vl_orderkit_encode(o, &buf, &len);
     int st = rc != VL_OK ? fail(c, EXIT_FAIL, "encoding the order: %s", vl_err_name(rc))
                          : write_file(c, path, buf, len);
     free(buf);
