@@ -576,6 +576,10 @@ static vl_err answer_conflict(vl_core *c, uint16_t peer, const vl_answer *a, vl_
 static vl_err answer_behind(vl_core *c, uint16_t peer, const vl_answer *a, vl_coord *e)
 {
     uint32_t sent = 0;
+    /* For seq 0, BEHIND at 0 can only mean "I do not know this account"
+     * (a voter that knows it votes, or rejects, or says STALE_SEQ). */
+    if (a->next_seq == 0 && e->seq == 0)
+        e->unknown |= VL_BIT(peer);
     if (e->behind[peer] >= VL_BEHIND_RETRIES || a->next_seq > e->seq)
         return VL_OK;
     e->behind[peer]++;
@@ -622,18 +626,61 @@ vl_err vl_coord_on_vote_reply(vl_core *c, uint16_t peer, const vl_msg *m)
 
 /* ---- ticks: timeouts, re-requests, re-drive ---------------------------------------------- */
 
+/* What a waiter of e hears at its client timeout (vl_core.c, note 12):
+ * UNKNOWN_ACCOUNT when the order is for seq 0 of an account that neither
+ * this node nor, by their answers, a quorum of voters (this one included)
+ * knows, and nobody voted: no voter can vote on it, so "it may still
+ * complete" would mislead.  Otherwise TIMEOUT, saying when this node does
+ * not hear from a quorum of voters. */
+static vl_err timeout_answer(vl_core *c, const vl_coord *e, vl_err *code, char *text,
+                             size_t cap)
+{
+    uint32_t unknown = popcount64(e->unknown & c->voter_mask & ~VL_BIT(c->self)) +
+                       (c->voter ? 1u : 0u);
+    if (e->voted == 0 && e->seq == 0 && unknown >= c->quorum) {
+        vl_account a;
+        uint8_t prog[VL_MAX_LABEL_LEN];
+        bool known;
+        VL_TRY(vl_acct_load(c, c->txn, e->account, &a, prog, &known));
+        if (!known) {
+            *code = VL_ERR_UNKNOWN_ACCOUNT;
+            snprintf(text, cap, "unknown voucher or account: neither this node nor %u voters "
+                                "know it (resubmitting the same order is safe)",
+                     unknown - (c->voter ? 1u : 0u));
+            return VL_OK;
+        }
+    }
+    *code = VL_ERR_TIMEOUT;
+    uint32_t heard = vl_voters_heard(c);
+    if (heard >= c->quorum)
+        snprintf(text, cap, "no certificate yet; the order may still complete: resubmit the "
+                            "same order");
+    else
+        snprintf(text, cap, "no certificate yet: this node heard from %u of the %u voters a "
+                            "certificate needs in the last %llu ms; the order may still "
+                            "complete: resubmit the same order",
+                 heard, c->quorum,
+                 (unsigned long long)vl_sat_add(vl_sat_add(c->cfg.sync_interval_ms,
+                                                           c->cfg.sync_interval_ms),
+                                                c->cfg.sync_interval_ms));
+    return VL_OK;
+}
+
 static vl_err expire_waiters(vl_core *c, vl_coord *e)
 {
     uint32_t kept = 0;
+    char text[VL_MAX_ERROR_MSG_LEN + 1];
+    vl_err code = VL_OK;
     for (uint32_t w = 0; w < e->waiter_count; w++) {
         const vl_waiter *wt = &e->waiters[w];
-        if (vl_elapsed(c->now_ms, wt->since_ms) >= c->cfg.client_timeout_ms)
-            VL_TRY(vl_stage_error(c, wt->client, wt->req_id, VL_ERR_TIMEOUT,
-                                  "no certificate yet; the order may still complete: "
-                                  "resubmit the same order",
-                                  VL_EVIDENCE_NONE, (vl_bytes){NULL, 0}));
-        else
+        if (vl_elapsed(c->now_ms, wt->since_ms) < c->cfg.client_timeout_ms) {
             e->waiters[kept++] = *wt;
+            continue;
+        }
+        if (code == VL_OK)
+            VL_TRY(timeout_answer(c, e, &code, text, sizeof text));
+        VL_TRY(vl_stage_error(c, wt->client, wt->req_id, code, text, VL_EVIDENCE_NONE,
+                              (vl_bytes){NULL, 0}));
     }
     e->waiter_count = kept;
     return VL_OK;

@@ -144,7 +144,10 @@
  *
  * 12. Ticks.  Waiters older than client_timeout_ms get VL_ERR_TIMEOUT
  *     (the order may still complete; the client resubmits the same order
- *     and gets the certificate).  Entries not asked for redrive_after_ms
+ *     and gets the certificate), or VL_ERR_UNKNOWN_ACCOUNT when nobody
+ *     voted on a seq-0 order whose account neither this node nor, by their
+ *     BEHIND-at-0 answers, a quorum of voters knows (docs/consensus.md, "At
+ *     the client timeout").  Entries not asked for redrive_after_ms
  *     are asked again (VL_REREQUEST_PER_TICK per tick), after checking
  *     whether the slot got certified meanwhile.  Entries without waiters
  *     are forgotten after client_timeout_ms + redrive_after_ms.  Locks

@@ -98,6 +98,7 @@ typedef struct vl_coord {
     uint64_t requested_ms;
     uint64_t voted;   /* voter bitmap: votes held */
     uint64_t refused; /* voter bitmap: REJECTED or CONFLICT */
+    uint64_t unknown; /* voter bitmap: BEHIND at 0 for a seq-0 order (account unknown) */
     uint16_t reject_code;
     uint8_t *conflict; /* evidence order (owned), verified */
     uint32_t conflict_len;
@@ -373,5 +374,8 @@ vl_err vl_sync_tick(vl_core *c);
 vl_err vl_checkpoint_tick(vl_core *c);
 /* STATUS as served (t: the transaction to count records in). */
 vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st);
+/* Voters heard from within 3 sync intervals, this node included if it
+ * votes (the IN_QUORUM flag of STATUS is this >= quorum). */
+uint32_t vl_voters_heard(const vl_core *c);
 
 #endif

@@ -228,10 +228,19 @@ static bool heard_recently(const vl_core *c, uint32_t p)
     return c->last_heard[p] != 0 && vl_elapsed(c->now_ms, c->last_heard[p] - 1u) <= window;
 }
 
+uint32_t vl_voters_heard(const vl_core *c)
+{
+    uint32_t n = c->voter ? 1u : 0u;
+    for (uint32_t p = 0; p < c->g->node_count; p++)
+        if (p != c->self && (c->voter_mask & VL_BIT(p)) != 0 && heard_recently(c, p))
+            n++;
+    return n;
+}
+
 vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
 {
     uint64_t forks, accounts, locks;
-    uint32_t voters_heard = c->voter ? 1u : 0u, peers = 0;
+    uint32_t peers = 0;
     memset(st, 0, sizeof *st);
     VL_TRY(vl_db_count(t, c->st.forks, &forks));
     VL_TRY(vl_db_count(t, c->st.accounts, &accounts));
@@ -239,16 +248,14 @@ vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
     for (uint32_t p = 0; p < c->g->node_count; p++) {
         if (p == c->self)
             continue;
-        if (heard_recently(c, p)) {
+        if (heard_recently(c, p))
             peers++;
-            voters_heard += (c->voter_mask & VL_BIT(p)) != 0 ? 1u : 0u;
-        }
         if (c->peer_head[p] >= c->mem.cursors[p].next)
             st->flags |= VL_STATUS_SYNCING;
     }
     st->node = c->self;
     st->flags |= c->voter ? VL_STATUS_VOTER : 0u;
-    st->flags |= voters_heard >= c->g->quorum ? VL_STATUS_IN_QUORUM : 0u;
+    st->flags |= vl_voters_heard(c) >= c->g->quorum ? VL_STATUS_IN_QUORUM : 0u;
     st->flags |= forks > 0 ? VL_STATUS_FORK : 0u;
     if (c->last_err == VL_ERR_DISK_FULL || c->last_err == VL_ERR_MAP_FULL)
         st->flags |= VL_STATUS_READ_ONLY;

@@ -193,6 +193,19 @@ void vl_net_close(vl_net *n)
     n->clients = NULL;
 }
 
+void vl_net_close_flushing(vl_net *n, int linger_ms)
+{
+    for (uint32_t p = 0; p < VL_MAX_NODES; p++) {
+        if (n->dealers[p] == NULL)
+            continue;
+        (void)zmq_socket_monitor(n->dealers[p], NULL, 0);
+        set_int(n->dealers[p], ZMQ_LINGER, linger_ms);
+        zmq_close(n->dealers[p]);
+        n->dealers[p] = NULL;
+    }
+    vl_net_close(n);
+}
+
 int vl_net_poll_items(vl_net *n, zmq_pollitem_t *items, int cap)
 {
     assert(cap >= 2 + (int)n->g->node_count);

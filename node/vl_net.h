@@ -85,6 +85,12 @@ vl_err vl_net_open(vl_net *n, void *ctx, const vl_genesis *g, uint16_t self,
 /* Close every socket with linger 0 (safe on a zeroed or closed vl_net). */
 void vl_net_close(vl_net *n);
 
+/* Test hook only (voucherd's VOUCHERD_TEST_KILL_AFTER_VOTE_REQUESTS): close
+ * the DEALERs with a linger of linger_ms, so that zmq_ctx_term then waits
+ * until what they queued has been sent (or linger_ms passed), and close the
+ * rest as vl_net_close does. */
+void vl_net_close_flushing(vl_net *n, int linger_ms);
+
 /* Fill items (at least 2 + node_count) for zmq_poll: both ROUTERs, then
  * the monitors.  Returns the count. */
 int vl_net_poll_items(vl_net *n, zmq_pollitem_t *items, int cap);

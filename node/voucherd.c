@@ -30,6 +30,15 @@
  *     threads are created (so only the loop's thread takes them), then set
  *     a flag that the loop checks between steps: a step is never cut.
  *     SIGPIPE is ignored.
+ *
+ *  6. Test hook (tests/node/fault_test.sh, docs/voucherd.md): with
+ *     VOUCHERD_TEST_KILL_AFTER_VOTE_REQUESTS=N the node counts the
+ *     VOTE_REQUEST messages it sends to peers; after the step whose outputs
+ *     reach the N-th, it lets the DEALERs flush what they queued (closing
+ *     them with a linger and terminating the ZeroMQ context, so the peers
+ *     really get the requests), then raise(SIGKILL): a coordinator that
+ *     dies after its vote and its requests left, at a point a test can
+ *     choose, without closing the core (as a crash would).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -58,6 +67,8 @@
 #define VL_NODE_ERR_LOG_EVERY_MS 10000u
 /* Counters are logged this often (event=stats). */
 #define VL_NODE_STATS_EVERY_MS 60000u
+/* Test hook (note 6): how long the DEALERs may take to flush. */
+#define VL_NODE_TEST_FLUSH_MS 2000
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -80,6 +91,8 @@ typedef struct {
     uint64_t err_logged_ms;
     uint64_t stats_logged_ms;
     uint64_t certs_formed;
+    uint64_t test_kill_after; /* note 6; 0: off */
+    uint64_t vote_requests_sent;
 } vl_daemon;
 
 static uint64_t now_ms(clockid_t clock)
@@ -292,6 +305,26 @@ static void log_step_error(vl_daemon *d, vl_err e, size_t inputs)
     d->err_repeats = 0;
 }
 
+/* Note 6: count the VOTE_REQUESTs just sent; at the N-th, flush and die. */
+static void test_kill_hook(vl_daemon *d)
+{
+    for (size_t i = 0; i < d->out.count; i++) {
+        const vl_output *o = &d->out.items[i];
+        if (o->kind == VL_OUT_PEER && o->len >= 2 && o->data[1] == VL_MSG_VOTE_REQUEST)
+            d->vote_requests_sent++;
+    }
+    if (d->vote_requests_sent < d->test_kill_after)
+        return;
+    vl_log(VL_LOG_WARN, "test_kill",
+           "vote_requests=%llu reason=\"VOUCHERD_TEST_KILL_AFTER_VOTE_REQUESTS: flushing the "
+           "peer links, then SIGKILL\"",
+           (unsigned long long)d->vote_requests_sent);
+    vl_net_close_flushing(&d->net, VL_NODE_TEST_FLUSH_MS);
+    vl_zap_stop(&d->zap);
+    zmq_ctx_term(d->ctx); /* returns once the DEALERs sent their queues */
+    raise(SIGKILL);
+}
+
 /* One step over n received inputs (+ the TICK).  0, or -1 to stop (a
  * failed fsync, note 3). */
 static int run_step(vl_daemon *d, size_t n)
@@ -303,6 +336,8 @@ static int run_step(vl_daemon *d, size_t n)
     if (e == VL_OK) {
         for (size_t i = 0; i < d->out.count; i++)
             vl_net_send(&d->net, &d->out.items[i]);
+        if (d->test_kill_after != 0)
+            test_kill_hook(d);
         if (d->out.count > 0 && vl_log_enabled(VL_LOG_DEBUG))
             log_formed(d);
         vl_outbox_clear(&d->out);
@@ -353,12 +388,31 @@ static int run_loop(vl_daemon *d)
     return 0;
 }
 
+/* Note 6: VOUCHERD_TEST_KILL_AFTER_VOTE_REQUESTS, a positive decimal. */
+static void test_hooks_read(vl_daemon *d)
+{
+    const char *s = getenv("VOUCHERD_TEST_KILL_AFTER_VOTE_REQUESTS");
+    if (s == NULL)
+        return;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n == 0) {
+        vl_log(VL_LOG_WARN, "test_hook_ignored",
+               "name=VOUCHERD_TEST_KILL_AFTER_VOTE_REQUESTS reason=\"not a positive number\"");
+        return;
+    }
+    d->test_kill_after = n;
+    vl_log(VL_LOG_WARN, "test_hook", "name=VOUCHERD_TEST_KILL_AFTER_VOTE_REQUESTS value=%llu", n);
+}
+
 static int run_daemon(vl_daemon *d)
 {
     char err[512], q[600];
     vl_log_init(d->cfg.node_id, d->cfg.log_level);
     signals_setup(true);
     log_started(d);
+    test_hooks_read(d);
     vl_err e = daemon_start(d, err, sizeof err);
     if (e != VL_OK) {
         vl_log(VL_LOG_ERROR, "fatal", "error=%s code=%d msg=%s", vl_err_slug(e), (int)e,

@@ -1,6 +1,8 @@
 /* votes_test.c - what a voter answers (DESIGN.md 5.2): the same vote again
  * for the same order, CONFLICT with evidence for a different one, BEHIND,
- * CERTIFIED, observers that never vote, and one signature per batch.
+ * CERTIFIED, observers that never vote, and one signature per batch; and
+ * what a client of the node as coordinator hears at its timeout when the
+ * voters answer BEHIND (UNKNOWN_ACCOUNT or TIMEOUT).
  *
  * The node under test is voter 0 of a 4-voter network (f=1, q=3); the test
  * plays the other voters. */
@@ -337,6 +339,80 @@ static void test_batch_one_signature(void)
     h_free(&h);
 }
 
+/* A VOTE_REPLY from peer `from` with one answer: BEHIND at next_seq. */
+static void feed_behind(h_net *h, uint16_t from, const uint8_t hash[32], uint64_t next_seq)
+{
+    vl_msg m;
+    vl_answer ans;
+    memset(&ans, 0, sizeof ans);
+    memcpy(ans.order_hash, hash, 32);
+    ans.kind = VL_ANSWER_BEHIND;
+    ans.next_seq = next_seq;
+    vl_msg_init(&m, NULL);
+    m.type = VL_MSG_VOTE_REPLY;
+    m.req_id = 900 + from;
+    m.from = from;
+    m.answers = &ans;
+    m.answer_count = 1;
+    h_buf b = h_msg_bytes(&m);
+    CHECK_ERR(h_feed_peer(h, from, b.data, b.len), VL_OK);
+    h_buf_free(&b);
+}
+
+static void test_client_timeout_answers(void)
+{
+    TEST_BEGIN("coordinator: at the client timeout, UNKNOWN_ACCOUNT when no quorum knows "
+               "the voucher, else TIMEOUT");
+    struct {
+        uint64_t serial, seq;
+        int behind_peers; /* voters 1.. that answer BEHIND at 0 */
+        vl_err want;
+        const char *text; /* a part of the reply's message */
+    } cases[4] = {
+        /* never issued, seq 0: two voters + this one = q say unknown */
+        {99, 0, 2, VL_ERR_UNKNOWN_ACCOUNT, "nor 2 voters know it"},
+        /* one voter + this one: not a quorum; voter 3 never heard from */
+        {99, 0, 1, VL_ERR_TIMEOUT, "heard from 2 of the 3 voters"},
+        /* a known voucher, an order from the future: BEHIND 0 means "later" */
+        {1, 3, 2, VL_ERR_TIMEOUT, "may still complete"},
+        /* never issued but seq 1: BEHIND 0 is not proof of "unknown" */
+        {99, 1, 3, VL_ERR_TIMEOUT, "may still complete"},
+    };
+    for (int i = 0; i < 4; i++) {
+        h_net *h = h_new_std();
+        h->cfg.client_timeout_ms = 1000;
+        OPEN_OK(h, h->voter[0], false);
+        vl_order *iss = h_issue(h, 0, 0, 1, 8, FACE_FEN, 0);
+        APPLY(h, iss);
+        free(iss);
+        vl_order *r = h_redeem(h, 0, cases[i].serial, cases[i].seq, 0, 100, 0);
+        uint8_t hash[32], acct[32];
+        h_order_hash(r, hash);
+        h_order_account(r, acct);
+        CHECK_ERR(h_client(h, 7, VL_REQ_SUBMIT, r, NULL, 0, 0), VL_OK);
+        CHECK(h_find(h, VL_OUT_CLIENT, 7, VL_MSG_CLIENT_REPLY) == NULL);
+        for (int p = 1; p <= cases[i].behind_peers; p++)
+            feed_behind(h, h->voter[p], hash, 0);
+        CHECK(h_find(h, VL_OUT_CLIENT, 7, VL_MSG_CLIENT_REPLY) == NULL);
+        h->now_ms += 1000;
+        CHECK_ERR(h_tick(h), VL_OK);
+        vl_msg *m = h_find(h, VL_OUT_CLIENT, 7, VL_MSG_CLIENT_REPLY);
+        CHECK(m != NULL);
+        if (m != NULL) {
+            CHECK(m->reply_kind == VL_REPLY_ERROR);
+            CHECK_ERR((vl_err)m->code, cases[i].want);
+            char text[VL_MAX_ERROR_MSG_LEN + 1];
+            snprintf(text, sizeof text, "%.*s", (int)m->text.len, (const char *)m->text.ptr);
+            CHECK(strstr(text, cases[i].text) != NULL);
+            if (strstr(text, cases[i].text) == NULL)
+                fprintf(stderr, "    case %d: \"%s\"\n", i, text);
+        }
+        CHECK(h_no_lock(h, acct, cases[i].seq));
+        free(r);
+        h_free(&h);
+    }
+}
+
 int main(void)
 {
     test_same_order_twice();
@@ -346,5 +422,6 @@ int main(void)
     test_observer_never_votes();
     test_force_observer();
     test_batch_one_signature();
+    test_client_timeout_answers();
     VL_TEST_END();
 }

@@ -4,6 +4,13 @@
  *   node_client_test submit  GENESIS CLIENT_EP ISSUER_KEY HOLDER_KEY PROVIDER_KEY
  *       ISSUE one voucher and REDEEM part of it; each reply must be a CERT
  *       that verifies against the genesis and certifies the order sent.
+ *   node_client_test bad-orders GENESIS CLIENT_EP ISSUER_KEY HOLDER_KEY PROVIDER_KEY
+ *       after `submit` (voucher serial 1 exists): REDEEM orders with a bad
+ *       signature (BAD_SIG), signed by a key that is not the voucher's
+ *       holder (WRONG_SIGNER), for another network (WRONG_NETWORK) and for
+ *       a voucher that was never issued (UNKNOWN_ACCOUNT) are refused with
+ *       those codes; nothing is certified (the voucher still has next_seq
+ *       1) and STATUS is still answered.
  *   node_client_test malformed CLIENT_EP
  *       garbage, truncated, wrong-version and multi-frame requests get an
  *       ERROR reply (multi-frame: dropped, no reply); a message over
@@ -246,6 +253,117 @@ static int cmd_submit(char **argv)
     vl_order_sign_slot(&order, 1, &provider.sign, NULL);
     submit_and_verify(s, g, &order, 102, "REDEEM");
 
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    vl_keyfile_wipe(&issuer);
+    vl_keyfile_wipe(&holder);
+    vl_keyfile_wipe(&provider);
+    free(g);
+    return summary();
+}
+
+/* ---- refused orders ------------------------------------------------------------------- */
+
+/* A REDEEM of voucher (issuer, serial) at seq, signed by holder_key (in
+ * the holder slot; `holder` is the key the order names) and provider. */
+static void redeem_order(vl_order *o, const vl_genesis *g, const vl_keyfile *issuer,
+                         const uint8_t holder[32], const vl_keyfile *holder_key,
+                         const vl_keyfile *provider, uint64_t serial, uint64_t seq)
+{
+    memset(o, 0, sizeof *o);
+    memcpy(o->network_id, g->network_id, 32);
+    o->kind = VL_ORDER_REDEEM;
+    o->seq = seq;
+    memcpy(o->issuer, issuer->sign.pubkey, 32);
+    o->serial = serial;
+    memcpy(o->holder, holder, 32);
+    o->amount_fen = 100;
+    memcpy(o->provider, provider->sign.pubkey, 32);
+    memset(o->invoice_hash, 0x6b, 32);
+    o->gpu_milli_hours = 10;
+    o->sig_count = (uint8_t)vl_order_sig_count(o->kind);
+    vl_order_sign_slot(o, 0, &holder_key->sign, NULL);
+    vl_order_sign_slot(o, 1, &provider->sign, NULL);
+}
+
+/* Submit o once and expect an ERROR reply with `code`. */
+static void submit_expect(void *s, const vl_order *o, uint64_t req_id, vl_err code,
+                          const char *what)
+{
+    static uint8_t order_buf[65536];
+    size_t len = 0;
+    vl_msg m;
+    CHECK(vl_order_encode(o, order_buf, sizeof order_buf, &len) == VL_OK, "%s encodes", what);
+    vl_msg_init(&m, &msg_storage);
+    m.type = VL_MSG_CLIENT_REQUEST;
+    m.req_id = req_id;
+    m.req_kind = VL_REQ_SUBMIT;
+    m.item_count = 1;
+    m.items[0] = (vl_bytes){order_buf, (uint32_t)len};
+    send_request(s, &m);
+    bool got = wait_reply(s, req_id, &m, REPLY_WAIT_MS);
+    CHECK(got, "%s: a reply", what);
+    if (got)
+        CHECK(m.reply_kind == VL_REPLY_ERROR && m.code == code,
+              "%s: reply kind %u code %u (%.*s), want ERROR %s", what, m.reply_kind, m.code,
+              (int)m.text.len, m.text.ptr ? (const char *)m.text.ptr : "", vl_err_name(code));
+}
+
+/* next_seq of voucher (issuer, serial) as the node serves it; UINT64_MAX
+ * if it did not answer with an account. */
+static uint64_t voucher_next_seq(void *s, const uint8_t issuer[32], uint64_t serial,
+                                 uint64_t req_id)
+{
+    vl_msg m;
+    vl_account a;
+    vl_msg_init(&m, &msg_storage);
+    m.type = VL_MSG_CLIENT_REQUEST;
+    m.req_id = req_id;
+    m.req_kind = VL_REQ_GET_ACCOUNT;
+    vl_voucher_account_id(m.account_id, issuer, serial);
+    send_request(s, &m);
+    if (!wait_reply(s, req_id, &m, REPLY_WAIT_MS) || m.reply_kind != VL_REPLY_ACCOUNT ||
+        vl_account_decode(m.account.ptr, m.account.len, &a) != VL_OK)
+        return UINT64_MAX;
+    return a.next_seq;
+}
+
+static int cmd_bad_orders(char **argv)
+{
+    static vl_order order;
+    vl_genesis *g = load_genesis(argv[0]);
+    vl_keyfile issuer, holder, provider;
+    load_key(&issuer, argv[2]);
+    load_key(&holder, argv[3]);
+    load_key(&provider, argv[4]);
+    void *ctx = zmq_ctx_new();
+    void *s = dealer_new(ctx, argv[1]);
+    uint64_t seq = voucher_next_seq(s, issuer.sign.pubkey, 1, 200);
+    CHECK(seq == 1, "voucher 1 has next_seq 1 after `submit` (got %llu)",
+          (unsigned long long)seq);
+
+    redeem_order(&order, g, &issuer, holder.sign.pubkey, &holder, &provider, 1, 1);
+    order.sigs[0][17] ^= 0x01; /* the holder's signature no longer verifies */
+    submit_expect(s, &order, 201, VL_ERR_BAD_SIG, "a REDEEM with a corrupted signature");
+
+    /* a valid signature, but by the provider's key named as holder: the
+     * voucher's holder did not sign */
+    redeem_order(&order, g, &issuer, provider.sign.pubkey, &provider, &provider, 1, 1);
+    submit_expect(s, &order, 202, VL_ERR_WRONG_SIGNER, "a REDEEM not signed by the holder");
+
+    redeem_order(&order, g, &issuer, holder.sign.pubkey, &holder, &provider, 1, 1);
+    order.network_id[0] ^= 0x80; /* another network; then signed for it */
+    vl_order_sign_slot(&order, 0, &holder.sign, NULL);
+    vl_order_sign_slot(&order, 1, &provider.sign, NULL);
+    submit_expect(s, &order, 203, VL_ERR_WRONG_NETWORK, "a REDEEM for another network");
+
+    redeem_order(&order, g, &issuer, holder.sign.pubkey, &holder, &provider, 987654321, 0);
+    submit_expect(s, &order, 204, VL_ERR_UNKNOWN_ACCOUNT, "a REDEEM of a voucher never issued");
+
+    seq = voucher_next_seq(s, issuer.sign.pubkey, 1, 205);
+    CHECK(seq == 1, "nothing was certified: voucher 1 still has next_seq 1 (got %llu)",
+          (unsigned long long)seq);
+    CHECK(request_status(s, 206, 5000) == VL_OK, "STATUS after the refused orders");
     zmq_close(s);
     zmq_ctx_term(ctx);
     vl_keyfile_wipe(&issuer);
@@ -530,6 +648,8 @@ int main(int argc, char **argv)
 {
     if (argc == 7 && strcmp(argv[1], "submit") == 0)
         return cmd_submit(argv + 2);
+    if (argc == 7 && strcmp(argv[1], "bad-orders") == 0)
+        return cmd_bad_orders(argv + 2);
     if (argc == 3 && strcmp(argv[1], "malformed") == 0)
         return cmd_malformed(argv + 2);
     if (argc == 5 && strcmp(argv[1], "peer-auth") == 0)

@@ -11,13 +11,14 @@ ctl=$2
 client=$3
 
 work=$(mktemp -d /tmp/voucherd-test.XXXXXX)
-pids=()
 passed=0
 failed=0
+node_config_extra='"log_level": "debug", "sync_interval_ms": 200, "client_timeout_ms": 2000'
+# shellcheck source=netlib.sh
+. "$(dirname "$0")/netlib.sh"
 
 cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  net_cleanup
   if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
 }
 trap cleanup EXIT
@@ -27,83 +28,12 @@ ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
-# wait_for SECONDS COMMAND...: true once COMMAND succeeds, false after SECONDS.
-wait_for() {
-  local end=$((SECONDS + $1)); shift
-  while [ "$SECONDS" -lt "$end" ]; do
-    "$@" && return 0
-    sleep 0.1
-  done
-  "$@"
-}
+# ---- keys, genesis, configs; start four nodes (another port base if one cannot bind) ----
 
-# ---- keys, genesis, configs ------------------------------------------------------
-
-for i in 1 2 3 4; do "$ctl" keygen --node --out "$work/node$i.key" 2>/dev/null >"$work/node$i.pub" || exit 1; done
-for k in shanghai firm dc1; do "$ctl" keygen --out "$work/$k.key" >/dev/null 2>&1 || exit 1; done
-
-# make_network BASE: genesis with peer ports BASE+1..4, client ports BASE+5..8.
-make_network() {
-  local base=$1 args=() i
-  rm -rf "$work/data" "$work/genesis.json" "$work"/node?.log
-  for i in 1 2 3 4; do
-    args+=(--node "node$i,310000,$work/node$i.pub,tcp://127.0.0.1:$((base + i)),tcp://127.0.0.1:$((base + 4 + i)),voter")
-  done
-  "$ctl" genesis --network voucherd-test --max-faulty 1 "${args[@]}" \
+net_make_keys shanghai firm dc1 || exit 1
+if ! net_start 20000 2000 voucherd-test \
     --issuer "shanghai,310000,$work/shanghai.key,60000000000" \
-    --provider "dc1,520000,$work/dc1.key" --out "$work/genesis.json" >/dev/null || return 1
-  for i in 1 2 3 4; do
-    cat >"$work/node$i.json" <<JSON
-{ "node_id": "node$i", "genesis": "genesis.json", "key_file": "node$i.key",
-  "data_dir": "data/node$i", "log_level": "debug", "sync_interval_ms": 200 }
-JSON
-  done
-}
-
-peer_ep() { echo "tcp://127.0.0.1:$((base + $1))"; }
-client_ep() { echo "tcp://127.0.0.1:$((base + 4 + $1))"; }
-
-# start_node I [ENV...]: start node I in the background, log to nodeI.log.
-start_node() {
-  local i=$1; shift
-  env "$@" "$voucherd" --config "$work/node$i.json" 2>>"$work/node$i.log" &
-  node_pid[$i]=$!
-  pids+=("$!")
-}
-
-ready() { grep -q 'event=ready' "$work/node$1.log" 2>/dev/null; }
-exited() { ! kill -0 "${node_pid[$1]}" 2>/dev/null; }
-ready_or_exited() { ready "$1" || exited "$1"; }
-
-# stop_node I SIGNAL: signal node I; its exit code in $node_rc (124: no exit).
-stop_node() {
-  kill "-$2" "${node_pid[$1]}" 2>/dev/null
-  if wait_for 20 exited "$1"; then
-    wait "${node_pid[$1]}"; node_rc=$?
-  else
-    node_rc=124
-  fi
-}
-
-# ---- start four nodes (another port base if one cannot bind) ---------------------
-
-declare -a node_pid
-started=false
-for attempt in 0 1 2 3 4; do
-  base=$((20000 + (($$ + attempt * 397) % 2000) * 10))
-  make_network "$base" || { bad "voucherctl genesis"; exit 1; }
-  for i in 1 2 3 4; do start_node "$i"; done
-  all=true
-  for i in 1 2 3 4; do
-    wait_for 30 ready_or_exited "$i"
-    ready "$i" || all=false
-  done
-  if $all; then started=true; break; fi
-  for i in 1 2 3 4; do kill -KILL "${node_pid[$i]}" 2>/dev/null; wait "${node_pid[$i]}" 2>/dev/null; done
-  if ! grep -q 'cannot bind' "$work"/node?.log; then break; fi
-  echo "ports from $base in use, trying another base"
-done
-if ! $started; then
+    --provider "dc1,520000,$work/dc1.key"; then
   bad "four nodes reach event=ready"
   tail -n 5 "$work"/node?.log
   echo "$passed passed, $failed failed"
@@ -136,6 +66,9 @@ check "libzmq fails CURVE handshakes without a ZAP handler (enforced domain)" \
   "$client" zap-enforce
 check "ISSUE and REDEEM certified, certificates verify" \
   "$client" submit "$work/genesis.json" "$(client_ep 1)" "$work/shanghai.key" \
+  "$work/firm.key" "$work/dc1.key"
+check "wrongly signed, wrong-signer, other-network and unknown-voucher orders refused" \
+  "$client" bad-orders "$work/genesis.json" "$(client_ep 3)" "$work/shanghai.key" \
   "$work/firm.key" "$work/dc1.key"
 check "malformed, multi-frame and oversized requests; the node keeps serving" \
   "$client" malformed "$(client_ep 2)"
