@@ -20,7 +20,7 @@
 /* A configuration file is small; refuse a huge one unread. */
 #define VL_NODE_CONFIG_MAX_BYTES (64u * 1024u)
 
-typedef enum { M_ID, M_PATH, M_LEVEL, M_U64, M_U32, M_BOOL, M_ENDPOINT } member_kind;
+typedef enum { M_ID, M_PATH, M_LEVEL, M_U64, M_U32, M_BOOL, M_ENDPOINT, M_HOSTPORT } member_kind;
 
 typedef struct {
     const char *name;
@@ -48,6 +48,7 @@ static const member members[] = {
     {"observer", M_BOOL, false, F(observer), 0, 0},
     {"peer_bind", M_ENDPOINT, false, F(peer_bind), 0, 0},
     {"client_bind", M_ENDPOINT, false, F(client_bind), 0, 0},
+    {"metrics_bind", M_HOSTPORT, false, F(metrics_bind), 0, 0},
 };
 
 #define MEMBER_COUNT (sizeof members / sizeof members[0])
@@ -101,6 +102,15 @@ static vl_err set_string(vl_node_config *cfg, const member *m, const char *s, co
             return bad(err, cap, m->name, "must be a ZeroMQ endpoint of 1..128 characters");
         memcpy(field, s, len + 1);
         return VL_OK;
+    case M_HOSTPORT: {
+        struct sockaddr_storage addr;
+        socklen_t addr_len;
+        const char *why;
+        if (len > 0 && vl_metrics_parse_bind(s, &addr, &addr_len, &why) != 0)
+            return bad(err, cap, m->name, why);
+        memcpy(field, s, len + 1); /* "" : off */
+        return VL_OK;
+    }
     case M_LEVEL:
         if (vl_log_level_parse(s, &cfg->log_level) != 0)
             return bad(err, cap, m->name, "must be \"debug\", \"info\", \"warn\" or \"error\"");

@@ -18,6 +18,7 @@
 #include "vl_keyfile.h"
 #include "vl_limits.h"
 #include "vl_log.h"
+#include "vl_metrics.h"
 
 /* Inputs per step (max_batch): one step is one fsync, so a bigger batch is
  * more throughput per fsync; the bound keeps one step's memory and latency
@@ -42,6 +43,7 @@ typedef struct {
     bool observer;
     char peer_bind[VL_MAX_ENDPOINT_LEN + 1];   /* "" : the genesis peer endpoint */
     char client_bind[VL_MAX_ENDPOINT_LEN + 1]; /* "" : the genesis client endpoint */
+    char metrics_bind[VL_METRICS_BIND_MAX + 1]; /* "host:port"; "" : no HTTP server */
 } vl_node_config;
 
 /* Load and check the configuration file at path into cfg (defaults for

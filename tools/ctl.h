@@ -6,7 +6,8 @@
  * (ctl_devnet.c), and the commands of each group (voucherctl.c: keys,
  * genesis, inspect, sign-demo; ctl_orders.c: issue, redeem, build-redeem,
  * sign, submit, revoke; ctl_read.c: query, status, log, verify-log;
- * ctl_devnet.c: devnet up, down, status, demo).  Internal to the tool: not
+ * ctl_devnet.c: devnet up, down, status, demo; ctl_backup.c: backup,
+ * restore).  Internal to the tool: not
  * an installed API.
  */
 #ifndef CTL_H
@@ -281,6 +282,42 @@ void devnet_sleep_ms(unsigned ms);
 /* `devnet demo` (ctl_demo.c). */
 int devnet_demo(vl_ctx *c, int argc, char **argv);
 
+/* ---- ctl_read.c: one node's log from its LMDB data directory (verify-log, backup) ---- */
+
+struct MDB_env;
+
+/* The hash chain of one node's log, checked entry by entry from the
+ * network id, every certificate verified against g. */
+typedef struct {
+    const vl_genesis *g;
+    vl_sigcache *cache;       /* owned; may be NULL (no cache) */
+    uint64_t next;            /* index expected next: entries checked + 1 */
+    uint8_t prev[32];         /* hash of the last entry checked (network id at first) */
+    uint8_t buckets[256][32]; /* state digest buckets recomputed (ctl_read.c note 4) */
+    uint64_t kinds[4];        /* certificates by order kind */
+    uint64_t issued_fen, redeemed_fen;
+    uint64_t bad_index;       /* 0: no failure; else the entry that failed */
+    vl_err bad;               /* why it failed */
+} log_chain;
+
+void log_chain_init(log_chain *ch, const vl_genesis *g);
+void log_chain_free(log_chain *ch);
+/* The state digest of the entries checked so far. */
+void log_chain_digest(const log_chain *ch, uint8_t out[32]);
+/* Open DIR's LMDB environment read-only (*env: the caller closes it with
+ * mdb_env_close).  private_copy: MDB_NOLOCK, for a copy nobody writes (a
+ * backup); otherwise it shares DIR's lock file with a node that may run.
+ * EXIT_OK, or EXIT_FAIL reported (no data.mdb: "not a node data
+ * directory"; LMDB's reason) with *env NULL. */
+int ctl_env_open(const vl_ctx *c, const char *dir, bool private_copy, struct MDB_env **env);
+/* Walk env's `log` in one read transaction (a consistent snapshot) through
+ * ch.  EXIT_OK when the log could be read, even if an entry failed (then
+ * ch->bad_index != 0); EXIT_FAIL reported when LMDB fails.  dir names the
+ * directory in messages. */
+int log_chain_walk(const vl_ctx *c, struct MDB_env *env, const char *dir, log_chain *ch);
+/* ctl_env_open + log_chain_walk + close: what verify-log --data-dir does. */
+int verify_log_dir(const vl_ctx *c, const char *dir, bool private_copy, log_chain *ch);
+
 /* ---- command groups ------------------------------------------------------------ */
 
 int cmd_issue(vl_ctx *c, int argc, char **argv);
@@ -294,5 +331,7 @@ int cmd_status(vl_ctx *c, int argc, char **argv);
 int cmd_log(vl_ctx *c, int argc, char **argv);
 int cmd_verify_log(vl_ctx *c, int argc, char **argv);
 int cmd_devnet(vl_ctx *c, int argc, char **argv);
+int cmd_backup(vl_ctx *c, int argc, char **argv);
+int cmd_restore(vl_ctx *c, int argc, char **argv);
 
 #endif

@@ -35,8 +35,12 @@
  *     A zombie (exited, not yet reaped by its new parent: some container
  *     inits never reap) counts as stopped.
  *  5. Ports: node i (1-based) peers at P+2i-2 and serves clients at P+2i-1;
- *     all on 127.0.0.1.  voucherd logs "cannot bind" when a port is taken:
- *     `up` says so and suggests --base-port.
+ *     its metrics HTTP endpoint (metrics_bind) is at P+128+i-1, past the
+ *     peer and client ports of the largest devnet (2 x VL_MAX_NODES); all
+ *     on 127.0.0.1.  voucherd logs "cannot bind" when a port is taken:
+ *     `up` says so and suggests --base-port.  A devnet made before metrics
+ *     existed gets metrics_bind added to its node configurations when `up`
+ *     restarts it (config_add_metrics), if its ports fit under 65536.
  *  6. Finding voucherd: --voucherd PATH, else $VOUCHERD, else beside this
  *     executable (/proc/self/exe: the same directory for an install, then
  *     ../node/voucherd for the build tree), else $PATH.
@@ -66,6 +70,8 @@ extern char **environ;
 
 #define DEVNET_DEFAULT_VOTERS 4u
 #define DEVNET_DEFAULT_BASE_PORT 7700u
+/* Node i's metrics port is P + DEVNET_METRICS_OFFSET + i - 1 (note 5). */
+#define DEVNET_METRICS_OFFSET (2u * VL_MAX_NODES)
 #define DEVNET_HOLDERS 3u
 /* Bounds of the waits (note 3): every node ready; peer links up; down. */
 #define DEVNET_READY_MS 30000u
@@ -359,6 +365,13 @@ static json_t *member_json(const devnet_member *m, char kind)
     return j;
 }
 
+/* Node i's (0-based) metrics port (note 5), or 0 when it would not fit. */
+static uint32_t metrics_port(const devnet *d, uint32_t i)
+{
+    uint32_t port = d->base_port + DEVNET_METRICS_OFFSET + i;
+    return port <= 65535u ? port : 0;
+}
+
 /* devnet.json as documented (docs/devnet.md): the same keys, in this order. */
 static json_t *devnet_json(const devnet *d)
 {
@@ -381,6 +394,12 @@ static json_t *devnet_json(const devnet *d)
         jset(o, "log", json_string(n->log));
         jset(o, "data_dir", json_string(n->data_dir));
         jset(o, "key_file", json_string(n->key_file));
+        if (metrics_port(d, i) != 0) {
+            char url[64];
+            snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics",
+                     (unsigned)metrics_port(d, i));
+            jset(o, "metrics_url", json_string(url));
+        }
         jappend(nodes, o);
     }
     jset(j, "nodes", nodes);
@@ -676,6 +695,11 @@ static int make_node(const vl_ctx *c, devnet *d, uint32_t i, vl_gen_node *gn)
     jset(cfg, "key_file", json_string(n->key_file));
     jset(cfg, "data_dir", json_string(n->data_dir));
     jset(cfg, "log_level", json_string("info"));
+    if (metrics_port(d, i) != 0) {
+        char bind[32];
+        snprintf(bind, sizeof bind, "127.0.0.1:%u", (unsigned)metrics_port(d, i));
+        jset(cfg, "metrics_bind", json_string(bind));
+    }
     char *text = ctl_oom ? NULL : json_dumps(cfg, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(cfg);
     st = text == NULL ? fail(c, EXIT_FAIL, "out of memory")
@@ -828,14 +852,42 @@ static int report_start_failure(const vl_ctx *c, const devnet *d, uint32_t i, co
     free(text);
     if (bind)
         return fail(c, EXIT_FAIL,
-                    "%s cannot bind its ports (%s, %s): another program uses one. %s",
-                    n->id, n->peer_endpoint, n->client_endpoint,
-                    fresh ? "Choose another range with --base-port P (node i uses P+2i-2 and "
-                            "P+2i-1); nothing was kept in the directory"
+                    "%s cannot bind its ports (%s, %s, metrics 127.0.0.1:%u): another program "
+                    "uses one. %s",
+                    n->id, n->peer_endpoint, n->client_endpoint, (unsigned)metrics_port(d, i),
+                    fresh ? "Choose another range with --base-port P (node i uses P+2i-2, "
+                            "P+2i-1 and P+128+i-1); nothing was kept in the directory"
                           : "Stop that program (the devnet's ports are fixed in its genesis), "
                             "or make a new devnet in another --dir with --base-port");
     return fail(c, EXIT_FAIL, "%s did not start: %s (log: %s)%s", n->id, why, n->log,
                 fresh ? "; nothing was kept in the directory" : "");
+}
+
+/* Note 5: a node configuration written before metrics existed gets its
+ * metrics_bind (nothing changes when it has one, or the port would not fit). */
+static int config_add_metrics(const vl_ctx *c, const devnet *d, uint32_t i)
+{
+    const devnet_node *n = &d->nodes[i];
+    json_error_t jerr;
+    if (metrics_port(d, i) == 0)
+        return EXIT_OK;
+    json_t *cfg = json_load_file(n->config, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(cfg)) {
+        json_decref(cfg);
+        return fail(c, EXIT_FAIL, "%s: %s", n->config, jerr.text);
+    }
+    int st = EXIT_OK;
+    if (json_object_get(cfg, "metrics_bind") == NULL) {
+        char bind[32];
+        snprintf(bind, sizeof bind, "127.0.0.1:%u", (unsigned)metrics_port(d, i));
+        jset(cfg, "metrics_bind", json_string(bind));
+        char *text = ctl_oom ? NULL : json_dumps(cfg, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        st = text == NULL ? fail(c, EXIT_FAIL, "out of memory")
+                          : write_file(c, n->config, (const uint8_t *)text, strlen(text));
+        free(text);
+    }
+    json_decref(cfg);
+    return st;
 }
 
 /* Start every node and wait for them (note 3).  On failure every node
@@ -848,6 +900,8 @@ static int start_nodes(const vl_ctx *c, devnet *d, const char *voucherd, bool fr
     memset(l, 0, sizeof l);
     for (uint32_t i = 0; i < d->node_count; i++)
         d->nodes[i].pid = 0; /* a restart's old pids are stale */
+    for (uint32_t i = 0; !fresh && st == EXIT_OK && i < d->node_count; i++)
+        st = config_add_metrics(c, d, i);
     for (; st == EXIT_OK && started < d->node_count; started++) {
         l[started].log_from = file_size(d->nodes[started].log);
         st = spawn_node(c, voucherd, &d->nodes[started], &l[started].pid);
@@ -956,7 +1010,8 @@ static int parse_shape(const vl_ctx *c, const vl_opt *opts, up_shape *s)
         !parse_uint(opts[U_OBSERVERS].value, VL_MAX_NODES - s->voters, &s->observers))
         return fail(c, EXIT_USAGE, "--observers: want 0..%u (at most %d nodes)",
                     (unsigned)(VL_MAX_NODES - s->voters), VL_MAX_NODES);
-    uint64_t ports = 2 * (s->voters + s->observers);
+    /* peer and client ports, then the metrics ports (note 5) */
+    uint64_t ports = DEVNET_METRICS_OFFSET + s->voters + s->observers;
     if (opts[U_BASE_PORT].value != NULL &&
         (!parse_uint(opts[U_BASE_PORT].value, 65536 - ports, &s->base_port) ||
          s->base_port < 1024))

@@ -12,15 +12,25 @@
  *     named database (keys: big-endian u64 index; values: encoded ENTRY) in
  *     key order and checks each key against its entry's index.  The node
  *     should be stopped; a read transaction is a consistent snapshot anyway.
+ *     ctl_env_open refuses a directory without data.mdb before LMDB sees it
+ *     (mdb_env_open would leave a lock.mdb behind in any directory).  A
+ *     private copy (a backup: nobody writes it) is opened with MDB_NOLOCK,
+ *     so checking it leaves no lock file in it.  The same functions check a
+ *     backup (ctl_backup.c).
  *  3. Loops are bounded: the network pull asks for at most
  *     VL_MAX_MSG_ITEMS entries per request and stops when a reply makes no
  *     progress; the data-dir walk ends at the last key.
+ *  4. The walk also recomputes the state digest (DESIGN.md 6): each
+ *     certificate's order hash is XORed into the bucket of the first byte
+ *     of its account id (vl_order_account), as consensus/vl_state.c does
+ *     when it applies it; a backup's stored digest must equal it.
  */
 #include <inttypes.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl.h"
 #include "vl_client.h"
@@ -225,18 +235,7 @@ int cmd_log(vl_ctx *c, int argc, char **argv)
 
 /* ---- verify-log ------------------------------------------------------------------------ */
 
-typedef struct {
-    const vl_genesis *g;
-    vl_sigcache *cache;
-    uint64_t next;      /* index expected next */
-    uint8_t prev[32];   /* hash of the last entry checked (network id at first) */
-    uint64_t kinds[4];  /* certificates by order kind */
-    uint64_t issued_fen, redeemed_fen;
-    uint64_t bad_index; /* 0: no failure */
-    vl_err bad;
-} chain;
-
-static void chain_init(chain *ch, const vl_genesis *g)
+void log_chain_init(log_chain *ch, const vl_genesis *g)
 {
     memset(ch, 0, sizeof *ch);
     ch->g = g;
@@ -245,31 +244,49 @@ static void chain_init(chain *ch, const vl_genesis *g)
     memcpy(ch->prev, g->network_id, 32);
 }
 
+void log_chain_free(log_chain *ch)
+{
+    vl_sigcache_destroy(&ch->cache);
+}
+
+void log_chain_digest(const log_chain *ch, uint8_t out[32])
+{
+    vl_tagged_hash(out, VL_TAG_STATE_DIGEST, &ch->buckets[0][0], sizeof ch->buckets);
+}
+
 /* Check one entry; false (failure recorded) to stop. */
-static bool chain_add(chain *ch, const uint8_t *buf, size_t len)
+static bool chain_add(log_chain *ch, const uint8_t *buf, size_t len)
 {
     vl_err e = vl_client_check_entry(ch->g, ch->cache, buf, len, ch->next, ch->prev, NULL);
+    vl_entry en;
+    vl_cert *ct = e == VL_OK ? malloc(sizeof *ct) : NULL;
+    if (e == VL_OK && ct == NULL)
+        e = VL_ERR_NOMEM;
+    if (e == VL_OK && (e = vl_entry_decode(buf, len, &en)) == VL_OK)
+        e = vl_cert_decode(en.cert.ptr, en.cert.len, ct);
     if (e != VL_OK) {
+        free(ct);
         ch->bad = e;
         ch->bad_index = ch->next;
         return false;
     }
-    vl_entry en;
-    vl_cert *ct = malloc(sizeof *ct);
-    if (ct != NULL && vl_entry_decode(buf, len, &en) == VL_OK &&
-        vl_cert_decode(en.cert.ptr, en.cert.len, ct) == VL_OK && ct->order.kind <= 3) {
+    uint8_t account[32], hash[32];
+    vl_order_account(account, &ct->order); /* the state digest's bucket (note 4) */
+    vl_order_hash(hash, &ct->order);
+    for (size_t i = 0; i < 32; i++)
+        ch->buckets[account[0]][i] ^= hash[i];
+    if (ct->order.kind <= 3)
         ch->kinds[ct->order.kind]++;
-        if (ct->order.kind == VL_ORDER_REDEEM)
-            ch->redeemed_fen += ct->order.amount_fen;
-        for (unsigned i = 0; ct->order.kind == VL_ORDER_ISSUE && i < ct->order.voucher_count; i++)
-            ch->issued_fen += ct->order.vouchers[i].value_fen;
-    }
+    if (ct->order.kind == VL_ORDER_REDEEM)
+        ch->redeemed_fen += ct->order.amount_fen;
+    for (unsigned i = 0; ct->order.kind == VL_ORDER_ISSUE && i < ct->order.voucher_count; i++)
+        ch->issued_fen += ct->order.vouchers[i].value_fen;
     free(ct);
     ch->next++;
     return true;
 }
 
-static int chain_report(const vl_ctx *c, chain *ch, const char *source)
+static int chain_report(const vl_ctx *c, log_chain *ch, const char *source)
 {
     json_t *res = jobj();
     char hex[65], human[512];
@@ -292,14 +309,14 @@ static int chain_report(const vl_ctx *c, chain *ch, const char *source)
              " revoke), head %s",
              source, ch->next - 1, ch->kinds[1], ch->kinds[2], ch->kinds[3], hex);
     int st = emit(c, res, ch->bad_index == 0 ? human : NULL);
-    vl_sigcache_destroy(&ch->cache);
+    log_chain_free(ch);
     if (st == EXIT_OK && ch->bad_index != 0)
         st = fail(c, EXIT_FAIL, "entry %" PRIu64 " fails: %s (%s)", ch->bad_index,
                   vl_strerror(ch->bad), vl_err_slug(ch->bad));
     return st;
 }
 
-static int verify_net(const vl_ctx *c, ctl_net *n, chain *ch)
+static int verify_net(const vl_ctx *c, ctl_net *n, log_chain *ch)
 {
     for (;;) { /* ends: every round advances ch->next or returns (note 3) */
         vl_client_log lg;
@@ -319,19 +336,39 @@ static int verify_net(const vl_ctx *c, ctl_net *n, chain *ch)
     }
 }
 
-static int verify_dir(const vl_ctx *c, const char *dir, chain *ch)
+int ctl_env_open(const vl_ctx *c, const char *dir, bool private_copy, MDB_env **out)
 {
+    struct stat sb;
+    char path[DEVNET_MAX_PATH + 16];
+    *out = NULL;
+    /* Look before opening: mdb_env_open would create lock.mdb in any
+     * directory it is given, node data directory or not (note 2). */
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
+        return fail(c, EXIT_USAGE, "%s: path too long", dir);
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return fail(c, EXIT_FAIL, "%s: not a node data directory (no data.mdb)", dir);
     MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    MDB_dbi dbi;
     int rc = mdb_env_create(&env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(env, READ_MAX_DBS);
     if (rc == 0)
-        rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
-    if (rc == 0)
-        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+        rc = mdb_env_open(env, dir, MDB_RDONLY | (private_copy ? MDB_NOLOCK : 0u), 0600);
+    if (rc != 0) {
+        if (env != NULL)
+            mdb_env_close(env);
+        return fail(c, EXIT_FAIL, "%s: cannot open the LMDB environment read-only: %s", dir,
+                    mdb_strerror(rc));
+    }
+    *out = env;
+    return EXIT_OK;
+}
+
+int log_chain_walk(const vl_ctx *c, MDB_env *env, const char *dir, log_chain *ch)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_dbi dbi;
+    int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     if (rc == 0)
         rc = mdb_dbi_open(txn, "log", 0, &dbi);
     if (rc == 0)
@@ -361,6 +398,15 @@ static int verify_dir(const vl_ctx *c, const char *dir, chain *ch)
         mdb_cursor_close(cur);
     if (txn != NULL)
         mdb_txn_abort(txn);
+    return st;
+}
+
+int verify_log_dir(const vl_ctx *c, const char *dir, bool private_copy, log_chain *ch)
+{
+    MDB_env *env = NULL;
+    int st = ctl_env_open(c, dir, private_copy, &env);
+    if (st == EXIT_OK)
+        st = log_chain_walk(c, env, dir, ch);
     if (env != NULL)
         mdb_env_close(env);
     return st;
@@ -371,18 +417,18 @@ int cmd_verify_log(vl_ctx *c, int argc, char **argv)
     vl_opt opts[] = {NET_OPTS, {.name = "data-dir", .kind = OPT_VALUE}};
     vl_args a = {.opts = opts, .opt_count = O_NET_END + 1};
     ctl_net n = {0};
-    chain ch;
+    log_chain ch;
     int st = parse_args(c, &a, argc, argv);
     const char *dir = opts[O_NET_END].value;
     if (st == EXIT_OK)
         st = net_open(c, opts, &n);
     if (st == EXIT_OK) {
-        chain_init(&ch, n.g);
-        st = dir != NULL ? verify_dir(c, dir, &ch) : verify_net(c, &n, &ch);
+        log_chain_init(&ch, n.g);
+        st = dir != NULL ? verify_log_dir(c, dir, false, &ch) : verify_net(c, &n, &ch);
         if (st == EXIT_OK)
             st = chain_report(c, &ch, dir != NULL ? dir : vl_client_endpoint(n.cl, 0));
         else
-            vl_sigcache_destroy(&ch.cache);
+            log_chain_free(&ch);
     }
     net_close(&n);
     free_args(&a);

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config python3
-      libzmq3-dev liblmdb-dev lmdb-utils libsecp256k1-dev libjansson-dev
+      libzmq3-dev liblmdb-dev lmdb-utils libsecp256k1-dev libjansson-dev libmicrohttpd-dev
       clang libclang-rt-14-dev)
 
 missing=()

@@ -8,7 +8,8 @@
  * build, sign and submit orders; ctl_read.c the commands that read the
  * network or a data directory; ctl_devnet.c the local network of real
  * voucherd processes (devnet up, down, status) and ctl_demo.c its sample
- * scenario (devnet demo); ctl_common.c, ctl_describe.c and ctl_net.c what
+ * scenario (devnet demo); ctl_backup.c backup and restore of a node's data
+ * directory; ctl_common.c, ctl_describe.c and ctl_net.c what
  * they share (ctl.h).
  *
  * Design notes
@@ -541,6 +542,18 @@ static const vl_command commands[] = {
      "read-only) and check the hash chain from the network id and every certificate.\n"
      "Exit 1 naming the first entry that fails.",
      cmd_verify_log},
+    {"backup", "--data-dir DIR --out BACKUP_DIR --genesis G",
+     "A consistent copy of a node's LMDB data directory while the node runs (compacted,\n"
+     "fsynced, into a new or empty directory), then verified: the network and node of\n"
+     "the genesis, the log's hash chain and every certificate, the stored head and state\n"
+     "digest. Prints the head. Exit 1 when anything fails (docs/operations.md 7).",
+     cmd_backup},
+    {"restore", "--backup BACKUP_DIR --data-dir DIR --genesis G --key NODE_KEY",
+     "Verify a backup, copy it into a new (absent or empty) data directory of the same\n"
+     "node (--key: that node's key file) and mark it so the node comes back as an\n"
+     "OBSERVER: it may have forgotten votes cast after the backup, so it never votes\n"
+     "again under this key (a new key needs a new genesis; docs/operations.md 7).",
+     cmd_restore},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 

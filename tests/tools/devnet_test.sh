@@ -118,7 +118,15 @@ gnodes = {n["id"]: n for n in g["nodes"]}
 regions = {110000, 310000, 410000, 370000, 510100, 440300, 330200, 520000, 640000, 150000, 620000}
 want(len(d["nodes"]) == 4, "4 nodes")
 for i, n in enumerate(d["nodes"], 1):
-    want(list(n) == ["id", "role", "region", "peer_endpoint", "client_endpoint", "pid", "config", "log", "data_dir", "key_file"], "node keys %r" % list(n))
+    want(list(n) == ["id", "role", "region", "peer_endpoint", "client_endpoint", "pid", "config", "log", "data_dir", "key_file", "metrics_url"], "node keys %r" % list(n))
+    murl = "http://127.0.0.1:%d/metrics" % (base + 128 + i - 1)
+    want(n.get("metrics_url") == murl, "node%d metrics_url %r" % (i, n.get("metrics_url")))
+    try:
+        import urllib.request
+        with urllib.request.urlopen(murl, timeout=5) as r:
+            want(r.status == 200 and b"voucher_log_head " in r.read(), "node%d metrics_url serves /metrics" % i)
+    except OSError as e:
+        want(False, "node%d metrics_url: %s" % (i, e))
     want(n["id"] == "node%d" % i and n["role"] == "voter", "node%d id, role" % i)
     want(n["region"] in regions, "node%d region" % i)
     want(n["peer_endpoint"] == "tcp://127.0.0.1:%d" % (base + 2 * i - 2), "node%d peer_endpoint" % i)
@@ -131,7 +139,7 @@ for i, n in enumerate(d["nodes"], 1):
     absfile(n["data_dir"], "node%d data_dir" % i)
     absfile(n["key_file"], "node%d key_file" % i, 0o600)
     cfg = json.load(open(n["config"]))
-    want(cfg == {"node_id": n["id"], "genesis": d["genesis"], "key_file": n["key_file"], "data_dir": n["data_dir"], "log_level": "info"}, "node%d config content %r" % (i, cfg))
+    want(cfg == {"node_id": n["id"], "genesis": d["genesis"], "key_file": n["key_file"], "data_dir": n["data_dir"], "log_level": "info", "metrics_bind": "127.0.0.1:%d" % (base + 128 + i - 1)}, "node%d config content %r" % (i, cfg))
     gn = gnodes.get(n["id"], {})
     want(gn.get("pubkey") == key_pub(n["key_file"]) and gn.get("region") == n["region"] and gn.get("role") == "voter", "node%d in the genesis" % i)
     want(gn.get("peer_endpoint") == n["peer_endpoint"] and gn.get("client_endpoint") == n["client_endpoint"], "node%d endpoints in the genesis" % i)

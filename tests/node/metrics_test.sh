@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# metrics_test.sh VOUCHERD VOUCHERCTL FAULT_DRIVER
+#
+# The HTTP endpoint of voucherd (node/vl_metrics.h, docs/voucherd.md
+# "Metrics and health"): four real nodes on 127.0.0.1, each with
+# metrics_bind; /metrics is fetched with python3's urllib and checked
+# against the Prometheus text format; orders are submitted with
+# fault_driver and the counters must follow; two of four voters are frozen
+# (SIGSTOP) and /healthz must turn 503 "not in quorum", then 200 again after
+# SIGCONT; a malformed metrics_bind is refused and a port in use makes the
+# node exit 1.  No assertion depends on timing; every wait is bounded.
+# Every process started here is killed by PID on exit.  Prints "N passed,
+# N failed".
+set -u
+voucherd=$1
+ctl=$2
+driver=$3
+
+work=$(mktemp -d /tmp/metrics-test.XXXXXX)
+passed=0
+failed=0
+node_config_extra='"log_level": "info", "sync_interval_ms": 200, "client_timeout_ms": 2000'
+# shellcheck source=netlib.sh
+. "$(dirname "$0")/netlib.sh"
+
+cleanup() {
+  local i
+  for i in 1 2 3 4; do kill -CONT "${node_pid[$i]:-0}" 2>/dev/null; done
+  net_cleanup
+  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+}
+
+# ---- a small Prometheus client (python3: curl may be missing) ---------------------------
+
+cat >"$work/prom.py" <<'PY'
+import re, sys, urllib.error, urllib.request
+
+def fetch(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read().decode()
+
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABELS = r'\{[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*")*\}'
+VALUE = r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|[-+]Inf|NaN"
+SAMPLE = re.compile(r"^(%s)(%s)? (%s)$" % (NAME, LABELS, VALUE))
+HELP = re.compile(r"^# HELP (%s) \S.*$" % NAME)
+TYPE = re.compile(r"^# TYPE (%s) (counter|gauge|histogram|summary|untyped)$" % NAME)
+
+def parse(text):
+    """Samples {name+labels: value}; raises ValueError on a format error."""
+    types, helps, samples = {}, set(), {}
+    if not text.endswith("\n"):
+        raise ValueError("the body does not end with a newline")
+    for line in text.splitlines():
+        if line.startswith("#"):
+            m = TYPE.match(line) or HELP.match(line)
+            if m is None:
+                raise ValueError("bad comment line: %r" % line)
+            if line.startswith("# TYPE"):
+                if m.group(1) in types:
+                    raise ValueError("TYPE twice: %s" % m.group(1))
+                types[m.group(1)] = m.group(2)
+            else:
+                helps.add(m.group(1))
+            continue
+        m = SAMPLE.match(line)
+        if m is None:
+            raise ValueError("bad sample line: %r" % line)
+        name = m.group(1)
+        if not name.startswith("voucher_"):
+            raise ValueError("name without the voucher_ prefix: %s" % name)
+        base = name
+        if base not in types:
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            if types.get(base) != "histogram":
+                raise ValueError("sample without a TYPE: %s" % name)
+        if base not in helps:
+            raise ValueError("metric without HELP: %s" % base)
+        key = name + (m.group(2) or "")
+        if key in samples:
+            raise ValueError("sample twice: %s" % key)
+        samples[key] = float(m.group(3))
+    for h, t in types.items():
+        if t != "histogram":
+            continue
+        cum = [v for k, v in samples.items() if k.startswith(h + "_bucket{")]
+        if cum != sorted(cum) or samples.get(h + '_bucket{le="+Inf"}') != samples.get(h + "_count"):
+            raise ValueError("histogram %s: buckets not cumulative or +Inf != count" % h)
+    return types, samples
+
+cmd, url = sys.argv[1], sys.argv[2]
+if cmd == "health":  # prints "CODE BODY"
+    code, _, body = fetch(url)
+    print(code, body.strip())
+elif cmd == "code":
+    print(fetch(url)[0])
+else:
+    code, ctype, body = fetch(url)
+    if code != 200 or not ctype.startswith("text/plain; version=0.0.4"):
+        sys.exit("status %d, Content-Type %r" % (code, ctype))
+    try:
+        types, samples = parse(body)
+    except ValueError as e:
+        sys.exit(str(e))
+    if cmd == "check":  # the format, and that every named metric is there
+        missing = [n for n in sys.argv[3:] if n not in types]
+        if missing:
+            sys.exit("missing metrics: %s" % " ".join(missing))
+        print("%d metrics, %d samples" % (len(types), len(samples)))
+    elif cmd == "value":  # one sample's value, as an integer
+        print(int(samples[sys.argv[3]]))
+    elif cmd == "dump":
+        sys.stdout.write(body)
+PY
+prom() { python3 "$work/prom.py" "$@"; }
+murl() { echo "http://127.0.0.1:$((base + 1000 + $1))$2"; }
+metric() { prom value "$(murl "$1" /metrics)" "$2" 2>/dev/null; }
+
+# ---- four nodes, each with metrics at B+1000+I ------------------------------------------
+
+# net_start from netlib.sh, with a metrics_bind per node (ports B+1..B+8
+# and B+1001..B+1004, B in 30000..30990 from $$; another base when a port
+# is taken).
+metrics_net_start() {
+  local attempt i all
+  for attempt in 0 1 2 3 4; do
+    base=$((30000 + (($$ + attempt * 397) % 100) * 10))
+    make_network "$base" metrics-test \
+      --issuer "shanghai,310000,$work/shanghai.key,60000000000" \
+      --provider "dc1,520000,$work/dc1.key" --provider "dc2,640000,$work/dc2.key" || return 1
+    for i in 1 2 3 4; do
+      sed -i "s/^{ /{ \"metrics_bind\": \"127.0.0.1:$((base + 1000 + i))\", /" "$work/node$i.json"
+      start_node "$i"
+    done
+    all=true
+    for i in 1 2 3 4; do
+      wait_for 30 ready_or_exited "$i"
+      ready "$i" || all=false
+    done
+    $all && return 0
+    for i in 1 2 3 4; do kill -KILL "${node_pid[$i]}" 2>/dev/null; wait "${node_pid[$i]}" 2>/dev/null; done
+    grep -q 'cannot bind' "$work"/node?.log || return 1
+    echo "ports from $base in use, trying another base"
+  done
+  return 1
+}
+
+net_make_keys shanghai firm dc1 dc2 || { bad "keys"; finish; }
+if ! metrics_net_start; then
+  bad "four nodes with metrics reach event=ready"
+  tail -n 5 "$work"/node?.log
+  finish
+fi
+ok "four nodes with metrics reach event=ready (metrics ports $((base + 1001))..$((base + 1004)))"
+check "the metrics endpoint is logged" grep -q 'socket=metrics endpoint=http://127.0.0.1' "$work/node1.log"
+
+# ---- the exposition -----------------------------------------------------------------------
+
+names="voucher_orders_submitted_total voucher_client_requests_total
+  voucher_certificates_formed_total voucher_certificates_applied_total voucher_votes_sent_total
+  voucher_bad_inputs_total voucher_messages_dropped_total voucher_zap_refused_total
+  voucher_log_head voucher_pending_locks voucher_peers_connected voucher_quorum_reachable
+  voucher_read_only voucher_syncing voucher_lmdb_map_size_bytes voucher_lmdb_map_used_bytes
+  voucher_step_duration_seconds voucher_step_inputs"
+for i in 1 2 3 4; do
+  # shellcheck disable=SC2086
+  out=$(prom check "$(murl "$i" /metrics)" $names 2>&1)
+  check "node$i: /metrics parses (every sample line, HELP and TYPE for each): $out" [ $? -eq 0 ]
+done
+check "an unknown path is 404" [ "$(prom code "$(murl 1 /nope)")" = 404 ]
+check "/metrics/ (another path) is 404" [ "$(prom code "$(murl 1 /metrics/x)")" = 404 ]
+# The peer links come up: quorum, then healthy.
+healthy() { [ "$(prom health "$(murl "$1" /healthz)")" = "200 healthy" ]; }
+for i in 1 2 3 4; do
+  check "node$i: /healthz is 200 \"healthy\" once the links are up" wait_for 30 healthy "$i"
+done
+check "voucher_quorum_reachable is 1" [ "$(metric 1 voucher_quorum_reachable)" = 1 ]
+
+# ---- counters follow the orders ---------------------------------------------------------------
+
+sum_metric() {
+  local i s=0 v
+  for i in 1 2 3 4; do v=$(metric "$i" "$1") || return 1; s=$((s + v)); done
+  echo "$s"
+}
+orders0=$(sum_metric voucher_orders_submitted_total)
+formed0=$(sum_metric voucher_certificates_formed_total)
+steps0=$(sum_metric voucher_step_inputs_count)
+check "20 vouchers issued through fault_driver (one ISSUE order)" "$driver" setup "$work" 20
+# A stream of REDEEMs (fault_driver stream) until at least 10 are certified.
+"$driver" stream "$work" "$work/acks" 1 20 0 2000 60 >"$work/stream.out" 2>&1 &
+stream=$!
+pids+=("$stream")
+acked() { if [ -f "$work/acks" ]; then wc -l <"$work/acks"; else echo 0; fi; }
+at_least() { [ "$(acked)" -ge "$1" ]; }
+stream_done() { ! kill -0 "$stream" 2>/dev/null; }
+wait_for 60 at_least 10
+touch "$work/acks.stop"
+if wait_for 90 stream_done; then wait "$stream"; stream_rc=$?; else stream_rc=124; fi
+check "the stream of redemptions ends cleanly (rc $stream_rc)" [ "$stream_rc" -eq 0 ]
+certs=$((1 + $(acked)))
+check "at least 10 redemptions certified ($((certs - 1)))" [ "$certs" -ge 11 ]
+applied_all() {
+  local i v
+  for i in 1 2 3 4; do
+    v=$(metric "$i" voucher_certificates_applied_total) || return 1
+    [ "$v" -ge "$certs" ] || return 1
+  done
+}
+check "every node's certificates_applied_total reaches $certs" wait_for 30 applied_all
+orders1=$(sum_metric voucher_orders_submitted_total)
+formed1=$(sum_metric voucher_certificates_formed_total)
+steps1=$(sum_metric voucher_step_inputs_count)
+check "orders_submitted_total (all nodes) grew by at least $certs ($orders0 -> $orders1)" \
+  [ "$orders1" -ge $((orders0 + certs)) ]
+check "certificates_formed_total (all nodes) grew by at least $certs ($formed0 -> $formed1)" \
+  [ "$formed1" -ge $((formed0 + certs)) ]
+check "the step histograms observed steps ($steps0 -> $steps1)" [ "$steps1" -gt "$steps0" ]
+v=$(metric 1 voucher_votes_sent_total)
+check "votes_sent_total counts ($v)" [ "${v:-0}" -ge 1 ]
+v=$(metric 1 voucher_lmdb_map_used_bytes)
+check "lmdb_map_used_bytes is filled ($v)" [ "${v:-0}" -gt 0 ]
+# log_head as /metrics and STATUS say (the network is idle: they settle).
+head_matches() {
+  local st h
+  st=$("$driver" status "$work" 2>/dev/null | grep "node1 " | sed 's/.*log_head=\([0-9]*\).*/\1/')
+  h=$(metric 1 voucher_log_head) || return 1
+  [ -n "$st" ] && [ "$st" = "$h" ] && [ "$h" -ge "$certs" ]
+}
+check "voucher_log_head equals STATUS log_head on node1" wait_for 20 head_matches
+
+# ---- health: two of four voters frozen ------------------------------------------------------
+
+kill -STOP "${node_pid[3]}" "${node_pid[4]}"
+not_quorum() { [[ "$(prom health "$(murl 1 /healthz)")" == "503 up but not in quorum"* ]]; }
+check "2 of 4 voters frozen: node1's /healthz turns 503 \"up but not in quorum\"" \
+  wait_for 30 not_quorum
+echo "     $(prom health "$(murl 1 /healthz)")"
+check "voucher_quorum_reachable is 0" [ "$(metric 1 voucher_quorum_reachable)" = 0 ]
+kill -CONT "${node_pid[3]}" "${node_pid[4]}"
+check "after SIGCONT node1's /healthz returns to 200" wait_for 30 healthy 1
+
+# ---- configuration and start failures -----------------------------------------------------
+
+for badval in '127.0.0.1' '127.0.0.1:0' '127.0.0.1:65536' 'localhost:9100' ':9100' \
+    '127.0.0.1:91x' '[::1]9100' 'tcp://127.0.0.1:9100'; do
+  sed "s|\"metrics_bind\": \"[^\"]*\"|\"metrics_bind\": \"$badval\"|" "$work/node1.json" >"$work/bad.json"
+  out=$("$voucherd" --config "$work/bad.json" --check 2>&1); rc=$?
+  check "metrics_bind \"$badval\" is refused, naming the member" \
+    [ $rc -eq 1 ] && [[ $out == *'"metrics_bind"'* ]]
+done
+sed 's|"metrics_bind": "[^"]*"|"metrics_bind": ""|' "$work/node1.json" >"$work/off.json"
+"$voucherd" --config "$work/off.json" --check >/dev/null 2>&1
+check "metrics_bind \"\" (off) is accepted" [ $? -eq 0 ]
+sed 's|"metrics_bind": "[^"]*"|"metrics_bind": "[::1]:9100"|' "$work/node1.json" >"$work/v6.json"
+"$voucherd" --config "$work/v6.json" --check >/dev/null 2>&1
+check "metrics_bind \"[::1]:9100\" is accepted" [ $? -eq 0 ]
+
+# A node whose metrics port is taken (node2's) refuses to start: its own
+# data directory and wildcard peer/client ports, so that only the metrics
+# port collides.
+sed -e "s|\"metrics_bind\": \"[^\"]*\"|\"metrics_bind\": \"127.0.0.1:$((base + 1002))\"|" \
+    -e 's|"data_dir": "data/node1"|"data_dir": "data/taken", "peer_bind": "tcp://127.0.0.1:*", "client_bind": "tcp://127.0.0.1:*"|' \
+    "$work/node1.json" >"$work/taken.json"
+out=$(timeout 30 "$voucherd" --config "$work/taken.json" 2>&1); rc=$?
+check "a metrics port in use: the node exits 1 (rc $rc)" [ $rc -eq 1 ]
+check "... saying \"cannot bind the metrics endpoint\"" \
+  grep -q 'cannot bind the metrics endpoint 127.0.0.1' <<<"$out"
+
+# ---- SIGTERM stops the HTTP server with the node ---------------------------------------------
+
+stop_node 1 TERM
+check "SIGTERM: node1 exits 0 with its HTTP server (rc $node_rc)" [ "$node_rc" -eq 0 ]
+check "node1's metrics port is closed after the stop" \
+  [ "$(prom code "$(murl 1 /metrics)" 2>/dev/null)" != 200 ]
+finish

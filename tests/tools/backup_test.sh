@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# backup_test.sh VOUCHERCTL VOUCHERD
+#
+# `voucherctl backup` and `voucherctl restore` against real voucherd
+# processes (a `voucherctl devnet`, ports from $$ in 32000-33999, another
+# base if a port is taken): hot backups of node2 and node4 taken while a
+# background loop keeps redeeming, each verified (and by verify-log
+# --data-dir); a corrupted copy refused by verify-log and by restore; backup
+# into a non-empty directory, of a directory that holds no node data, and
+# restore with another node's key refused; then node4 killed (SIGKILL), its
+# data wiped, its own backup restored and node4 restarted: it runs as an
+# observer (no "voter" flag), catches up to the others' log length and
+# state digest, and redemptions keep completing with certificates signed by
+# node1..node3 only.  Every process started is killed on exit; every wait
+# is bounded; no timing assertions.  Prints "N passed, N failed".
+set -u
+ctl=${1:?usage: backup_test.sh VOUCHERCTL VOUCHERD}
+voucherd=${2:?usage: backup_test.sh VOUCHERCTL VOUCHERD}
+
+work=$(mktemp -d /tmp/backup-test.XXXXXX)
+dir=$work/net
+passed=0
+failed=0
+loop_pid=
+
+record_pids() {
+  python3 -c 'import json,sys; [print(n["pid"]) for n in json.load(open(sys.argv[1]))["nodes"] if n["pid"]]' \
+    "$dir/devnet.json" >>"$work/pids" 2>/dev/null
+}
+cleanup() {
+  local p
+  if [ -n "$loop_pid" ]; then kill -KILL "$loop_pid" 2>/dev/null; wait "$loop_pid" 2>/dev/null; fi
+  if [ -f "$work/pids" ]; then
+    while read -r p; do
+      if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$dir/"; then kill -KILL "$p"; fi
+    done <"$work/pids"
+  fi
+  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+# run NAME SECONDS ARGS...: voucherctl with a time bound; stdout in
+# $work/NAME.out, stderr in $work/NAME.err, exit status in $rc.
+run() {
+  local name=$1 secs=$2; shift 2
+  timeout "$secs" "$ctl" "$@" >"$work/$name.out" 2>"$work/$name.err"
+  rc=$?
+}
+has() { grep -qE -- "$2" "$work/$1"; }
+# jq-like: py FILE EXPR prints EXPR of the JSON in FILE (d).
+py() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
+dn() { py "$dir/devnet.json" "$1"; }
+
+# ---- a devnet, some vouchers ---------------------------------------------------------------
+
+started=false
+for attempt in 0 1 2 3 4 5; do
+  base=$((32000 + (($$ + attempt * 37) % 100) * 20))
+  run up 60 devnet up --dir "$dir" --base-port "$base" --voucherd "$voucherd"
+  if [ "$rc" -eq 0 ]; then started=true; break; fi
+  if ! has up.err 'cannot bind'; then break; fi
+  rm -rf "$dir"
+  echo "ports from $base in use, trying another base"
+done
+record_pids
+if ! $started; then
+  bad "devnet up (exit $rc)"; cat "$work/up.err"
+  echo "$passed passed, $failed failed"; exit 1
+fi
+ok "devnet up on ports $base..$((base + 7))"
+check "the devnet has 4 voters, quorum 3 (3 voters without node4 still certify)" \
+  [ "$(py "$(dn 'd["genesis"]')" 'len([n for n in d["nodes"] if n["role"] == "voter"]), d["max_faulty"]')" = "(4, 1)" ]
+
+genesis=$(dn 'd["genesis"]')
+firm1=$(dn 'd["holders"][0]["pubkey"]')
+firm2=$(dn 'd["holders"][1]["pubkey"]')
+k1=$(dn 'd["holders"][0]["key_file"]')
+k2=$(dn 'd["holders"][1]["key_file"]')
+prov=$(dn 'd["providers"][0]["key_file"]')
+data2=$(dn 'd["nodes"][1]["data_dir"]')
+data4=$(dn 'd["nodes"][3]["data_dir"]')
+key4=$(dn 'd["nodes"][3]["key_file"]')
+key3=$(dn 'd["nodes"][2]["key_file"]')
+cfg4=$(dn 'd["nodes"][3]["config"]')
+log4=$(dn 'd["nodes"][3]["log"]')
+pid4=$(dn 'd["nodes"][3]["pid"]')
+ep2=$(dn 'd["nodes"][1]["client_endpoint"]')
+ep4=$(dn 'd["nodes"][3]["client_endpoint"]')
+netid=$(grep -m1 -oE 'network_id=[0-9a-f]{64}' "$(dn 'd["nodes"][1]["log"]')" | cut -d= -f2)
+
+run issue1 30 issue --devnet "$dir" --issuer-key "$dir/keys/chengdu.key" --holder "$firm1" \
+  --value-fen 100000000 --json
+check "issue to firm1: exit 0" [ "$rc" -eq 0 ]
+va=$(py "$work/issue1.out" 'd["vouchers"][0]')
+run issue2 30 issue --devnet "$dir" --issuer-key "$dir/keys/shanghai.key" --holder "$firm2" \
+  --value-fen 100000000 --json
+check "issue to firm2: exit 0" [ "$rc" -eq 0 ]
+vb=$(py "$work/issue2.out" 'd["vouchers"][0]')
+redeemed=0
+for i in 1 2 3; do
+  run redeem0 30 redeem --devnet "$dir" --voucher "$vb" --amount-fen 1000 --holder-key "$k2" \
+    --provider-key "$prov" --json
+  [ "$rc" -eq 0 ] && redeemed=$((redeemed + 1))
+done
+check "three redemptions before any backup" [ "$redeemed" -eq 3 ]
+
+# ---- hot backups while a loop keeps redeeming -----------------------------------------------------
+
+# At most 300 redemptions of 100 fen; stops when $work/stop appears.
+(
+  for i in $(seq 1 300); do
+    [ -e "$work/stop" ] && break
+    if timeout 30 "$ctl" redeem --devnet "$dir" --voucher "$va" --amount-fen 100 --holder-key "$k1" \
+      --provider-key "$prov" --json >>"$work/loop.out" 2>>"$work/loop.err"; then
+      echo ok >>"$work/loop.rc"
+    else
+      echo fail >>"$work/loop.rc"
+    fi
+  done
+) &
+loop_pid=$!
+# let the loop certify something first (bounded)
+for i in $(seq 1 100); do [ -s "$work/loop.rc" ] && break; sleep 0.1; done
+
+run b2 60 backup --data-dir "$data2" --out "$work/b2" --genesis "$genesis" --json
+check "backup of node2 while it runs: exit 0" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || cat "$work/b2.err"
+check "... verified, its head printed (node2, entries, head hash, state digest, network id)" \
+  [ "$(py "$work/b2.out" 'd["ok"], d["node_id"], d["node"], d["entries"] >= 5, len(d["head_hash"]), len(d["state_digest"]), d["network_id"], d["observer"]')" = "(True, 'node2', 1, True, 64, 64, '$netid', False)" ]
+check "... the copy is data.mdb alone, mode 0600, no lock file" \
+  [ "$(ls -A "$work/b2")" = "data.mdb" ] && [ "$(stat -c %a "$work/b2/data.mdb")" = 600 ]
+run vb2 60 verify-log --data-dir "$work/b2" --genesis "$genesis" --json
+check "verify-log --data-dir BACKUP passes, same length and head" [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/vb2.out" '(d["ok"], d["entries"], d["head_hash"])')" = "$(py "$work/b2.out" '(True, d["entries"], d["head_hash"])')" ]
+run b4 60 backup --data-dir "$data4" --out "$work/b4" --genesis "$genesis"
+check "backup of node4 while it runs: exit 0, says it verified" [ "$rc" -eq 0 ] && \
+  has b4.out 'node4.*verified' && has b4.out 'state digest [0-9a-f]{64}'
+[ "$rc" -eq 0 ] || cat "$work/b4.err"
+check "the loop kept redeeming during the backups" grep -q ok "$work/loop.rc"
+
+# ---- what backup and restore refuse -------------------------------------------------------------
+
+before=$(ls -A "$work/b2"; sha256sum "$work/b2/data.mdb")
+run again 30 backup --data-dir "$data2" --out "$work/b2" --genesis "$genesis"
+check "backup into a non-empty directory: exit 1, says so" [ "$rc" -eq 1 ] && has again.err 'not empty'
+check "... and leaves it alone" [ "$(ls -A "$work/b2"; sha256sum "$work/b2/data.mdb")" = "$before" ]
+mkdir -p "$work/plain" && echo hello >"$work/plain/notes.txt"
+run plain 30 backup --data-dir "$work/plain" --out "$work/b-plain" --genesis "$genesis"
+check "backup of a directory that is not a node's data: exit 1, says so" [ "$rc" -eq 1 ] && \
+  has plain.err 'not a node data directory'
+check "... writes nothing there nor to --out" [ "$(ls -A "$work/plain")" = "notes.txt" ] && [ ! -e "$work/b-plain" ]
+run nogen 30 backup --data-dir "$data2" --out "$work/b-nogen"
+check "backup without --genesis: exit 2" [ "$rc" -eq 2 ] && [ ! -e "$work/b-nogen" ]
+
+# the entry hash of node2's entry 1 is entry 2's prev_hash: flip a byte of it in a copy
+run log2 30 log --devnet "$dir" --node "$ep2" --from 2 --max 1 --json
+prev2=$(py "$work/log2.out" 'd["entries"][0]["prev_hash"]')
+mkdir "$work/bad" && cp "$work/b2/data.mdb" "$work/bad/data.mdb"
+flipped=$(python3 - "$work/bad/data.mdb" "$prev2" <<'PY'
+import sys
+path, h = sys.argv[1], bytes.fromhex(sys.argv[2])
+b = bytearray(open(path, "rb").read())
+n, i = 0, b.find(h)
+while i >= 0:
+    b[i + 17] ^= 0x01
+    n += 1
+    i = b.find(h, i + 32)
+open(path, "wb").write(b)
+print(n)
+PY
+)
+check "a copy of the backup with one bit of entry 2 flipped ($flipped place(s))" [ "${flipped:-0}" -ge 1 ]
+run vbad 30 verify-log --data-dir "$work/bad" --genesis "$genesis"
+check "... verify-log refuses it: exit 1, names entry 2" [ "$rc" -eq 1 ] && has vbad.err 'entry 2 fails'
+run rbad 30 restore --backup "$work/bad" --data-dir "$work/restored-bad" --genesis "$genesis" --key "$dir/nodes/node2/node.key"
+check "... restore refuses it: exit 1, does not verify, no data directory made" [ "$rc" -eq 1 ] && \
+  has rbad.err 'does not verify' && [ ! -e "$work/restored-bad" ]
+run rkey 30 restore --backup "$work/b4" --data-dir "$work/restored-key" --genesis "$genesis" --key "$key3"
+check "restore of node4's backup with node3's key: exit 1, no data directory made" [ "$rc" -eq 1 ] && \
+  has rkey.err 'not the key of node4' && [ ! -e "$work/restored-key" ]
+
+# ---- node4 loses its data and comes back from its own backup, as an observer -----------------------------
+
+kill -KILL "$pid4"
+for i in $(seq 1 50); do kill -0 "$pid4" 2>/dev/null || break; sleep 0.1; done
+rm -rf "$data4"
+run restore 60 restore --backup "$work/b4" --data-dir "$data4" --genesis "$genesis" --key "$key4" --json
+check "restore node4's own backup into its wiped data directory: exit 0, observer" [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/restore.out" 'd["ok"], d["node_id"], d["role"], d["observer"]')" = "(True, 'node4', 'observer', True)" ]
+[ "$rc" -eq 0 ] || cat "$work/restore.err"
+run restore2 30 restore --backup "$work/b4" --data-dir "$data4" --genesis "$genesis" --key "$key4"
+check "restore into a data directory that is not empty: exit 1" [ "$rc" -eq 1 ] && has restore2.err 'not empty'
+"$voucherd" --config "$cfg4" >>"$log4" 2>&1 &
+pid4b=$!
+echo "$pid4b" >>"$work/pids"
+
+# bounded wait: node4 answers as an observer and has caught up (the loop still runs)
+observer=false
+for i in $(seq 1 150); do
+  run st4 10 status --devnet "$dir" --node "$ep4" --json
+  if [ "$rc" -eq 0 ] && [ "$(py "$work/st4.out" 'd["nodes"][0]["role"], "voter" in d["nodes"][0]["status"]["flags"]')" = "('observer', False)" ]; then
+    observer=true; break
+  fi
+  sleep 0.2
+done
+check "restarted node4 reports role observer, flags without \"voter\"" $observer
+check "restarted node4 logs role=observer when ready" grep -q 'event=ready .*role=observer' "$log4"
+
+redeemed=0
+voters_ok=true
+for i in 1 2 3; do
+  run redeem1 30 redeem --devnet "$dir" --voucher "$vb" --amount-fen 1000 --holder-key "$k2" \
+    --provider-key "$prov" --json
+  if [ "$rc" -eq 0 ]; then
+    redeemed=$((redeemed + 1))
+    [ "$(py "$work/redeem1.out" 'sorted(d["certificate"]["voters"])')" = "['node1', 'node2', 'node3']" ] || voters_ok=false
+  fi
+done
+check "redemptions keep completing after the restore" [ "$redeemed" -eq 3 ]
+check "... their certificates are signed by node1..node3, never node4" $voters_ok
+
+touch "$work/stop"
+for i in $(seq 1 600); do kill -0 "$loop_pid" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$loop_pid" 2>/dev/null
+wait "$loop_pid" 2>/dev/null
+loop_pid=
+loop_ok=$(grep -c ok "$work/loop.rc")
+echo "     (the background loop certified $loop_ok redemptions)"
+
+# bounded wait: all four have the same log length and state digest
+same=false
+for i in $(seq 1 150); do
+  run st 10 status --devnet "$dir" --json
+  if [ "$rc" -eq 0 ] && [ "$(py "$work/st.out" 'len({(n["status"]["log_head"], n["status"]["state_digest"]) for n in d["nodes"]}) == 1 and d["reachable"] == 4')" = True ]; then
+    same=true; break
+  fi
+  sleep 0.2
+done
+check "node4 catches up: the same log length and state digest as node1..node3" $same
+check "... its status still says observer" \
+  [ "$(py "$work/st.out" '[n["role"] for n in d["nodes"]]')" = "['voter', 'voter', 'voter', 'observer']" ]
+heads=$(py "$work/st.out" 'd["nodes"][3]["status"]["log_head"]')
+b4n=$(grep -oE '[0-9]+ log entries' "$work/b4.out" | grep -oE '^[0-9]+')
+check "... beyond the backup's log ($b4n -> $heads entries)" [ "${heads:-0}" -gt "${b4n:-0}" ]
+
+# ---- down ---------------------------------------------------------------------------------------
+
+kill -TERM "$pid4b"
+run down 60 devnet down --dir "$dir"
+check "devnet down: exit 0" [ "$rc" -eq 0 ]
+for i in $(seq 1 50); do kill -0 "$pid4b" 2>/dev/null || break; sleep 0.1; done
+wait "$pid4b" 2>/dev/null
+check "the restarted node4 stopped" sh -c "! kill -0 $pid4b 2>/dev/null"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

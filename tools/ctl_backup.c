@@ -1,0 +1,456 @@
+/* ctl_backup.c - voucherctl backup (a consistent hot copy of a node's LMDB
+ * data directory, verified) and restore (a backup into a new data directory
+ * of the same node, which then comes back as an observer).
+ *
+ * Design notes
+ *  1. Hot copy.  backup opens the node's environment read-only while the
+ *     node may run (MDB_RDONLY, sharing its lock.mdb: the copy's read
+ *     transaction holds a reader slot, so the writer does not reuse the
+ *     pages of that snapshot) and writes a compacted copy with
+ *     mdb_env_copyfd2(MDB_CP_COMPACT) into a file this tool created
+ *     (O_EXCL, mode 0600), then fsyncs the file and the directory: the
+ *     copy is durable before it is called a backup.  The node's core.lock
+ *     is not taken; it guards writers (consensus/vl_store.c note 1).  A
+ *     running node may grow its map between our open and the copy
+ *     (MDB_MAP_RESIZED): the copy adopts the new size and starts again, at
+ *     most COPY_ATTEMPTS times.
+ *  2. Verified.  The copy, never the source, is checked: opened read-only
+ *     without a lock file (MDB_NOLOCK: nobody writes a backup), its meta
+ *     must name the genesis' network and a node of it, its log must chain
+ *     from the network id with every certificate valid (ctl_read.c, the
+ *     code verify-log --data-dir runs), and its stored head and state
+ *     digest must equal the ones recomputed from the log.  A copy that does
+ *     not verify is kept (it may be evidence) but the command exits 1 and
+ *     restore refuses it.
+ *  3. Restore makes an observer (DESIGN.md 5, "Lost data").  A restored
+ *     voter may have forgotten votes it cast after the backup, so it must
+ *     never vote again under that key.  restore checks the backup as in 2,
+ *     copies it into a new data directory (absent or empty: it never
+ *     overwrites one) the same way as in 1, then opens that directory once
+ *     with the core (vl_core_open, force_observer, durable), which stores
+ *     the sticky observer flag in meta (consensus/vl_state.c,
+ *     meta_observer), and reads the flag back.  Only a new key under a new
+ *     genesis makes the node a voter again (docs/operations.md 7).
+ *  4. The backup holds the node index: restore takes that index from the
+ *     backup and refuses a --key that is not that node's key in the
+ *     genesis, so one node's backup never becomes another node's data.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "vl_core.h"
+
+/* Copies started again after the source's map grew (note 1). */
+#define COPY_ATTEMPTS 4
+/* Entries of a directory looked at to tell whether it is empty. */
+#define DIR_SCAN_MAX 4
+
+/* What a node data directory's `meta` says (consensus/vl_state.c). */
+typedef struct {
+    uint8_t schema;
+    uint8_t network[32];
+    uint16_t node;
+    uint8_t pubkey[32];
+    uint64_t head;
+    uint8_t head_hash[32];
+    uint8_t digest[32];
+    bool has_digest;
+    bool observer;
+} node_meta;
+
+static bool meta_value(MDB_txn *t, MDB_dbi d, const char *name, void *out, size_t len,
+                       bool *bad)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(t, d, &k, &v);
+    if (rc == 0 && v.mv_size == len) {
+        memcpy(out, v.mv_data, len);
+        return true;
+    }
+    if (rc != MDB_NOTFOUND)
+        *bad = true;
+    return false;
+}
+
+/* Read dir's meta from env.  EXIT_OK, or EXIT_FAIL reported (not a node
+ * data directory, or its meta is damaged). */
+static int read_meta(const vl_ctx *c, MDB_env *env, const char *dir, node_meta *m)
+{
+    MDB_txn *t = NULL;
+    MDB_dbi d;
+    uint8_t schema[4], node[2], head[40], flag[1] = {0};
+    bool bad = false;
+    memset(m, 0, sizeof *m);
+    int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &t);
+    if (rc == 0)
+        rc = mdb_dbi_open(t, "meta", 0, &d);
+    if (rc != 0) {
+        if (t != NULL)
+            mdb_txn_abort(t);
+        return fail(c, EXIT_FAIL, "%s: not a node data directory (no meta: %s)", dir,
+                    mdb_strerror(rc));
+    }
+    bool all = meta_value(t, d, "schema", schema, sizeof schema, &bad) &&
+               meta_value(t, d, "network", m->network, 32, &bad) &&
+               meta_value(t, d, "node", node, sizeof node, &bad) &&
+               meta_value(t, d, "pubkey", m->pubkey, 32, &bad) &&
+               meta_value(t, d, "head", head, sizeof head, &bad);
+    m->has_digest = meta_value(t, d, "digest", m->digest, 32, &bad);
+    m->observer = meta_value(t, d, "observer", flag, sizeof flag, &bad) && flag[0] != 0;
+    mdb_txn_abort(t);
+    if (!all || bad)
+        return fail(c, EXIT_FAIL, "%s: not a node data directory (its meta is %s)", dir,
+                    bad ? "damaged" : "incomplete");
+    m->schema = schema[0];
+    m->node = (uint16_t)(node[0] | node[1] << 8);
+    for (int i = 0; i < 8; i++)
+        m->head = m->head << 8 | head[i];
+    memcpy(m->head_hash, head + 8, 32);
+    return EXIT_OK;
+}
+
+/* The meta must belong to g (network, node index, that node's key). */
+static int meta_matches(const vl_ctx *c, const char *dir, const node_meta *m,
+                        const vl_genesis *g)
+{
+    char have[17], want[17];
+    if (memcmp(m->network, g->network_id, 32) != 0) {
+        vl_hex_encode(have, m->network, 8);
+        vl_hex_encode(want, g->network_id, 8);
+        return fail(c, EXIT_FAIL, "%s belongs to network %s..., not to this genesis (%s...)", dir,
+                    have, want);
+    }
+    if (m->node >= g->node_count)
+        return fail(c, EXIT_FAIL, "%s: node index %u is not in the genesis", dir,
+                    (unsigned)m->node);
+    if (memcmp(m->pubkey, g->nodes[m->node].pubkey, 32) != 0)
+        return fail(c, EXIT_FAIL, "%s: the key of node %s differs from the genesis", dir,
+                    g->nodes[m->node].id);
+    return EXIT_OK;
+}
+
+/* dir is absent (created, *created) or an empty directory. */
+static int prepare_dir(const vl_ctx *c, const char *opt, const char *dir, bool *created)
+{
+    *created = false;
+    if (mkdir(dir, 0700) == 0) {
+        *created = true;
+        return EXIT_OK;
+    }
+    if (errno != EEXIST)
+        return fail(c, EXIT_FAIL, "--%s %s: cannot create it: %s", opt, dir, strerror(errno));
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return fail(c, EXIT_FAIL, "--%s %s: exists and is not a directory we can read: %s", opt,
+                    dir, strerror(errno));
+    struct dirent *e;
+    bool empty = true;
+    for (int i = 0; i < DIR_SCAN_MAX && empty && (e = readdir(d)) != NULL; i++)
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    if (!empty)
+        return fail(c, EXIT_FAIL, "--%s %s: the directory is not empty (never overwritten)", opt,
+                    dir);
+    return EXIT_OK;
+}
+
+/* Remove what this tool put into dir after a failure (not a copy that does
+ * not verify: note 2). */
+static void discard_dir(const char *dir, bool created)
+{
+    static const char *files[] = {"data.mdb", "lock.mdb", "core.lock"};
+    char path[DEVNET_MAX_PATH + 16];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (snprintf(path, sizeof path, "%s/%s", dir, files[i]) < (int)sizeof path)
+            unlink(path);
+    if (created)
+        rmdir(dir);
+}
+
+static int fsync_path(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int en = errno;
+    close(fd);
+    errno = en;
+    return rc;
+}
+
+/* A compacted copy of env into DIR/data.mdb (a new file), fsynced with
+ * its directory (note 1).  *bytes: its size.  EXIT_OK or EXIT_FAIL
+ * reported; on failure the new file is removed. */
+static int env_copy(const vl_ctx *c, MDB_env *env, const char *src, const char *dir,
+                    uint64_t *bytes)
+{
+    char path[DEVNET_MAX_PATH + 16];
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path)
+        return fail(c, EXIT_USAGE, "%s: path too long", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fail(c, EXIT_FAIL, "%s: cannot create: %s", path, strerror(errno));
+    int rc = MDB_MAP_RESIZED;
+    for (int i = 0; i < COPY_ATTEMPTS && rc == MDB_MAP_RESIZED; i++) {
+        if (i > 0 && (mdb_env_set_mapsize(env, 0) != 0 || ftruncate(fd, 0) != 0 ||
+                      lseek(fd, 0, SEEK_SET) != 0))
+            break;
+        rc = mdb_env_copyfd2(env, fd, MDB_CP_COMPACT);
+    }
+    const char *why = rc != 0 ? mdb_strerror(rc) : NULL;
+    struct stat sb;
+    if (why == NULL && (fsync(fd) != 0 || fstat(fd, &sb) != 0))
+        why = strerror(errno);
+    if (close(fd) != 0 && why == NULL)
+        why = strerror(errno);
+    if (why == NULL && fsync_path(dir, O_RDONLY | O_DIRECTORY) != 0)
+        why = strerror(errno);
+    if (why != NULL) {
+        unlink(path);
+        return fail(c, EXIT_FAIL, "copying %s into %s: %s", src, dir, why);
+    }
+    *bytes = (uint64_t)sb.st_size;
+    return EXIT_OK;
+}
+
+/* Check the copy in dir (note 2): *m its meta, *ch its log.  EXIT_OK, or
+ * EXIT_FAIL reported. */
+static int check_copy(const vl_ctx *c, const char *dir, const vl_genesis *g, node_meta *m,
+                      log_chain *ch)
+{
+    MDB_env *env = NULL;
+    int st = ctl_env_open(c, dir, true, &env);
+    if (st == EXIT_OK)
+        st = read_meta(c, env, dir, m);
+    if (st == EXIT_OK)
+        st = meta_matches(c, dir, m, g);
+    if (st == EXIT_OK)
+        st = log_chain_walk(c, env, dir, ch);
+    if (env != NULL)
+        mdb_env_close(env);
+    if (st != EXIT_OK)
+        return st;
+    uint8_t digest[32];
+    log_chain_digest(ch, digest);
+    if (ch->bad_index != 0)
+        return fail(c, EXIT_FAIL, "%s does not verify: log entry %" PRIu64 " fails: %s (%s)", dir,
+                    ch->bad_index, vl_strerror(ch->bad), vl_err_slug(ch->bad));
+    if (m->head != ch->next - 1 || memcmp(m->head_hash, ch->prev, 32) != 0)
+        return fail(c, EXIT_FAIL,
+                    "%s does not verify: its head says %" PRIu64 " entries, the log has %" PRIu64
+                    " (or another head hash)",
+                    dir, m->head, ch->next - 1);
+    if (!m->has_digest || memcmp(m->digest, digest, 32) != 0)
+        return fail(c, EXIT_FAIL,
+                    "%s does not verify: its state digest differs from the log's certificates",
+                    dir);
+    return EXIT_OK;
+}
+
+static json_t *head_json(const vl_genesis *g, const node_meta *m)
+{
+    json_t *j = jobj();
+    jset(j, "network_id", jhex(m->network, 32));
+    jset(j, "node", json_integer(m->node));
+    jset(j, "node_id", json_string(g->nodes[m->node].id));
+    jset(j, "entries", ju64(m->head));
+    jset(j, "head_hash", jhex(m->head_hash, 32));
+    jset(j, "state_digest", jhex(m->digest, 32));
+    jset(j, "observer", json_boolean(m->observer));
+    return j;
+}
+
+/* ---- backup ---------------------------------------------------------------------------- */
+
+int cmd_backup(vl_ctx *c, int argc, char **argv)
+{
+    vl_opt opts[] = {{.name = "data-dir", .kind = OPT_VALUE, .required = true},
+                     {.name = "out", .kind = OPT_VALUE, .required = true},
+                     {.name = "genesis", .kind = OPT_VALUE, .required = true}};
+    vl_args a = {.opts = opts, .opt_count = 3};
+    vl_genesis *g = NULL;
+    MDB_env *env = NULL;
+    node_meta src, m;
+    log_chain ch;
+    bool created = false, have_chain = false;
+    uint64_t bytes = 0;
+    int st = parse_args(c, &a, argc, argv);
+    const char *dir = opts[0].value, *out = opts[1].value;
+    if (st == EXIT_OK)
+        st = load_genesis(c, opts[2].value, &g);
+    if (st == EXIT_OK)
+        st = ctl_env_open(c, dir, false, &env); /* shares the running node's lock.mdb */
+    if (st == EXIT_OK)
+        st = read_meta(c, env, dir, &src);
+    if (st == EXIT_OK)
+        st = meta_matches(c, dir, &src, g);
+    if (st == EXIT_OK)
+        st = prepare_dir(c, "out", out, &created);
+    if (st == EXIT_OK) {
+        st = env_copy(c, env, dir, out, &bytes);
+        if (st != EXIT_OK)
+            discard_dir(out, created);
+    }
+    if (env != NULL)
+        mdb_env_close(env);
+    if (st == EXIT_OK) {
+        log_chain_init(&ch, g);
+        have_chain = true;
+        st = check_copy(c, out, g, &m, &ch);
+    }
+    if (st == EXIT_OK) {
+        char human[1024], hh[65], dg[65];
+        json_t *res = head_json(g, &m);
+        jset(res, "ok", json_true());
+        jset(res, "source", json_string(dir));
+        jset(res, "backup", json_string(out));
+        jset(res, "bytes", ju64(bytes));
+        jset(res, "issues", ju64(ch.kinds[VL_ORDER_ISSUE]));
+        jset(res, "redeems", ju64(ch.kinds[VL_ORDER_REDEEM]));
+        jset(res, "revokes", ju64(ch.kinds[VL_ORDER_REVOKE]));
+        vl_hex_encode(hh, m.head_hash, 32);
+        vl_hex_encode(dg, m.digest, 32);
+        snprintf(human, sizeof human,
+                 "backup of %s (%s, node index %u) written to %s and verified: %" PRIu64
+                 " log entries, every certificate valid\n"
+                 "  head hash    %s\n  state digest %s\n"
+                 "Restore it only into %s's data directory, with voucherctl restore (the node "
+                 "comes back as an observer).",
+                 dir, g->nodes[m.node].id, (unsigned)m.node, out, m.head, hh, dg,
+                 g->nodes[m.node].id);
+        st = emit(c, res, human);
+    } else if (have_chain) {
+        fprintf(stderr, "voucherctl backup: the copy in %s must not be used\n", out);
+    }
+    if (have_chain)
+        log_chain_free(&ch);
+    free(g);
+    free_args(&a);
+    return st;
+}
+
+/* ---- restore --------------------------------------------------------------------------- */
+
+/* Open dir with the core once as a forced observer (note 3). */
+static int mark_observer(const vl_ctx *c, const char *dir, const vl_genesis *g, uint16_t node,
+                         const vl_keypair *key)
+{
+    vl_core_config cfg;
+    vl_core *core = NULL;
+    char err[512];
+    vl_core_config_defaults(&cfg);
+    cfg.dir = dir;
+    cfg.genesis = g;
+    cfg.node = node;
+    cfg.key = key;
+    cfg.force_observer = true;
+    cfg.durable = true;
+    vl_err e = vl_core_open(&core, &cfg, err, sizeof err);
+    if (e != VL_OK)
+        return fail(c, EXIT_FAIL, "%s: cannot open the restored data: %s", dir,
+                    err[0] != '\0' ? err : vl_strerror(e));
+    vl_core_close(&core);
+    return EXIT_OK;
+}
+
+/* Copy the verified backup bak into dir (absent or empty), store the
+ * observer flag and read it back into *after.  On failure nothing this
+ * wrote is left in dir. */
+static int restore_into(const vl_ctx *c, const char *bak, const char *dir, const vl_genesis *g,
+                        uint16_t node, const vl_keypair *key, node_meta *after)
+{
+    MDB_env *env = NULL;
+    bool created = false;
+    uint64_t bytes = 0;
+    int st = prepare_dir(c, "data-dir", dir, &created);
+    if (st != EXIT_OK)
+        return st;
+    st = ctl_env_open(c, bak, true, &env);
+    if (st == EXIT_OK)
+        st = env_copy(c, env, bak, dir, &bytes);
+    if (env != NULL)
+        mdb_env_close(env);
+    env = NULL;
+    if (st == EXIT_OK)
+        st = mark_observer(c, dir, g, node, key);
+    if (st == EXIT_OK) { /* read the flag back, as the node will */
+        st = ctl_env_open(c, dir, false, &env);
+        if (st == EXIT_OK)
+            st = read_meta(c, env, dir, after);
+        if (env != NULL)
+            mdb_env_close(env);
+        if (st == EXIT_OK && !after->observer)
+            st = fail(c, EXIT_FAIL, "%s: the observer flag was not stored", dir);
+    }
+    if (st != EXIT_OK)
+        discard_dir(dir, created);
+    return st;
+}
+
+int cmd_restore(vl_ctx *c, int argc, char **argv)
+{
+    vl_opt opts[] = {{.name = "backup", .kind = OPT_VALUE, .required = true},
+                     {.name = "data-dir", .kind = OPT_VALUE, .required = true},
+                     {.name = "genesis", .kind = OPT_VALUE, .required = true},
+                     {.name = "key", .kind = OPT_VALUE, .required = true}};
+    vl_args a = {.opts = opts, .opt_count = 4};
+    vl_genesis *g = NULL;
+    vl_keyfile k;
+    node_meta m, after;
+    log_chain ch;
+    bool have_key = false, have_chain = false;
+    memset(&k, 0, sizeof k);
+    int st = parse_args(c, &a, argc, argv);
+    const char *bak = opts[0].value, *dir = opts[1].value;
+    if (st == EXIT_OK)
+        st = load_genesis(c, opts[2].value, &g);
+    if (st == EXIT_OK) {
+        st = load_keyfile(c, opts[3].value, &k);
+        have_key = st == EXIT_OK;
+    }
+    if (st == EXIT_OK) {
+        log_chain_init(&ch, g);
+        have_chain = true;
+        st = check_copy(c, bak, g, &m, &ch); /* the backup, before anything is written */
+    }
+    if (st == EXIT_OK && memcmp(k.sign.pubkey, g->nodes[m.node].pubkey, 32) != 0)
+        st = fail(c, EXIT_FAIL,
+                  "--key %s is not the key of %s, whose backup this is (a backup is restored "
+                  "only into its own node)",
+                  opts[3].value, g->nodes[m.node].id);
+    if (st == EXIT_OK)
+        st = restore_into(c, bak, dir, g, m.node, &k.sign, &after);
+    if (st == EXIT_OK) {
+        char human[1024];
+        json_t *res = head_json(g, &after);
+        jset(res, "ok", json_true());
+        jset(res, "backup", json_string(bak));
+        jset(res, "data_dir", json_string(dir));
+        jset(res, "role", json_string("observer"));
+        snprintf(human, sizeof human,
+                 "restored %s's backup %s into %s: %" PRIu64 " log entries, verified.\n"
+                 "%s will run as an OBSERVER (stored in its data): it replicates and verifies "
+                 "but never votes again under this key.\n"
+                 "Start it as before; it catches up from its peers. To make it a voter again it "
+                 "needs a new key under a new genesis (docs/operations.md 7).",
+                 g->nodes[m.node].id, bak, dir, after.head, g->nodes[m.node].id);
+        st = emit(c, res, human);
+    }
+    if (have_chain)
+        log_chain_free(&ch);
+    if (have_key)
+        vl_keyfile_wipe(&k);
+    free(g);
+    free_args(&a);
+    return st;
+}
