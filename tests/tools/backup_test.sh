@@ -17,44 +17,12 @@ set -u
 ctl=${1:?usage: backup_test.sh VOUCHERCTL VOUCHERD}
 voucherd=${2:?usage: backup_test.sh VOUCHERCTL VOUCHERD}
 
-work=$(mktemp -d /tmp/backup-test.XXXXXX)
-dir=$work/net
-passed=0
-failed=0
+. "$(dirname "$0")/devnetlib.sh"
 loop_pid=
-
-record_pids() {
-  python3 -c 'import json,sys; [print(n["pid"]) for n in json.load(open(sys.argv[1]))["nodes"] if n["pid"]]' \
-    "$dir/devnet.json" >>"$work/pids" 2>/dev/null
-}
-cleanup() {
-  local p
+cleanup_extra() {
   if [ -n "$loop_pid" ]; then kill -KILL "$loop_pid" 2>/dev/null; wait "$loop_pid" 2>/dev/null; fi
-  if [ -f "$work/pids" ]; then
-    while read -r p; do
-      if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$dir/"; then kill -KILL "$p"; fi
-    done <"$work/pids"
-  fi
-  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-# run NAME SECONDS ARGS...: voucherctl with a time bound; stdout in
-# $work/NAME.out, stderr in $work/NAME.err, exit status in $rc.
-run() {
-  local name=$1 secs=$2; shift 2
-  timeout "$secs" "$ctl" "$@" >"$work/$name.out" 2>"$work/$name.err"
-  rc=$?
-}
-has() { grep -qE -- "$2" "$work/$1"; }
-# jq-like: py FILE EXPR prints EXPR of the JSON in FILE (d).
-py() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
-dn() { py "$dir/devnet.json" "$1"; }
+devnet_test_init backup-test
 
 # ---- a devnet, some vouchers ---------------------------------------------------------------
 

@@ -12,40 +12,8 @@ set -u
 ctl=${1:?usage: devnet_test.sh VOUCHERCTL VOUCHERD}
 voucherd=${2:?usage: devnet_test.sh VOUCHERCTL VOUCHERD}
 
-work=$(mktemp -d /tmp/devnet-test.XXXXXX)
-dir=$work/net
-passed=0
-failed=0
-
-# every pid any `up` reported, killed on exit if still this devnet's voucherd
-record_pids() {
-  python3 -c 'import json,sys; [print(n["pid"]) for n in json.load(open(sys.argv[1]))["nodes"] if n["pid"]]' \
-    "$dir/devnet.json" >>"$work/pids" 2>/dev/null
-}
-cleanup() {
-  local p
-  if [ -f "$work/pids" ]; then
-    while read -r p; do
-      if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$dir/"; then kill -KILL "$p"; fi
-    done <"$work/pids"
-  fi
-  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-# run NAME SECONDS ARGS...: voucherctl with a time bound; stdout in
-# $work/NAME.out, stderr in $work/NAME.err, exit status in $rc.
-run() {
-  local name=$1 secs=$2; shift 2
-  timeout "$secs" "$ctl" "$@" >"$work/$name.out" 2>"$work/$name.err"
-  rc=$?
-}
-has() { grep -qE -- "$2" "$work/$1"; }
+. "$(dirname "$0")/devnetlib.sh"
+devnet_test_init devnet-test
 
 # A process that exited but was not reaped (its parent is gone, and PID 1 in
 # some containers never reaps) is a zombie: kill -0 still succeeds on it, so

@@ -1,0 +1,52 @@
+# devnetlib.sh - what the tests that drive a `voucherctl devnet` share
+# (sourced by devnet_test.sh and backup_test.sh).
+#
+# The caller sets `ctl` (voucherctl) and calls devnet_test_init NAME, which
+# makes the scratch directory $work (/tmp/NAME.XXXXXX) with the devnet in
+# $dir = $work/net, and installs the EXIT trap.  Every pid an `up` reported
+# (record_pids appends them to $work/pids) is killed on exit, success or
+# failure, if it is still this devnet's voucherd (its command line names a
+# file under $dir; a recycled pid is never killed).  A caller with more to
+# stop defines cleanup_extra.  $work is kept when a check failed.
+
+passed=0
+failed=0
+
+devnet_test_init() {
+  work=$(mktemp -d "/tmp/$1.XXXXXX")
+  dir=$work/net
+  trap devnet_cleanup EXIT
+  trap 'exit 1' INT TERM HUP
+}
+
+record_pids() {
+  python3 -c 'import json,sys; [print(n["pid"]) for n in json.load(open(sys.argv[1]))["nodes"] if n["pid"]]' \
+    "$dir/devnet.json" >>"$work/pids" 2>/dev/null
+}
+
+devnet_cleanup() {
+  local p
+  if declare -F cleanup_extra >/dev/null; then cleanup_extra; fi
+  if [ -f "$work/pids" ]; then
+    while read -r p; do
+      if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$dir/"; then kill -KILL "$p"; fi
+    done <"$work/pids"
+  fi
+  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
+}
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+# run NAME SECONDS ARGS...: voucherctl with a time bound; stdout in
+# $work/NAME.out, stderr in $work/NAME.err, exit status in $rc.
+run() {
+  local name=$1 secs=$2; shift 2
+  timeout "$secs" "$ctl" "$@" >"$work/$name.out" 2>"$work/$name.err"
+  rc=$?
+}
+has() { grep -qE -- "$2" "$work/$1"; }
+# jq-like: py FILE EXPR prints EXPR of the JSON in FILE (as d).
+py() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
+dn() { py "$dir/devnet.json" "$1"; }
