@@ -7,7 +7,7 @@
 #
 #   2. kill -9 of a voter during a steady stream of redemptions
 #   3. SIGSTOP of one voter, then SIGCONT
-#   4. two voters stopped: NO_QUORUM, nothing certified; back: the same
+#   4. two voters stopped (SIGTERM): NO_QUORUM, nothing certified; restarted: the same
 #      bytes complete
 #   5. the coordinator killed right after sending its vote requests
 #      (VOUCHERD_TEST_KILL_AFTER_VOTE_REQUESTS): the client fails over
@@ -150,10 +150,13 @@ check "node2 catches up: every acknowledged certificate on every node, one diges
 # ---- 4. two voters of four stopped ------------------------------------------------------
 
 echo "== 4. two voters stopped: no quorum"
-kill -STOP "${node_pid[3]}" "${node_pid[4]}"
+for i in 3 4; do
+  stop_node "$i" TERM
+  check "node$i stops with exit 0" [ "$node_rc" -eq 0 ]
+done
 check "NO_QUORUM (TIMEOUT or QUORUM) from node1 and node2, and their logs do not grow" \
   drv noquorum "$work/quorum.order" 33 900 0 1
-kill -CONT "${node_pid[3]}" "${node_pid[4]}"
+for i in 3 4; do check "node$i restarts" restart_node "$i"; done
 check "with the voters back, the same order bytes complete" \
   drv resubmit "$work/quorum.order" "$work/acks.quorum"
 check "every acknowledged certificate on every node, one digest" check_all
