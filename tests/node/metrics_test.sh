@@ -132,35 +132,15 @@ metric() { prom value "$(murl "$1" /metrics)" "$2" 2>/dev/null; }
 
 # ---- four nodes, each with metrics at B+1000+I ------------------------------------------
 
-# net_start from netlib.sh, with a metrics_bind per node (ports B+1..B+8
-# and B+1001..B+1004, B in 30000..30990 from $$; another base when a port
+# net_start from netlib.sh, with a metrics_bind per node: ports B+1..B+8
+# and B+1001..B+1004, B in 30000..30990 from $$ (another base when a port
 # is taken).
-metrics_net_start() {
-  local attempt i all
-  for attempt in 0 1 2 3 4; do
-    base=$((30000 + (($$ + attempt * 397) % 100) * 10))
-    make_network "$base" metrics-test \
-      --issuer "shanghai,310000,$work/shanghai.key,60000000000" \
-      --provider "dc1,520000,$work/dc1.key" --provider "dc2,640000,$work/dc2.key" || return 1
-    for i in 1 2 3 4; do
-      sed -i "s/^{ /{ \"metrics_bind\": \"127.0.0.1:$((base + 1000 + i))\", /" "$work/node$i.json"
-      start_node "$i"
-    done
-    all=true
-    for i in 1 2 3 4; do
-      wait_for 30 ready_or_exited "$i"
-      ready "$i" || all=false
-    done
-    $all && return 0
-    for i in 1 2 3 4; do kill -KILL "${node_pid[$i]}" 2>/dev/null; wait "${node_pid[$i]}" 2>/dev/null; done
-    grep -q 'cannot bind' "$work"/node?.log || return 1
-    echo "ports from $base in use, trying another base"
-  done
-  return 1
-}
+metrics_port_offset=1000
 
 net_make_keys shanghai firm dc1 dc2 || { bad "keys"; finish; }
-if ! metrics_net_start; then
+if ! net_start 30000 100 metrics-test \
+    --issuer "shanghai,310000,$work/shanghai.key,60000000000" \
+    --provider "dc1,520000,$work/dc1.key" --provider "dc2,640000,$work/dc2.key"; then
   bad "four nodes with metrics reach event=ready"
   tail -n 5 "$work"/node?.log
   finish

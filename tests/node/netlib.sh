@@ -6,6 +6,8 @@
 #   work              a scratch directory (keys, genesis, configs, data, logs)
 #   node_config_extra JSON members added to every node's configuration
 #                     (e.g. '"log_level": "debug", "sync_interval_ms": 200')
+#   metrics_port_offset  (optional) node I gets "metrics_bind" at port
+#                     BASE+offset+I
 # and may call net_cleanup from its EXIT trap.  Every process started here
 # is recorded in `pids` and `node_pid[I]` and killed by PID (never by name)
 # by net_cleanup; every wait is bounded.
@@ -52,10 +54,14 @@ make_network() {
   done
   "$ctl" genesis --network "$name" --max-faulty 1 "${args[@]}" "$@" \
     --out "$work/genesis.json" >/dev/null || return 1
+  local metrics
   for i in 1 2 3 4; do
+    metrics=
+    [ -n "${metrics_port_offset:-}" ] &&
+      metrics=", \"metrics_bind\": \"127.0.0.1:$((b + metrics_port_offset + i))\""
     cat >"$work/node$i.json" <<JSON
 { "node_id": "node$i", "genesis": "genesis.json", "key_file": "node$i.key",
-  "data_dir": "data/node$i"${node_config_extra:+, $node_config_extra} }
+  "data_dir": "data/node$i"${node_config_extra:+, $node_config_extra}$metrics }
 JSON
   done
 }
