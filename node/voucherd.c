@@ -42,8 +42,9 @@
  *
  *  7. Metrics (vl_metrics.h), when metrics_bind is set: the HTTP server
  *     starts last in daemon_start (a port in use fails the start, exit 1)
- *     and stops first in daemon_stop.  After every step that did not stop
- *     the node, failed or not, the loop reads the core's stats (one read
+ *     and stops first in daemon_stop.  Every step feeds the histograms in
+ *     d->snap; at most every VL_NODE_METRICS_EVERY_MS, after a step that did
+ *     not stop the node, the loop reads the core's stats (one read
  *     transaction: a few mdb_stat calls) and the socket counters into
  *     d->snap and publishes a copy; the HTTP thread only sees such copies.
  */
@@ -75,6 +76,9 @@
 #define VL_NODE_ERR_LOG_EVERY_MS 10000u
 /* Counters are logged this often (event=stats). */
 #define VL_NODE_STATS_EVERY_MS 60000u
+/* The metrics snapshot is refreshed at most this often (note 7): reading
+ * the core's stats is a read transaction, kept off most steps. */
+#define VL_NODE_METRICS_EVERY_MS 100u
 /* Test hook (note 6): how long the DEALERs may take to flush. */
 #define VL_NODE_TEST_FLUSH_MS 2000
 
@@ -103,6 +107,7 @@ typedef struct {
     uint64_t vote_requests_sent;
     vl_metrics *metrics;      /* note 7; NULL: off */
     vl_metrics_snapshot snap; /* the loop's copy (note 7) */
+    uint64_t metrics_published_ms;
 } vl_daemon;
 
 static uint64_t now_ms(clockid_t clock)
@@ -443,8 +448,13 @@ static int step_once(vl_daemon *d, size_t n)
 static int run_step(vl_daemon *d, size_t n)
 {
     int rc = step_once(d, n);
-    if (d->metrics != NULL && rc == 0)
-        metrics_publish(d);
+    if (d->metrics != NULL && rc == 0) {
+        uint64_t now = now_ms(CLOCK_MONOTONIC);
+        if (now - d->metrics_published_ms >= VL_NODE_METRICS_EVERY_MS) {
+            metrics_publish(d);
+            d->metrics_published_ms = now;
+        }
+    }
     return rc;
 }
 
