@@ -189,8 +189,36 @@
  * 18. STATUS flags: VOTER; IN_QUORUM when this node heard from at least
  *     quorum voters (itself included) within 3 sync intervals; FORK when
  *     `forks` is not empty; SYNCING when a peer reported a log head at or
- *     past our cursor into its log; READ_ONLY when the last step failed for
- *     lack of space.
+ *     past our cursor into its log; READ_ONLY while the node refuses
+ *     writes for lack of space (note 20).
+ *
+ * 20. Resource faults (docs/operations.md 9).  A step that fails with
+ *     VL_ERR_DISK_FULL (ENOSPC from the commit's page writes) or
+ *     VL_ERR_MAP_FULL (the map cannot grow) is rolled back like any failed
+ *     step, and the node enters REFUSING: the same inputs then go through
+ *     a read-only pass (step_refused: a read transaction, nothing staged
+ *     that depends on a write): reads are answered, SUBMIT gets ERROR with
+ *     the cause, waiting clients of the dropped coordinations get
+ *     UNAVAILABLE ("resubmit"), VOTE_REQUESTs are dropped (no lock, so no
+ *     vote: the coordinator asks again), CERTS and LOG_REPLYs are dropped
+ *     (the sync cursor did not move, so sync fetches them again).  While
+ *     REFUSING, a write step is tried at most every VL_REFUSED_RETRY_MS
+ *     (on the inputs of that moment); the steps between are read-only
+ *     passes only.  Such a write step also writes meta "space_probe" (the
+ *     time): a step that writes nothing commits without I/O and would
+ *     prove nothing about space, and an idle node would stay REFUSING.
+ *     REFUSING ends when a write step commits a transaction that wrote
+ *     (LMDB's last txn id moved) and, for a full disk, the filesystem has
+ *     VL_STORE_RESUME_SPACE_BYTES free: a small commit can fit in LMDB's
+ *     free pages on a disk that is still full, and resuming then would
+ *     flap.  LMDB reports a page write cut short by ENOSPC as EIO
+ *     (mdb_page_flush: "TODO: Use which error code?"), so a commit that
+ *     fails with VL_ERR_IO while the filesystem has less than
+ *     VL_STORE_LOW_SPACE_BYTES free is taken for VL_ERR_DISK_FULL; any
+ *     other VL_ERR_IO stops the node (voucherd.c note 3).  STATUS carries
+ *     READ_ONLY while REFUSING.  A step whose transaction cannot begin
+ *     because LMDB marked the environment fatal (MDB_PANIC, vl_store.c
+ *     note 2b) reopens the environment, reloads meta, and runs again.
  *
  * 19. Planted bugs for the simulator, each off unless its macro is
  *     defined at compile time: VL_PLANT_DOUBLE_VOTE (vl_decide votes for a
@@ -671,6 +699,11 @@ static vl_err step_once(vl_core *c, uint64_t now_ms, const vl_input *in, size_t 
         err = vl_coord_finish(c);
     if (err == VL_OK)
         err = vl_meta_flush(c);
+    if (err == VL_OK && c->refusing != VL_OK) { /* note 20: the write attempt writes */
+        uint8_t probe[8];
+        vl_be64_put(probe, now_ms);
+        err = vl_db_put(c->txn, c->st.meta, "space_probe", 11, probe, sizeof probe, 0, NULL);
+    }
     if (err == VL_OK)
         err = outbox_reserve(out, c->stage.count);
     if (err == VL_OK) {
@@ -695,13 +728,108 @@ static void step_rollback(vl_core *c)
     vl_coord_drop(c);
 }
 
-vl_err vl_core_step(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n, vl_outbox *out)
+/* ---- refusing writes (note 20) -------------------------------------------------------- */
+
+static bool is_space_error(vl_err e)
 {
-    assert(c != NULL && out != NULL && (in != NULL || n == 0));
-    assert(c->txn == NULL && "vl_core_step: re-entered");
+    return e == VL_ERR_DISK_FULL || e == VL_ERR_MAP_FULL;
+}
+
+static vl_err refused_client(vl_core *c, const vl_input *in)
+{
+    vl_msg *m = &c->msg;
+    if (in->data == NULL || vl_msg_decode(in->data, in->len, m) != VL_OK ||
+        m->type != VL_MSG_CLIENT_REQUEST)
+        return process_client(c, in); /* the same error replies, no write */
+    if (m->req_kind != VL_REQ_SUBMIT)
+        return vl_client_request(c, in->client, m);
+    return vl_stage_error(c, in->client, m->req_id, c->refusing,
+                          c->refusing == VL_ERR_DISK_FULL
+                              ? "node is not accepting writes: disk full; submit to another node"
+                              : "node is not accepting writes: the LMDB map cannot grow; "
+                                "submit to another node",
+                          VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
+}
+
+static vl_err refused_peer(vl_core *c, const vl_input *in)
+{
+    vl_msg *m = &c->msg;
+    uint16_t p = in->peer;
+    if (p >= c->g->node_count || p == c->self || in->data == NULL ||
+        vl_msg_decode(in->data, in->len, m) != VL_OK || m->from != p) {
+        vl_bad_input(c);
+        return VL_OK;
+    }
+    c->last_heard[p] = vl_sat_add(c->now_ms, 1u);
+    if (m->type == VL_MSG_LOG_REQUEST)
+        return vl_on_log_request(c, p, m);
+    if (m->type == VL_MSG_ACCOUNT_REQUEST)
+        return vl_on_account_request(c, p, m);
+    return VL_OK; /* votes, certificates, log replies: note 20 */
+}
+
+static vl_err reopen_after_panic(vl_core *c);
+
+/* The read-only pass: answers staged from a read transaction and released
+ * at once (none depends on a write).  On an error nothing is released. */
+static void step_refused(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n,
+                         vl_outbox *out)
+{
+    step_begin(c, now_ms);
+    vl_err err = vl_store_begin(&c->st, true, &c->txn);
+    if (err != VL_OK && c->st.panicked && reopen_after_panic(c) == VL_OK)
+        err = vl_store_begin(&c->st, true, &c->txn); /* the failed commit's meta write */
+    if (err == VL_OK)
+        err = vl_stage_orphans(c, in, n);
+    for (size_t i = 0; err == VL_OK && i < n; i++) {
+        if (in[i].kind == VL_IN_CLIENT)
+            err = refused_client(c, &in[i]);
+        else if (in[i].kind == VL_IN_PEER)
+            err = refused_peer(c, &in[i]);
+    }
+    if (err == VL_OK)
+        err = outbox_reserve(out, c->stage.count);
+    if (c->txn != NULL)
+        mdb_txn_abort(c->txn);
+    c->txn = NULL;
+    if (err == VL_OK) {
+        stage_release(c, out);
+        c->orphan_count = 0;
+    } else {
+        vl_outbox_clear(&c->stage);
+    }
+    step_end(c);
+    c->steps_refused++;
+}
+
+/* Note 20: LMDB marked the environment fatal; reopen it and reload meta. */
+static vl_err reopen_after_panic(vl_core *c)
+{
+    vl_err e = vl_store_reopen(&c->st, c->dir, NULL, 0);
+    if (e == VL_OK)
+        e = vl_meta_open(c, NULL, 0);
+    if (e != VL_OK)
+        return VL_ERR_IO; /* the node stops; a restart opens what is durable */
+    c->st.panicked = false;
+    c->reopens++;
+    return VL_OK;
+}
+
+static uint64_t last_txnid(vl_core *c)
+{
+    MDB_envinfo info;
+    return mdb_env_info(c->st.env, &info) == 0 ? (uint64_t)info.me_last_txnid : 0u;
+}
+
+/* The write step with its retries: on a grown map (note 7), and once on a
+ * reopened environment after MDB_PANIC (note 20). */
+static vl_err step_write(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n,
+                         vl_outbox *out)
+{
     /* Cannot grow: carry on, the step may still fit. */
     (void)vl_store_maybe_grow(&c->st);
     vl_err err = VL_OK;
+    bool reopened = false;
     /* Note 7: a step that hits MDB_MAP_FULL runs again on a doubled map,
      * until it fits or the map cannot grow (VL_STORE_MAX_MAP bounds it). */
     for (uint32_t attempt = 0; attempt < VL_STEP_ATTEMPTS; attempt++) {
@@ -709,8 +837,48 @@ vl_err vl_core_step(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n, v
         if (err == VL_OK)
             break;
         step_rollback(c);
+        if (c->st.panicked && !reopened) {
+            reopened = true;
+            err = reopen_after_panic(c);
+            if (err != VL_OK)
+                break;
+            continue;
+        }
         if (err != VL_ERR_MAP_FULL || vl_store_grow(&c->st) != VL_OK)
             break;
+    }
+    return err;
+}
+
+vl_err vl_core_step(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n, vl_outbox *out)
+{
+    assert(c != NULL && out != NULL && (in != NULL || n == 0));
+    assert(c->txn == NULL && "vl_core_step: re-entered");
+    if (c->st.env == NULL) /* a reopen failed (note 20) */
+        return VL_ERR_IO;
+    if (c->st.panicked && reopen_after_panic(c) != VL_OK)
+        return VL_ERR_IO;
+    if (c->refusing != VL_OK && now_ms < c->refuse_retry_ms &&
+        c->refuse_retry_ms - now_ms <= VL_REFUSED_RETRY_MS) {
+        step_refused(c, now_ms, in, n, out);
+        c->last_err = c->refusing;
+        return c->refusing;
+    }
+    uint64_t txnid = last_txnid(c);
+    vl_err err = step_write(c, now_ms, in, n, out);
+    if (err == VL_ERR_IO && vl_store_free_bytes(c->dir) < VL_STORE_LOW_SPACE_BYTES)
+        err = VL_ERR_DISK_FULL; /* a page write cut short by ENOSPC (note 20) */
+    if (is_space_error(err)) {
+        c->refusing = err;
+        c->refuse_retry_ms = vl_sat_add(now_ms, VL_REFUSED_RETRY_MS);
+        step_refused(c, now_ms, in, n, out);
+    } else if (err == VL_OK && c->refusing != VL_OK) {
+        if (last_txnid(c) != txnid &&
+            (c->refusing != VL_ERR_DISK_FULL ||
+             vl_store_free_bytes(c->dir) >= VL_STORE_RESUME_SPACE_BYTES))
+            c->refusing = VL_OK; /* a write committed and there is room: space is back */
+        else
+            c->refuse_retry_ms = vl_sat_add(now_ms, VL_REFUSED_RETRY_MS);
     }
     c->last_err = err;
     return err;
@@ -810,6 +978,8 @@ void vl_core_get_stats(vl_core *c, vl_core_stats *st)
     assert(c != NULL && st != NULL && c->txn == NULL);
     MDB_txn *t;
     memset(st, 0, sizeof *st);
+    if (c->st.env == NULL) /* a reopen failed (note 20) */
+        return;
     if (vl_store_begin(&c->st, true, &t) == VL_OK) {
         (void)vl_status_fill(c, t, &st->status);
         (void)vl_db_count(t, c->st.pending, &st->pending_certs);
@@ -821,6 +991,39 @@ void vl_core_get_stats(vl_core *c, vl_core_stats *st)
     st->certs_applied = c->mem.certs_applied;
     st->certs_formed = c->mem.certs_formed;
     vl_store_usage(&c->st, &st->map_used_bytes, &st->map_size_bytes);
+}
+
+bool vl_core_peer_clock(const vl_core *c, uint16_t peer, int64_t *offset_ms,
+                        uint64_t *measured_at_ms)
+{
+    assert(c != NULL && offset_ms != NULL && measured_at_ms != NULL);
+    *offset_ms = 0;
+    *measured_at_ms = 0;
+    if (peer >= c->g->node_count || peer == c->self || c->peer_clock_at_ms[peer] == 0)
+        return false;
+    *offset_ms = c->peer_clock_ms[peer];
+    *measured_at_ms = c->peer_clock_at_ms[peer];
+    return true;
+}
+
+void vl_core_get_storage(vl_core *c, vl_core_storage *st)
+{
+    assert(c != NULL && st != NULL && c->txn == NULL);
+    memset(st, 0, sizeof *st);
+    st->refusing = c->refusing;
+    st->steps_refused = c->steps_refused;
+    st->reopens = c->reopens;
+    if (c->st.env == NULL)
+        return;
+    vl_store_usage(&c->st, &st->map_used_bytes, &st->map_size_bytes);
+    st->map_grows = c->st.grows;
+    st->stale_readers_cleared = c->st.stale_readers;
+}
+
+vl_err vl_core_check_readers(vl_core *c, uint32_t *cleared)
+{
+    assert(c != NULL && cleared != NULL && c->txn == NULL);
+    return vl_store_reader_check(&c->st, cleared);
 }
 
 void vl_core_get_digests(vl_core *c, uint8_t buckets[256][32], uint8_t state_digest[32])

@@ -112,11 +112,37 @@ void vl_outbox_clear(vl_outbox *ob); /* frees the messages, keeps capacity */
 void vl_outbox_free(vl_outbox *ob);
 
 /* Process `n` inputs at time now_ms in one write transaction and commit.
- * On VL_OK, `out` holds the outputs (appended).  On failure out is left as
- * it was on entry, the durable state is unchanged, and the error says why
- * (VL_ERR_MAP_FULL after the map could not grow, VL_ERR_DISK_FULL,
- * VL_ERR_STORAGE, VL_ERR_IO).  Bad inputs are not step failures. */
+ * On VL_OK, `out` holds the outputs (appended).  Bad inputs are not step
+ * failures.  On failure the durable state is unchanged and:
+ *  - VL_ERR_DISK_FULL, VL_ERR_MAP_FULL (the map could not grow): the node
+ *    refuses writes (vl_core.c note 20).  `out` holds the answers of a
+ *    read-only pass over the same inputs: GET_ACCOUNT, STATUS (flag
+ *    READ_ONLY), GET_LOG, GET_CHECKPOINT and peers' LOG_REQUEST and
+ *    ACCOUNT_REQUEST are answered; SUBMIT gets ERROR with that code; votes
+ *    are never cast; certificates are left to sync.  These are safe to
+ *    send: none depends on a write.  Write steps are tried again at most
+ *    every VL_REFUSED_RETRY_MS; the state ends with a write that commits.
+ *  - VL_ERR_IO (a write or fsync of the data file failed: the page cache
+ *    can no longer be trusted), VL_ERR_STORAGE, VL_ERR_CORRUPT,
+ *    VL_ERR_NOMEM: out is left as it was on entry. */
 vl_err vl_core_step(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n, vl_outbox *out);
+
+/* Storage figures that cost no transaction (callable after every step). */
+typedef struct {
+    vl_err refusing;                /* VL_OK or VL_ERR_DISK_FULL / VL_ERR_MAP_FULL */
+    uint64_t steps_refused;         /* steps answered read-only since the open */
+    uint64_t map_size_bytes;        /* LMDB map size now */
+    uint64_t map_used_bytes;        /* the data file's high-water mark */
+    uint64_t map_grows;             /* map doublings since the open */
+    uint64_t reopens;               /* environment reopened after MDB_PANIC */
+    uint32_t stale_readers_cleared; /* by the open (or the last reopen) */
+} vl_core_storage;
+
+void vl_core_get_storage(vl_core *c, vl_core_storage *st);
+
+/* Clear reader slots left by dead processes (vl_store_reader_check);
+ * between steps.  *cleared gets the count. */
+vl_err vl_core_check_readers(vl_core *c, uint32_t *cleared);
 
 /* ---- queries (read transactions) ------------------------------------------ */
 
@@ -151,6 +177,13 @@ typedef struct {
 } vl_core_stats;
 
 void vl_core_get_stats(vl_core *c, vl_core_stats *st);
+
+/* How far peer's clock is ahead of this node's (negative: behind), in ms,
+ * as last measured from its log (consensus/vl_serve.c, "peer clocks"), and
+ * when (this node's clock).  false, outputs zeroed, if never measured or
+ * peer is this node or not in the genesis.  No transaction. */
+bool vl_core_peer_clock(const vl_core *c, uint16_t peer, int64_t *offset_ms,
+                        uint64_t *measured_at_ms);
 
 /* Bucket digests (256 x 32) and the state digest. */
 void vl_core_get_digests(vl_core *c, uint8_t buckets[256][32], uint8_t state_digest[32]);

@@ -64,6 +64,10 @@
 /* Runs of one step: the first, then one per doubling of the map after
  * MDB_MAP_FULL; 1 MiB doubles to VL_STORE_MAX_MAP (1 TiB) in 20. */
 #define VL_STEP_ATTEMPTS 24u
+/* While a node refuses writes (disk or map full, vl_core.c note 20) it
+ * tries a write step at most this often; the steps between are read-only
+ * passes.  Bounds the work (and the log lines) of a full disk. */
+#define VL_REFUSED_RETRY_MS 1000u
 /* Framing counted per item when packing (u32 length, answer header). */
 #define VL_ITEM_OVERHEAD 64u
 
@@ -205,9 +209,17 @@ struct vl_core {
     /* liveness and sync */
     uint64_t last_heard[VL_MAX_NODES];
     uint64_t peer_head[VL_MAX_NODES];
+    /* peers' clocks (vl_serve.c, clock_sample): offset, and when measured (0 never) */
+    int64_t peer_clock_ms[VL_MAX_NODES];
+    uint64_t peer_clock_at_ms[VL_MAX_NODES];
     uint8_t redrive_key[40];
     uint8_t sweep_key[40];
     vl_err last_err;
+    /* resource faults (vl_core.c note 20) */
+    vl_err refusing;          /* VL_OK, or VL_ERR_DISK_FULL / VL_ERR_MAP_FULL */
+    uint64_t refuse_retry_ms; /* next write attempt while refusing */
+    uint64_t steps_refused;   /* steps answered by a read-only pass */
+    uint64_t reopens;         /* environment reopened after MDB_PANIC */
     /* growable encode buffer */
     uint8_t *buf;
     size_t buf_cap;

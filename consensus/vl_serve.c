@@ -6,6 +6,7 @@
  * copied) before any write: LMDB values stay valid until the next write.
  */
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -138,9 +139,58 @@ static vl_err send_log_request(vl_core *c, uint16_t peer)
     return vl_stage_msg(c, VL_OUT_PEER, peer, 0, &m);
 }
 
+/* Peer clocks.  An entry of a peer's log for a certificate this node
+ * already holds gives two times of one event: when the peer applied it (by
+ * its clock) and when this node did (by ours).  Both apply a freshly formed
+ * certificate within moments of each other (it is broadcast), so the
+ * difference is the offset of the two clocks plus how late either applied
+ * it.  Only entries among the last CLOCK_SAMPLE_TAIL of the peer's log that
+ * this node applied at most CLOCK_SAMPLE_RECENT_MS ago are sampled (an old
+ * backlog says nothing about clocks), and a reply's measure is its sample
+ * smallest in magnitude: lateness only ever adds to it.  Times come in as
+ * data (entries, now_ms): no clock is read here.  The node compares the
+ * result with clock_skew_ms (node/voucherd.c, event=clock_skew). */
+#define CLOCK_SAMPLE_TAIL 64u
+#define CLOCK_SAMPLE_RECENT_MS 60000u
+
+typedef struct {
+    bool have;
+    int64_t best_ms;
+} clock_pick;
+
+static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
+
+static vl_err clock_sample(vl_core *c, const vl_entry *e, const vl_apply_info *info,
+                           uint64_t peer_head, clock_pick *pick)
+{
+    bool found;
+    uint8_t hash[32];
+    uint64_t index;
+    vl_bytes raw;
+    vl_entry mine;
+    if (e->index + CLOCK_SAMPLE_TAIL <= peer_head || e->time_ms > (uint64_t)INT64_MAX)
+        return VL_OK;
+    VL_TRY(vl_slot_get(c, c->txn, info->account, info->seq, &found, hash, &index));
+    if (!found)
+        return VL_OK;
+    VL_TRY(vl_entry_cert(c, c->txn, index, &raw, NULL));
+    if (vl_entry_decode(raw.ptr, raw.len, &mine) != VL_OK)
+        return VL_ERR_CORRUPT;
+    if (mine.time_ms > (uint64_t)INT64_MAX ||
+        vl_elapsed(c->now_ms, mine.time_ms) > CLOCK_SAMPLE_RECENT_MS)
+        return VL_OK;
+    int64_t d = (int64_t)e->time_ms - (int64_t)mine.time_ms;
+    if (!pick->have || abs64(d) < abs64(pick->best_ms)) {
+        pick->best_ms = d;
+        pick->have = true;
+    }
+    return VL_OK;
+}
+
 /* One entry of a peer's log at the cursor: chain check, apply, advance.
  * *stop when the reply must not be read further. */
-static vl_err pull_entry(vl_core *c, uint16_t peer, vl_bytes raw, bool *advanced, bool *stop)
+static vl_err pull_entry(vl_core *c, uint16_t peer, vl_bytes raw, uint64_t peer_head,
+                         clock_pick *pick, bool *advanced, bool *stop)
 {
     vl_cursor *cur = &c->mem.cursors[peer];
     vl_entry e;
@@ -162,6 +212,8 @@ static vl_err pull_entry(vl_core *c, uint16_t peer, vl_bytes raw, bool *advanced
     VL_TRY(vl_apply_cert(c, e.cert.ptr, e.cert.len, 0, VL_SRC_NONE, &info));
     if (info.res == VL_APPLY_INVALID)
         return VL_OK; /* counted by the apply; the cursor stays */
+    if (info.res == VL_APPLY_DUPLICATE)
+        VL_TRY(clock_sample(c, &e, &info, peer_head, pick));
     vl_cert_hash(cert_hash, e.cert.ptr, e.cert.len);
     vl_entry_hash(cur->hash, e.index, e.prev_hash, cert_hash);
     cur->next = e.index + 1u;
@@ -173,9 +225,14 @@ static vl_err pull_entry(vl_core *c, uint16_t peer, vl_bytes raw, bool *advanced
 vl_err vl_on_log_reply(vl_core *c, uint16_t peer, const vl_msg *m)
 {
     bool advanced = false, stop = false;
+    clock_pick pick = {false, 0};
     c->peer_head[peer] = m->log_head;
     for (uint32_t i = 0; i < m->item_count && !stop; i++)
-        VL_TRY(pull_entry(c, peer, m->items[i], &advanced, &stop));
+        VL_TRY(pull_entry(c, peer, m->items[i], m->log_head, &pick, &advanced, &stop));
+    if (pick.have) {
+        c->peer_clock_ms[peer] = pick.best_ms;
+        c->peer_clock_at_ms[peer] = c->now_ms > 0 ? c->now_ms : 1u;
+    }
     if (!advanced)
         return VL_OK;
     VL_TRY(vl_cursor_save(c, peer));
@@ -257,7 +314,7 @@ vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
     st->flags |= c->voter ? VL_STATUS_VOTER : 0u;
     st->flags |= vl_voters_heard(c) >= c->g->quorum ? VL_STATUS_IN_QUORUM : 0u;
     st->flags |= forks > 0 ? VL_STATUS_FORK : 0u;
-    if (c->last_err == VL_ERR_DISK_FULL || c->last_err == VL_ERR_MAP_FULL)
+    if (c->refusing != VL_OK) /* vl_core.c note 20 */
         st->flags |= VL_STATUS_READ_ONLY;
     st->log_head = c->mem.head;
     memcpy(st->head_hash, c->mem.head_hash, 32);

@@ -12,6 +12,22 @@
  *     transaction in the process for mdb_env_set_mapsize); the core calls
  *     vl_store_maybe_grow before each step and vl_store_grow after a step
  *     failed with MDB_MAP_FULL.
+ *  2a. Growth "before it is full": vl_store_maybe_grow doubles the map
+ *     when more than VL_STORE_GROW_AT_QUARTERS/4 of it holds pages.  Used
+ *     is the file's high-water mark (last page + 1), the space the map
+ *     must cover; free pages inside it are reused by LMDB.  The map is
+ *     address space, not disk: growing it costs no disk.  The data file
+ *     grows by pwrite as pages are written (no MDB_WRITEMAP: with a
+ *     writable map a full disk is a SIGBUS on a page fault, here it is
+ *     ENOSPC from the commit, VL_ERR_DISK_FULL).
+ *  2b. MDB_PANIC.  LMDB marks the environment fatal when the write of a
+ *     meta page fails (mdb_env_write_meta); every later transaction gets
+ *     MDB_PANIC.  Page writes of a commit (mdb_page_flush) and the fsync
+ *     of the data file fail the commit without that mark.  A meta write
+ *     can fail with ENOSPC on a filesystem that allocates on overwrite
+ *     (copy on write), or with EIO.  vl_store_begin records the panic and
+ *     the core reopens the environment (vl_store_reopen): the file holds
+ *     the last meta page that was written whole.
  *  3. Default LMDB flags (no MDB_NOTLS): the core opens a transaction and
  *     ends it within one call, on one thread, so thread-local reader slots
  *     are never shared.  MDB_NOSYNC only when the caller asked for a
@@ -26,6 +42,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define VL_STORE_MAX_DBS 16
@@ -123,6 +140,8 @@ vl_err vl_store_open(vl_store *s, const char *dir, bool durable, uint64_t map_si
     int dead = 0;
     if (rc == 0)
         rc = mdb_reader_check(s->env, &dead);
+    s->stale_readers = dead > 0 ? (uint32_t)dead : 0u;
+    s->durable = durable;
     e = vl_store_xlate(rc);
     if (e == VL_OK)
         e = open_dbis(s);
@@ -174,6 +193,7 @@ vl_err vl_store_grow(vl_store *s)
         next = VL_STORE_MAX_MAP;
     if (mdb_env_set_mapsize(s->env, (size_t)next) != 0)
         return VL_ERR_MAP_FULL;
+    s->grows++;
     return VL_OK;
 }
 
@@ -181,16 +201,50 @@ vl_err vl_store_maybe_grow(vl_store *s)
 {
     uint64_t used, size;
     vl_store_usage(s, &used, &size);
-    if (used > size - size / 4u) /* more than 3/4 used */
+    if (used > size / 4u * VL_STORE_GROW_AT_QUARTERS)
         return vl_store_grow(s);
     return VL_OK;
+}
+
+vl_err vl_store_reopen(vl_store *s, const char *dir, char *err, size_t err_cap)
+{
+    assert(s != NULL && s->env != NULL && dir != NULL);
+    MDB_envinfo info;
+    uint64_t map = mdb_env_info(s->env, &info) == 0 ? info.me_mapsize : VL_STORE_MIN_MAP;
+    bool durable = s->durable;
+    uint64_t grows = s->grows;
+    vl_store_close(s);
+    vl_err e = vl_store_open(s, dir, durable, map, err, err_cap);
+    s->grows = grows;
+    return e;
+}
+
+vl_err vl_store_reader_check(vl_store *s, uint32_t *cleared)
+{
+    assert(s != NULL && s->env != NULL);
+    int dead = 0;
+    int rc = mdb_reader_check(s->env, &dead);
+    if (cleared != NULL)
+        *cleared = rc == 0 && dead > 0 ? (uint32_t)dead : 0u;
+    return vl_store_xlate(rc);
+}
+
+uint64_t vl_store_free_bytes(const char *dir)
+{
+    struct statvfs v;
+    if (statvfs(dir, &v) != 0)
+        return UINT64_MAX;
+    return (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
 }
 
 vl_err vl_store_begin(vl_store *s, bool read_only, MDB_txn **txn)
 {
     assert(s != NULL && s->env != NULL && txn != NULL);
     *txn = NULL;
-    return vl_store_xlate(mdb_txn_begin(s->env, NULL, read_only ? MDB_RDONLY : 0u, txn));
+    int rc = mdb_txn_begin(s->env, NULL, read_only ? MDB_RDONLY : 0u, txn);
+    if (rc == MDB_PANIC)
+        s->panicked = true; /* note 2b */
+    return vl_store_xlate(rc);
 }
 
 vl_err vl_db_get(MDB_txn *t, MDB_dbi d, const void *key, size_t klen, MDB_val *val,

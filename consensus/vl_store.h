@@ -28,10 +28,18 @@
 /* Smallest initial map: anything smaller only wastes early growth steps. */
 #define VL_STORE_MIN_MAP (1ull << 20)
 
+/* Grow the map before a step when more than this share of it is used
+ * (numerator over 4): a step then almost never meets MDB_MAP_FULL. */
+#define VL_STORE_GROW_AT_QUARTERS 3u
+
 typedef struct {
     MDB_env *env;
     MDB_dbi meta, log, accounts, slots, locks, pending, origin, peers, forks;
     int lock_fd; /* flock()ed "core.lock" in the directory, -1 when closed */
+    bool durable;
+    uint32_t stale_readers; /* reader slots of dead processes cleared by the last open */
+    uint64_t grows;         /* map growths since the open (vl_store_grow) */
+    bool panicked;          /* LMDB answered MDB_PANIC: the environment must be reopened */
 } vl_store;
 
 /* Translate an LMDB or errno code: MDB_MAP_FULL -> VL_ERR_MAP_FULL,
@@ -53,14 +61,40 @@ void vl_store_close(vl_store *s);
 /* Pages in use and map size, in bytes. */
 void vl_store_usage(vl_store *s, uint64_t *used_bytes, uint64_t *map_bytes);
 
-/* Double the map when more than 3/4 of it is used.  No transaction of
- * this process may be open.  VL_OK or VL_ERR_MAP_FULL (cannot grow). */
+/* Double the map when more than VL_STORE_GROW_AT_QUARTERS/4 of it is
+ * used.  No transaction of this process may be open.  VL_OK or
+ * VL_ERR_MAP_FULL (cannot grow). */
 vl_err vl_store_maybe_grow(vl_store *s);
 
 /* Double the map now (up to VL_STORE_MAX_MAP).  VL_OK or VL_ERR_MAP_FULL. */
 vl_err vl_store_grow(vl_store *s);
 
-/* Transactions. */
+/* Close and open again the environment of dir at its current map size
+ * (after MDB_PANIC: LMDB refuses every transaction of an environment whose
+ * meta page write failed, until it is reopened).  Stale readers are
+ * cleared again.  No transaction may be open.  VL_OK or vl_store_open's
+ * errors; on failure s is closed. */
+vl_err vl_store_reopen(vl_store *s, const char *dir, char *err, size_t err_cap);
+
+/* Clear the reader slots of dead processes (mdb_reader_check): a killed
+ * reader (a backup tool, voucherctl verify-log --data-dir) would pin old
+ * pages and make the file grow.  *cleared (may be NULL) gets the count.
+ * VL_OK or VL_ERR_STORAGE. */
+vl_err vl_store_reader_check(vl_store *s, uint32_t *cleared);
+
+/* Free bytes for unprivileged writers on the filesystem of dir (statvfs
+ * f_bavail * f_frsize); UINT64_MAX when statvfs fails (unknown: callers
+ * then assume there is room). */
+uint64_t vl_store_free_bytes(const char *dir);
+/* Below this, a commit that failed with EIO is taken for a full disk: LMDB
+ * reports a page write cut short by ENOSPC as EIO (mdb_page_flush). */
+#define VL_STORE_LOW_SPACE_BYTES (1ull << 20)
+/* A node that refused writes for a full disk resumes only with this much
+ * free (and a write that committed): a commit that fits in LMDB's free
+ * pages proves little, and resuming at the edge would flap. */
+#define VL_STORE_RESUME_SPACE_BYTES (4ull << 20)
+
+/* Transactions.  MDB_PANIC sets s->panicked (and is VL_ERR_STORAGE). */
 vl_err vl_store_begin(vl_store *s, bool read_only, MDB_txn **txn);
 
 /* Get: VL_OK with *found set (val filled only when found), or an error. */

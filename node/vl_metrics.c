@@ -224,8 +224,16 @@ static void format_counters(writer *w, const vl_metrics_snapshot *s)
            s->zap_admitted);
     metric(w, "zap_refused_total", "counter", "Peer connections the ZAP handler refused.",
            s->zap_refused);
-    metric(w, "steps_failed_total", "counter", "Steps (LMDB transactions) that failed.",
+    metric(w, "steps_failed_total", "counter",
+           "Steps (LMDB transactions) that failed, other than for lack of space.",
            s->steps_failed);
+    metric(w, "steps_refused_total", "counter",
+           "Steps answered read-only because the disk or the LMDB map was full.",
+           s->steps_refused);
+    metric(w, "lmdb_map_grown_total", "counter", "Times the LMDB map doubled.", s->map_grows);
+    metric(w, "lmdb_reopened_total", "counter",
+           "Times the LMDB environment was reopened after LMDB marked it fatal.",
+           s->storage_reopens);
 }
 
 static void format_gauges(writer *w, const vl_metrics_snapshot *s)
@@ -243,10 +251,25 @@ static void format_gauges(writer *w, const vl_metrics_snapshot *s)
     metric(w, "voter", "gauge", "1 if this node votes.", (f & VL_STATUS_VOTER) != 0);
     metric(w, "quorum_reachable", "gauge", "1 if this node heard from a quorum of voters.",
            (f & VL_STATUS_IN_QUORUM) != 0);
-    metric(w, "read_only", "gauge", "1 if the last step failed for lack of space.",
+    metric(w, "read_only", "gauge", "1 while the node refuses writes for lack of space.",
            (f & VL_STATUS_READ_ONLY) != 0);
+    head(w, "writes_refused", "gauge",
+         "1 while the node refuses writes, by reason: disk_full or map_full.");
+    put(w, "voucher_writes_refused{reason=\"disk_full\"} %d\n"
+           "voucher_writes_refused{reason=\"map_full\"} %d\n",
+        s->write_refused == VL_ERR_DISK_FULL, s->write_refused == VL_ERR_MAP_FULL);
     metric(w, "syncing", "gauge", "1 while this node is catching up with a peer's log.",
            (f & VL_STATUS_SYNCING) != 0);
+    head(w, "peer_clock_offset_seconds", "gauge",
+         "How far a peer's clock is ahead of this node's (negative: behind), measured from "
+         "the times in its log; peers not measured yet are absent.");
+    for (uint32_t i = 0; i < s->clock_peer_count && i < VL_MAX_NODES; i++) {
+        int64_t v = s->clock_offset_ms[i];
+        uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        put(w, "voucher_peer_clock_offset_seconds{peer=\"%s\"} %s%llu.%03llu\n",
+            s->clock_peer_id[i], v < 0 ? "-" : "", (unsigned long long)(a / 1000u),
+            (unsigned long long)(a % 1000u));
+    }
     metric(w, "lmdb_map_size_bytes", "gauge", "LMDB map size.", s->map_size_bytes);
     metric(w, "lmdb_map_used_bytes", "gauge", "LMDB pages in use, in bytes.",
            s->map_used_bytes);
@@ -277,6 +300,11 @@ bool vl_metrics_health(const vl_metrics_snapshot *s, char *reason, size_t cap)
     uint8_t f = s->status_flags;
     if (!s->started)
         snprintf(reason, cap, "starting");
+    else if (s->write_refused == VL_ERR_DISK_FULL)
+        snprintf(reason, cap, "read-only: disk full; not accepting writes, serving reads");
+    else if (s->write_refused == VL_ERR_MAP_FULL)
+        snprintf(reason, cap,
+                 "read-only: the LMDB map cannot grow; not accepting writes, serving reads");
     else if ((f & VL_STATUS_READ_ONLY) != 0)
         snprintf(reason, cap, "read-only: disk full (or the LMDB map cannot grow)");
     else if ((f & VL_STATUS_IN_QUORUM) == 0)

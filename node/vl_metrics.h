@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "vl_error.h"
+#include "vl_limits.h"
 
 /* Longest "host:port" accepted for metrics_bind ("[v6 address]:65535"). */
 #define VL_METRICS_BIND_MAX 64
@@ -65,6 +66,9 @@ typedef struct {
     uint64_t zap_admitted;
     uint64_t zap_refused;
     uint64_t steps_failed;      /* steps that returned an error */
+    uint64_t steps_refused;     /* steps answered read-only: disk or map full */
+    uint64_t map_grows;         /* LMDB map doublings */
+    uint64_t storage_reopens;   /* LMDB environment reopened after MDB_PANIC */
     /* gauges */
     uint64_t log_head;
     uint64_t accounts;
@@ -76,7 +80,12 @@ typedef struct {
     uint64_t map_used_bytes;    /* LMDB pages in use */
     uint32_t quorum;            /* voters a certificate needs (genesis) */
     uint8_t status_flags;       /* VL_STATUS_* (vl_wire.h) */
+    uint16_t write_refused;     /* 0, VL_ERR_DISK_FULL or VL_ERR_MAP_FULL */
     bool started;               /* a step has run: the flags mean something */
+    /* peers' clock offsets (vl_core_peer_clock), measured peers only */
+    uint32_t clock_peer_count;
+    const char *clock_peer_id[VL_MAX_NODES]; /* into the genesis (outlives the server) */
+    int64_t clock_offset_ms[VL_MAX_NODES];
     /* histograms (only steps with at least one received message) */
     vl_metrics_histogram step_us;
     vl_metrics_histogram batch;

@@ -45,6 +45,7 @@ static const member members[] = {
     {"checkpoint_every_ms", M_U64, false, F(checkpoint_every_ms), 0, VL_NODE_MAX_MS},
     {"client_timeout_ms", M_U64, false, F(client_timeout_ms), 1, VL_NODE_MAX_MS},
     {"max_batch", M_U32, false, F(max_batch), 1, VL_NODE_MAX_BATCH},
+    {"initial_map_mb", M_U64, false, F(initial_map_mb), 1, VL_NODE_MAX_MAP_MB},
     {"observer", M_BOOL, false, F(observer), 0, 0},
     {"peer_bind", M_ENDPOINT, false, F(peer_bind), 0, 0},
     {"client_bind", M_ENDPOINT, false, F(client_bind), 0, 0},
@@ -64,6 +65,7 @@ static void config_defaults(vl_node_config *cfg)
     cfg->checkpoint_every_ms = 10000;
     cfg->client_timeout_ms = 5000;
     cfg->max_batch = 1024;
+    cfg->initial_map_mb = 64;
 }
 
 static vl_err bad(char *err, size_t cap, const char *name, const char *why)

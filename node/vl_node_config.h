@@ -26,6 +26,8 @@
 #define VL_NODE_MAX_BATCH 65536u
 /* Longest interval or timeout accepted (a day): larger is surely a typo. */
 #define VL_NODE_MAX_MS 86400000u
+/* initial_map_mb: 1 MiB .. 1 TiB (VL_STORE_MAX_MAP), default 64. */
+#define VL_NODE_MAX_MAP_MB 1048576u
 
 typedef struct {
     char node_id[VL_MAX_ID_LEN + 1];
@@ -40,6 +42,7 @@ typedef struct {
     uint64_t checkpoint_every_ms; /* 0: never */
     uint64_t client_timeout_ms;
     uint32_t max_batch;
+    uint64_t initial_map_mb; /* LMDB map at open, MiB; it grows by doubling */
     bool observer;
     char peer_bind[VL_MAX_ENDPOINT_LEN + 1];   /* "" : the genesis peer endpoint */
     char client_bind[VL_MAX_ENDPOINT_LEN + 1]; /* "" : the genesis client endpoint */

@@ -20,8 +20,17 @@
  *     loop logs it (rate-limited) and carries on: the core answers the
  *     batch's clients UNAVAILABLE once a step commits again, and re-drives
  *     its durable locks.  VL_ERR_IO is the exception: a failed fsync leaves
- *     the page cache untrusted (the kernel may have dropped dirty pages),
- *     so the node stops and a restart recovers from what is durable.
+ *     the page cache untrusted (the kernel may have dropped dirty pages,
+ *     and a second fsync may then "succeed" over lost data), so the node
+ *     stops (exit 1) and a restart recovers from what is durable.
+ *     VL_ERR_DISK_FULL and VL_ERR_MAP_FULL put the core in its refusing
+ *     state (vl_core.c note 20): the step's outputs are the answers of a
+ *     read-only pass, sent as usual.  Entering the state is logged once
+ *     (event=write_refused, with the data directory and its free space),
+ *     then at most every VL_NODE_REFUSED_LOG_EVERY_MS; leaving it is
+ *     event=writes_resumed.  A map growth is event=map_grown.  Reader
+ *     slots of dead processes are cleared at open and every
+ *     VL_NODE_READER_CHECK_EVERY_MS (event=stale_readers_cleared).
  *
  *  4. Received payloads stay in their zmq_msg_t (no copy) until the step
  *     has returned; vl_input points into them.
@@ -55,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -74,8 +84,16 @@
 #define VL_NODE_BATCH_BYTES (64u * 1024u * 1024u)
 /* A repeated step error is logged at most this often. */
 #define VL_NODE_ERR_LOG_EVERY_MS 10000u
+/* While writes are refused (note 3), a reminder this often. */
+#define VL_NODE_REFUSED_LOG_EVERY_MS 60000u
+/* Reader slots of dead processes are cleared this often (note 3): a killed
+ * reader pins its snapshot, and under load the data file grows by tens of
+ * MiB a minute until the slot is cleared. */
+#define VL_NODE_READER_CHECK_EVERY_MS 5000u
 /* Counters are logged this often (event=stats). */
 #define VL_NODE_STATS_EVERY_MS 60000u
+/* event=clock_skew at most this often per peer. */
+#define VL_NODE_CLOCK_LOG_MS 60000u
 /* The metrics snapshot is refreshed at most this often (note 7): reading
  * the core's stats is a read transaction, kept off most steps. */
 #define VL_NODE_METRICS_EVERY_MS 100u
@@ -108,6 +126,11 @@ typedef struct {
     vl_metrics *metrics;      /* note 7; NULL: off */
     vl_metrics_snapshot snap; /* the loop's copy (note 7) */
     uint64_t metrics_published_ms;
+    vl_core_storage storage;  /* note 3: after the last step */
+    uint64_t refused_since_ms; /* note 3: when writes were first refused */
+    uint64_t refused_logged_ms;
+    uint64_t readers_checked_ms; /* note 3 */
+    uint64_t clock_logged_ms[VL_MAX_NODES]; /* event=clock_skew per peer (monotonic) */
 } vl_daemon;
 
 static uint64_t now_ms(clockid_t clock)
@@ -205,6 +228,7 @@ static vl_err open_core(vl_daemon *d, char *err, size_t cap)
     cc.sync_batch = d->cfg.sync_batch;
     cc.checkpoint_every_ms = d->cfg.checkpoint_every_ms;
     cc.client_timeout_ms = d->cfg.client_timeout_ms;
+    cc.map_size_bytes = d->cfg.initial_map_mb << 20;
     if (make_dirs(d->cfg.data_dir) != 0) {
         snprintf(err, cap, "cannot create the data directory %.300s: %s", d->cfg.data_dir,
                  strerror(errno));
@@ -335,6 +359,56 @@ static void log_step_error(vl_daemon *d, vl_err e, size_t inputs)
     d->err_repeats = 0;
 }
 
+/* Free bytes for unprivileged writers on the data directory's
+ * filesystem, or -1 if statvfs fails. */
+static long long data_dir_free(const vl_daemon *d)
+{
+    struct statvfs v;
+    if (statvfs(d->cfg.data_dir, &v) != 0)
+        return -1;
+    return (long long)v.f_bavail * (long long)v.f_frsize;
+}
+
+/* Note 3: log what the storage did in the last step (no transaction). */
+static void storage_events(vl_daemon *d)
+{
+    vl_core_storage was = d->storage, *now = &d->storage;
+    char q[600];
+    vl_core_get_storage(d->core, now);
+    uint64_t t = now_ms(CLOCK_MONOTONIC);
+    if (now->map_size_bytes != was.map_size_bytes)
+        vl_log(VL_LOG_INFO, "map_grown", "from_bytes=%llu to_bytes=%llu used_bytes=%llu",
+               (unsigned long long)was.map_size_bytes, (unsigned long long)now->map_size_bytes,
+               (unsigned long long)now->map_used_bytes);
+    if (now->reopens != was.reopens)
+        vl_log(VL_LOG_WARN, "storage_reopened",
+               "data_dir=%s reason=\"LMDB marked the environment fatal (a meta page write "
+               "failed); reopened on what is durable\"",
+               vl_log_quote(q, sizeof q, d->cfg.data_dir));
+    if (now->refusing != VL_OK &&
+        (was.refusing != now->refusing ||
+         t - d->refused_logged_ms >= VL_NODE_REFUSED_LOG_EVERY_MS)) {
+        if (was.refusing == VL_OK)
+            d->refused_since_ms = t;
+        vl_log(VL_LOG_ERROR, "write_refused",
+               "error=%s code=%d data_dir=%s free_bytes=%lld map_size_bytes=%llu "
+               "refused_steps=%llu msg=\"%s: not accepting writes (SUBMIT is answered %s); "
+               "serving reads; resumes by itself when space is back\"",
+               vl_err_slug(now->refusing), (int)now->refusing,
+               vl_log_quote(q, sizeof q, d->cfg.data_dir), data_dir_free(d),
+               (unsigned long long)now->map_size_bytes,
+               (unsigned long long)now->steps_refused,
+               now->refusing == VL_ERR_DISK_FULL ? "disk full" : "LMDB map cannot grow",
+               vl_err_name(now->refusing));
+        d->refused_logged_ms = t;
+    }
+    if (now->refusing == VL_OK && was.refusing != VL_OK)
+        vl_log(VL_LOG_INFO, "writes_resumed",
+               "after=%s refused_ms=%llu refused_steps=%llu free_bytes=%lld",
+               vl_err_slug(was.refusing), (unsigned long long)(t - d->refused_since_ms),
+               (unsigned long long)now->steps_refused, data_dir_free(d));
+}
+
 /* Note 6: count the VOTE_REQUESTs just sent; at the N-th, flush and die. */
 static void test_kill_hook(vl_daemon *d)
 {
@@ -398,6 +472,19 @@ static void metrics_publish(vl_daemon *d)
     s->map_used_bytes = st.map_used_bytes;
     s->quorum = d->g->quorum;
     s->status_flags = st.status.flags;
+    s->write_refused = (uint16_t)d->storage.refusing;
+    s->steps_refused = d->storage.steps_refused;
+    s->map_grows = d->storage.map_grows;
+    s->storage_reopens = d->storage.reopens;
+    s->clock_peer_count = 0;
+    for (uint16_t p = 0; p < d->g->node_count && p < VL_MAX_NODES; p++) {
+        int64_t off;
+        uint64_t at;
+        if (vl_core_peer_clock(d->core, p, &off, &at)) {
+            s->clock_peer_id[s->clock_peer_count] = d->g->nodes[p].id;
+            s->clock_offset_ms[s->clock_peer_count++] = off;
+        }
+    }
     s->started = true;
     vl_metrics_publish(d->metrics, s);
 }
@@ -413,10 +500,19 @@ static int step_once(vl_daemon *d, size_t n)
     vl_err e = vl_core_step(d->core, now_ms(CLOCK_REALTIME), d->in, n + 1u, &d->out);
     if (d->metrics != NULL) {
         vl_metrics_observe_step(&d->snap, now_us() - t0_us, n);
-        d->snap.steps_failed += e != VL_OK;
+        d->snap.steps_failed += e != VL_OK && e != VL_ERR_DISK_FULL && e != VL_ERR_MAP_FULL;
     }
     for (size_t i = 0; i < n; i++)
         zmq_msg_close(&d->msgs[i]);
+    if (e != VL_ERR_IO)
+        storage_events(d);
+    if (e == VL_ERR_DISK_FULL || e == VL_ERR_MAP_FULL) {
+        /* Note 3: the read-only pass's answers; nothing depends on a write. */
+        for (size_t i = 0; i < d->out.count; i++)
+            vl_net_send(&d->net, &d->out.items[i]);
+        vl_outbox_clear(&d->out);
+        return 0;
+    }
     if (e == VL_OK) {
         for (size_t i = 0; i < d->out.count; i++)
             vl_net_send(&d->net, &d->out.items[i]);
@@ -432,14 +528,15 @@ static int step_once(vl_daemon *d, size_t n)
         return 0;
     }
     if (e == VL_ERR_IO) {
+        char q[600];
         vl_log(VL_LOG_ERROR, "step_failed",
-               "error=io code=%d msg=\"fsync failed: stopping; restart recovers from what is "
-               "durable\"",
-               (int)e);
+               "error=io code=%d data_dir=%s msg=\"fsync failed (or a write of the data file): "
+               "the page cache can no longer be trusted; stopping without sending this "
+               "step's votes or replies; restart recovers from what is durable\"",
+               (int)e, vl_log_quote(q, sizeof q, d->cfg.data_dir));
         return -1;
     }
-    /* Including VL_ERR_DISK_FULL and VL_ERR_MAP_FULL: keep serving reads
-     * (the core answers READ_ONLY in STATUS) and retry on the next loop. */
+    /* VL_ERR_STORAGE, VL_ERR_CORRUPT, VL_ERR_NOMEM: retry on the next loop. */
     log_step_error(d, e, n);
     return 0;
 }
@@ -456,6 +553,32 @@ static int run_step(vl_daemon *d, size_t n)
         }
     }
     return rc;
+}
+
+/* A peer whose clock differs from ours by more than clock_skew_ms, as the
+ * core last measured it (vl_core_peer_clock): a warning, at most once a
+ * minute per peer.  Every peer off by about the same amount means that it
+ * is this node's clock that is off. */
+static void clock_events(vl_daemon *d)
+{
+    uint64_t now = now_ms(CLOCK_MONOTONIC);
+    for (uint16_t p = 0; p < d->g->node_count && p < VL_MAX_NODES; p++) {
+        int64_t off;
+        uint64_t at;
+        if (!vl_core_peer_clock(d->core, p, &off, &at))
+            continue;
+        uint64_t mag = off < 0 ? (uint64_t)0 - (uint64_t)off : (uint64_t)off;
+        if (mag <= d->cfg.clock_skew_ms ||
+            (d->clock_logged_ms[p] != 0 && now - d->clock_logged_ms[p] < VL_NODE_CLOCK_LOG_MS))
+            continue;
+        d->clock_logged_ms[p] = now;
+        vl_log(VL_LOG_WARN, "clock_skew",
+               "peer=%s offset_ms=%lld allowance_ms=%llu reason=\"the clock of %s is %s this "
+               "node's by more than clock_skew_ms: one of the two clocks is wrong (check NTP); "
+               "validity windows are judged by each node's own clock\"",
+               d->g->nodes[p].id, (long long)off, (unsigned long long)d->cfg.clock_skew_ms,
+               d->g->nodes[p].id, off > 0 ? "ahead of" : "behind");
+    }
 }
 
 /* The event loop, until a signal (0) or a fatal error (-1). */
@@ -477,10 +600,18 @@ static int run_loop(vl_daemon *d)
         vl_net_monitor_events(&d->net);
         if (run_step(d, gather(d)) != 0)
             return -1;
+        clock_events(d);
         uint64_t now = now_ms(CLOCK_MONOTONIC);
         if (now - d->stats_logged_ms >= VL_NODE_STATS_EVERY_MS) {
             log_stats(d, VL_LOG_INFO);
             d->stats_logged_ms = now;
+        }
+        if (now - d->readers_checked_ms >= VL_NODE_READER_CHECK_EVERY_MS) {
+            uint32_t cleared = 0; /* a reader killed while we run (note 3) */
+            if (vl_core_check_readers(d->core, &cleared) == VL_OK && cleared > 0)
+                vl_log(VL_LOG_WARN, "stale_readers_cleared", "count=%u when=running",
+                       (unsigned)cleared);
+            d->readers_checked_ms = now;
         }
     }
     return 0;
@@ -521,6 +652,15 @@ static int run_daemon(vl_daemon *d)
     /* The role the core acts in: a data directory restored from a backup
      * (voucherctl restore) keeps a stored observer flag that neither the
      * genesis nor the configuration shows, so `started` cannot know it. */
+    vl_core_get_storage(d->core, &d->storage); /* note 3 */
+    vl_log(VL_LOG_INFO, "storage",
+           "map_size_bytes=%llu map_used_bytes=%llu free_bytes=%lld stale_readers_cleared=%u",
+           (unsigned long long)d->storage.map_size_bytes,
+           (unsigned long long)d->storage.map_used_bytes, data_dir_free(d),
+           (unsigned)d->storage.stale_readers_cleared);
+    if (d->storage.stale_readers_cleared > 0)
+        vl_log(VL_LOG_WARN, "stale_readers_cleared", "count=%u when=start",
+               (unsigned)d->storage.stale_readers_cleared);
     vl_core_stats st;
     vl_core_get_stats(d->core, &st);
     vl_log(VL_LOG_INFO, "ready", "peer_endpoint=%s client_endpoint=%s role=%s",

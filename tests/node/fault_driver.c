@@ -50,6 +50,11 @@
  *       acked account's state and certificates, to OUT.
  *   status DIR
  *       every node's STATUS, one line each.
+ *   submit-one DIR ACKS SERIAL NODE EXPECT
+ *       resource_test.sh: a REDEEM of SERIAL at seq 0 sent to NODE alone (no
+ *       failover).  EXPECT is OK (a certificate, appended to ACKS) or the
+ *       vl_err name the node must answer with (e.g. VL_ERR_DISK_FULL); any
+ *       other outcome, a timeout included, fails.
  *
  * Prints what it checked; "FAIL ..." lines and exit 1 on a failed check,
  * exit 2 on bad usage or a broken environment.
@@ -1194,6 +1199,30 @@ static int cmd_kill_coord(char **argv)
     return failures == 0 ? 0 : 1;
 }
 
+static int cmd_submit_one(char **argv)
+{
+    static vl_order o;
+    uint64_t serial = parse_u64(argv[2], "SERIAL");
+    uint32_t node = parse_node(argv[3]);
+    const char *expect = argv[4];
+    redeem_build(&o, serial, 0, 100, 0);
+    order_bytes ob;
+    order_encode(&o, &ob);
+    vl_client *c = client_node(node, REPLY_MS);
+    vl_client_result r;
+    vl_err e = vl_client_submit(c, ob.buf, ob.len, &r);
+    printf("submit-one: node%u answered %s (%u answered): %s\n", node + 1, vl_err_name(e),
+           r.answered, r.message);
+    if (strcmp(expect, "OK") == 0 ? e != VL_OK : strcmp(expect, vl_err_name(e)) != 0)
+        fail("submit-one: want %s from node%u, got %s", expect, node + 1, vl_err_name(e));
+    else if (e == VL_OK)
+        ack_result(argv[1], &r, node);
+    vl_client_result_free(&r);
+    vl_client_destroy(&c);
+    free(ob.buf);
+    return failures == 0 ? 0 : 1;
+}
+
 /* ---- main ------------------------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -1228,6 +1257,8 @@ int main(int argc, char **argv)
         rc = cmd_snapshot(n, a);
     else if (strcmp(cmd, "status") == 0 && n == 1)
         rc = cmd_status();
+    else if (strcmp(cmd, "submit-one") == 0 && n == 5)
+        rc = cmd_submit_one(a);
     else {
         fprintf(stderr, "usage: see the top of fault_driver.c\n");
         rc = 2;
