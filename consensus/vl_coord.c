@@ -8,6 +8,7 @@
  * look the entry up again by order hash.
  */
 #include <assert.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -432,9 +433,22 @@ static vl_err submit_start(vl_core *c, uint64_t client, uint64_t req_id, vl_byte
     vl_coord *e;
     unsigned mode = VL_MODE_VERIFIED | (c->voter ? VL_MODE_VOTE : 0u);
     VL_TRY(vl_decide(c, raw.ptr, raw.len, c->cord, hash, mode, &d));
-    if (d.kind == VL_ANSWER_REJECTED) /* our own rules say no: no need to ask */
-        return vl_stage_error(c, client, req_id, (vl_err)d.code, NULL, VL_EVIDENCE_NONE,
+    if (d.kind == VL_ANSWER_REJECTED) { /* our own rules say no: no need to ask */
+        /* A validity window is judged by this node's clock: say so, since a
+         * node whose clock is off refuses what the others accept. */
+        char text[VL_MAX_ERROR_MSG_LEN + 1];
+        const char *why = NULL;
+        if (d.code == VL_ERR_EXPIRED || d.code == VL_ERR_NOT_YET_VALID) {
+            snprintf(text, sizeof text,
+                     "%s by this node's clock (now %" PRIu64 " s unix, allowance %" PRIu64
+                     " s); if its clock is wrong, other nodes may accept the order",
+                     vl_strerror((vl_err)d.code), c->now_ms / 1000u,
+                     c->cfg.clock_skew_ms / 1000u);
+            why = text;
+        }
+        return vl_stage_error(c, client, req_id, (vl_err)d.code, why, VL_EVIDENCE_NONE,
                               (vl_bytes){NULL, 0});
+    }
     vl_err err = coord_new(c, raw, c->cord, hash, &e);
     if (err == VL_OK)
         err = add_waiter(c, e, client, req_id);
@@ -464,7 +478,9 @@ vl_err vl_coord_submit(vl_core *c, uint64_t client, uint64_t req_id, vl_bytes ra
         VL_TRY(add_waiter(c, e, client, req_id));
         return resolve_from_slot(c, e, &done);
     }
-    vl_err v = vl_order_verify(c->g, c->cord, hash);
+    /* Through the cache (vl_verify.c note 4): a resubmitted order, or
+     * one this node already voted on for another coordinator, is free. */
+    vl_err v = vl_order_verify_cached(c->g, c->cord, hash, c->cache);
     if (v != VL_OK)
         return vl_stage_error(c, client, req_id, v, NULL, VL_EVIDENCE_NONE,
                               (vl_bytes){NULL, 0});

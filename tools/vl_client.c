@@ -24,6 +24,11 @@
  *  4. The decoded reply (c->msg) borrows from c->reply, the last received
  *     ZeroMQ frame; everything a result keeps is copied to the heap before
  *     the next receive.
+ *  5. A program with many clients (one per thread: a client is not
+ *     thread-safe) can give them one shared cache (vl_client_use_cache;
+ *     the cache is internally locked).  The certificates of one voter batch
+ *     then cost one check of each vote signature for the whole program, not
+ *     one per client (docs/performance.md, change 2).
  */
 #include "vl_client.h"
 
@@ -48,7 +53,8 @@ struct vl_client {
     void *socks[VL_CLIENT_MAX_ENDPOINTS]; /* NULL until used (note 1) */
     uint32_t timeout_ms;
     uint64_t next_req_id;
-    vl_sigcache *cache; /* NULL if it could not be made: verification still works */
+    vl_sigcache *cache; /* in use: own_cache or a shared one (note 5); NULL works too */
+    vl_sigcache *own_cache; /* NULL if it could not be made */
     vl_msg msg;         /* the last reply, borrowing from `reply` (note 4) */
     vl_msg_storage *st;
     zmq_msg_t reply;
@@ -57,6 +63,12 @@ struct vl_client {
 };
 
 /* ---- lifecycle ------------------------------------------------------------ */
+
+void vl_client_use_cache(vl_client *c, vl_sigcache *cache)
+{
+    assert(c != NULL);
+    c->cache = cache != NULL ? cache : c->own_cache;
+}
 
 static void reply_release(vl_client *c)
 {
@@ -100,7 +112,8 @@ vl_err vl_client_new(vl_client **out, const vl_genesis *genesis, const char *con
     c->n = n;
     c->timeout_ms = timeout_ms;
     c->next_req_id = 1;
-    c->cache = vl_sigcache_new(CLIENT_CACHE_ENTRIES);
+    c->own_cache = vl_sigcache_new(CLIENT_CACHE_ENTRIES);
+    c->cache = c->own_cache;
     vl_msg_init(&c->msg, c->st);
     c->zctx = zmq_ctx_new();
     if (c->zctx == NULL) {
@@ -128,7 +141,7 @@ void vl_client_destroy(vl_client **cp)
         sock_close(c, i);
     if (c->zctx != NULL)
         zmq_ctx_term(c->zctx);
-    vl_sigcache_destroy(&c->cache);
+    vl_sigcache_destroy(&c->own_cache);
     free(c->cert);
     free(c->st);
     free(c->g);

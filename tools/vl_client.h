@@ -69,6 +69,12 @@ vl_err vl_client_new(vl_client **c, const vl_genesis *genesis, const char *const
  * set *c = NULL.  NULL or *c == NULL is allowed. */
 void vl_client_destroy(vl_client **c);
 
+/* Verify certificates through `cache` (borrowed: it must outlive c; it is
+ * internally locked, so the clients of several threads may share one)
+ * instead of the client's own; NULL goes back to the client's own.  A
+ * cache must serve one genesis only. */
+void vl_client_use_cache(vl_client *c, vl_sigcache *cache);
+
 /* The endpoints in use (n == 0 at creation: the genesis'), and the genesis. */
 size_t vl_client_endpoint_count(const vl_client *c);
 const char *vl_client_endpoint(const vl_client *c, size_t index); /* NULL if out of range */

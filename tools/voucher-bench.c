@@ -28,7 +28,10 @@
  *     until its unit is due, and the latency is measured from the due time,
  *     not from the send, so a backlog shows up as latency (coordinated
  *     omission is not hidden).  With too few clients for the rate the
- *     figures say so by growing.
+ *     figures say so by growing.  The clients share one signature cache
+ *     (vl_client_use_cache), as one billing system would: a vote
+ *     signature over a batch root is checked once for the whole run, not
+ *     once per client thread that receives a certificate of that batch.
  *  4. Issue mode: ISSUE orders of one issuer form one chain (its account's
  *     seq 0, 1, 2, ...) that must be certified in order, so each issuer key
  *     is one sequential chain, driven by one client; threads beyond the
@@ -48,6 +51,15 @@
  *     output says so.  Lagging nodes get up to --verify-wait seconds.
  *  7. Bounds: clients, count, endpoints, issuer keys and holder keys have
  *     named limits below; every wait has a deadline.
+ *  8. CPU per order (--devnet only: devnet.json lists each node's pid).
+ *     Wall-clock throughput on a shared machine measures the neighbours as
+ *     much as the ledger, so the run also reports CPU time: utime + stime
+ *     (all threads) of each node from /proc/PID/stat, read just before the
+ *     clock starts and just after the last reply, divided by the certified
+ *     orders; and the same for this process (CLOCK_PROCESS_CPUTIME_ID, the
+ *     client side).  A pid whose /proc/PID/comm is not "voucherd" (a
+ *     stopped devnet, a pid reused) gets no figure.  The resolution is one
+ *     clock tick (10 ms): give runs of a few thousand orders.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -61,6 +73,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vl_client.h"
 #include "vl_crypto.h"
@@ -100,6 +113,11 @@
 #define REDEEM_GPU_MILLI_HOURS 1000u
 #define NO_JOB UINT32_MAX
 #define POLL_SLEEP_MS 200u
+/* The run's shared signature cache (note 3): order signatures and
+ * (voter, root) votes of a few seconds at the highest rates. */
+#define RUN_CACHE_ENTRIES (1u << 18)
+/* Longest /proc/PID/stat line read (note 8); real ones are ~300 bytes. */
+#define PROC_STAT_MAX 4096u
 
 typedef enum { MODE_ISSUE, MODE_REDEEM, MODE_MIXED } bench_mode;
 static const char *const mode_names[] = {"issue", "redeem", "mixed"};
@@ -196,6 +214,15 @@ struct bench {
     atomic_uint_fast64_t next_unit;
     double elapsed_s;
     bool ran_out; /* --duration set, but the orders ran out first */
+    /* CPU time (note 8): per devnet node, then this process */
+    size_t cpu_node_count;
+    const char *cpu_node_id[VL_CLIENT_MAX_ENDPOINTS];
+    long cpu_pid[VL_CLIENT_MAX_ENDPOINTS];
+    bool cpu_voter[VL_CLIENT_MAX_ENDPOINTS];
+    bool cpu_ok[VL_CLIENT_MAX_ENDPOINTS];
+    uint64_t cpu_before_us[VL_CLIENT_MAX_ENDPOINTS], cpu_after_us[VL_CLIENT_MAX_ENDPOINTS];
+    uint64_t self_cpu_before_us, self_cpu_after_us;
+    vl_sigcache *run_cache; /* shared by the run's clients (note 3) */
 };
 
 /* ---- small helpers ------------------------------------------------------------------- */
@@ -484,6 +511,16 @@ static int load_devnet(bench *b)
         return 1;
     }
     json_t *nodes = json_object_get(b->devnet, "nodes");
+    for (size_t i = 0; i < json_array_size(nodes) && i < VL_CLIENT_MAX_ENDPOINTS; i++) {
+        json_t *n = json_array_get(nodes, i); /* note 8 */
+        json_int_t pid = json_integer_value(json_object_get(n, "pid"));
+        const char *id = json_string_value(json_object_get(n, "id"));
+        const char *role = json_string_value(json_object_get(n, "role"));
+        b->cpu_node_id[i] = id != NULL ? id : "?";
+        b->cpu_pid[i] = pid > 0 && pid < INT32_MAX ? (long)pid : 0;
+        b->cpu_voter[i] = role != NULL && strcmp(role, "voter") == 0;
+        b->cpu_node_count = i + 1;
+    }
     for (size_t i = 0; o->node_count == 0 && i < json_array_size(nodes); i++) {
         const char *ep = json_string_value(json_object_get(json_array_get(nodes, i),
                                                            "client_endpoint"));
@@ -953,6 +990,97 @@ static void *worker_main(void *p)
     return NULL;
 }
 
+/* ---- CPU time (note 8) ---------------------------------------------------------------- */
+
+/* utime + stime of process pid, in us, if it is a voucherd.  0 or -1. */
+static int proc_cpu_us(long pid, uint64_t *us)
+{
+    char path[64], buf[PROC_STAT_MAX];
+    if (pid <= 0)
+        return -1;
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    bool ours = fgets(buf, sizeof buf, f) != NULL && strcmp(buf, "voucherd\n") == 0;
+    fclose(f);
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    if (!ours || (f = fopen(path, "r")) == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields after the command name, which ends at the last ')': state is
+     * field 3, utime 14 and stime 15 (proc(5)). */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                            &ut, &st) != 2)
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (hz <= 0)
+        return -1;
+    *us = (uint64_t)(ut + st) * 1000000u / (uint64_t)hz;
+    return 0;
+}
+
+static uint64_t self_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Read every node's CPU time: before (after = false) or after the run. */
+static void cpu_sample(bench *b, bool after)
+{
+    for (size_t i = 0; i < b->cpu_node_count; i++) {
+        uint64_t us = 0;
+        bool ok = proc_cpu_us(b->cpu_pid[i], &us) == 0;
+        if (after) {
+            b->cpu_ok[i] = b->cpu_ok[i] && ok;
+            b->cpu_after_us[i] = us;
+        } else {
+            b->cpu_ok[i] = ok;
+            b->cpu_before_us[i] = us;
+        }
+    }
+    if (after)
+        b->self_cpu_after_us = self_cpu_us();
+    else
+        b->self_cpu_before_us = self_cpu_us();
+}
+
+/* CPU us per certified order of node i, or -1 without a figure. */
+static double cpu_per_order(const bench *b, size_t i, uint64_t certified)
+{
+    if (!b->cpu_ok[i] || certified == 0 || b->cpu_after_us[i] < b->cpu_before_us[i])
+        return -1;
+    return (double)(b->cpu_after_us[i] - b->cpu_before_us[i]) / (double)certified;
+}
+
+/* Mean over the voters with a figure, or -1. */
+static double cpu_voter_mean(const bench *b, uint64_t certified)
+{
+    double sum = 0;
+    unsigned n = 0;
+    for (size_t i = 0; i < b->cpu_node_count; i++) {
+        double x = cpu_per_order(b, i, certified);
+        if (b->cpu_voter[i] && x >= 0) {
+            sum += x;
+            n++;
+        }
+    }
+    return n > 0 ? sum / n : -1;
+}
+
+static double cpu_self_per_order(const bench *b, uint64_t certified)
+{
+    return certified > 0 ? (double)(b->self_cpu_after_us - b->self_cpu_before_us) /
+                               (double)certified
+                         : -1;
+}
+
 /* Start the workers, time the run, join them.  0 or 1. */
 static int run(bench *b)
 {
@@ -961,7 +1089,8 @@ static int run(bench *b)
         n = (uint32_t)b->issuer_count; /* one chain per issuer key (note 4) */
     b->worker_count = n;
     b->workers = calloc(n, sizeof *b->workers);
-    if (b->workers == NULL || pthread_barrier_init(&b->ready, NULL, n + 1) != 0 ||
+    b->run_cache = vl_sigcache_new(RUN_CACHE_ENTRIES);
+    if (b->workers == NULL || b->run_cache == NULL || pthread_barrier_init(&b->ready, NULL, n + 1) != 0 ||
         pthread_barrier_init(&b->go, NULL, n + 1) != 0) {
         say("out of memory for %u clients", n);
         return 1;
@@ -976,6 +1105,10 @@ static int run(bench *b)
         w->cl = make_client(b, i);
         if (b->o.mode == MODE_MIXED)
             w->partner_cl = make_client(b, i + 1);
+        if (w->cl != NULL) /* note 3; NULL run_cache: their own caches */
+            vl_client_use_cache(w->cl, b->run_cache);
+        if (w->partner_cl != NULL)
+            vl_client_use_cache(w->partner_cl, b->run_cache);
         if (w->cl == NULL || (b->o.mode == MODE_MIXED && w->partner_cl == NULL))
             st = 1; /* the workers still meet at the barriers, then stop */
     }
@@ -987,12 +1120,14 @@ static int run(bench *b)
         started++;
     }
     pthread_barrier_wait(&b->ready);
+    cpu_sample(b, false);
     b->t0_ns = now_ns();
     b->deadline_ns = b->o.duration_s > 0 ? b->t0_ns + (uint64_t)(b->o.duration_s * 1e9) : 0;
     pthread_barrier_wait(&b->go);
     for (uint32_t i = 0; i < started; i++)
         pthread_join(b->workers[i].thread, NULL);
     uint64_t end = now_ns();
+    cpu_sample(b, true);
     b->elapsed_s = seconds(end - b->t0_ns);
     /* --duration was given but every pre-signed order went first: a closed
      * loop that ended early, or an open loop given fewer orders (--count)
@@ -1007,6 +1142,7 @@ static int run(bench *b)
     }
     pthread_barrier_destroy(&b->ready);
     pthread_barrier_destroy(&b->go);
+    vl_sigcache_destroy(&b->run_cache); /* after every client that used it */
     return st;
 }
 
@@ -1398,6 +1534,19 @@ static json_t *result_json(const bench *b, const tally *t, const verify_result *
     json_object_set_new(setup, "issue_s", jreal(b->setup_issue_s));
     json_object_set_new(setup, "presign_s", jreal(b->presign_s));
     json_object_set_new(r, "setup", setup);
+    if (b->cpu_node_count > 0) { /* note 8 */
+        json_t *cpu = json_object(), *nodes = json_object();
+        for (size_t i = 0; i < b->cpu_node_count; i++) {
+            double x = cpu_per_order(b, i, t->certified);
+            json_object_set_new(nodes, b->cpu_node_id[i], x >= 0 ? jreal(x) : json_null());
+        }
+        double mean = cpu_voter_mean(b, t->certified);
+        json_object_set_new(cpu, "nodes", nodes);
+        json_object_set_new(cpu, "voter_mean", mean >= 0 ? jreal(mean) : json_null());
+        json_object_set_new(r, "cpu_us_per_order", cpu);
+    }
+    double self = cpu_self_per_order(b, t->certified);
+    json_object_set_new(r, "client_cpu_us_per_order", self >= 0 ? jreal(self) : json_null());
     return r;
 }
 
@@ -1439,6 +1588,22 @@ static void print_text(const bench *b, const tally *t, const verify_result *v)
            v->all_ok ? "every one on every node" : "NOT on every node", v->checked,
            v->candidates, v->sampled ? " (a sample)" : "", b->endpoint_count, v->missing,
            v->wrong, v->waited_s, v->example[0] != '\0' ? "; last error: " : "", v->example);
+    if (b->cpu_node_count > 0) { /* note 8 */
+        printf("cpu:     us per certified order:");
+        for (size_t i = 0; i < b->cpu_node_count; i++) {
+            double x = cpu_per_order(b, i, t->certified);
+            if (x >= 0)
+                printf(" %s %.1f", b->cpu_node_id[i], x);
+            else
+                printf(" %s n/a", b->cpu_node_id[i]);
+        }
+        double mean = cpu_voter_mean(b, t->certified);
+        if (mean >= 0)
+            printf("; voter mean %.1f", mean);
+        else
+            printf("; voter mean n/a");
+        printf("; this client %.1f\n", cpu_self_per_order(b, t->certified));
+    }
 }
 
 /* ---- main ----------------------------------------------------------------------------------- */

@@ -29,12 +29,27 @@
  *     the hit and miss counters are atomics, readable without it.
  *  3. No allocation except vl_sigcache_new; nothing here keeps a pointer to
  *     its arguments.
+ *  4. Order signatures in the same cache (docs/performance.md, change 1).
+ *     A voter checks an order's one or two client signatures when it votes
+ *     (vl_decide) and, before this change, again when the certificate
+ *     arrives (vl_cert_verify): a non-coordinating voter checked each
+ *     REDEEM's two client signatures twice.  An order signature is cached
+ *     as the entry (ORDER_SLOT + slot, order hash, signature): the order hash
+ *     commits to the order's kind, issuer, holder and provider keys, and
+ *     the slot says which of them signs, so the entry pins (key, message,
+ *     signature) exactly as a vote entry does, and a hit is exactly as
+ *     good as a verification.  ORDER_SLOT is above every voter index
+ *     (VL_MAX_NODES), and order entries live in a ring and table of their
+ *     own (same capacity), counted apart (vl_sigcache_order_hits).
+ *     Membership checks (network, issuer, provider) run every time: they
+ *     depend on the genesis, not on the signature.
  */
 #include "vl_verify.h"
 
 #include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +58,9 @@
 /* ---- the signature cache ------------------------------------------------ */
 
 #define SIGCACHE_MAX_CAPACITY (1u << 24)
+/* Note 4: the "voter" of an order signature entry is ORDER_SLOT + slot. */
+#define ORDER_SLOT 0xff00u
+_Static_assert(VL_MAX_NODES < ORDER_SLOT, "voter indexes and order slots must not meet");
 
 typedef struct {
     uint8_t root[32];
@@ -50,8 +68,11 @@ typedef struct {
     uint16_t voter;
 } cache_entry;
 
-struct vl_sigcache {
-    pthread_mutex_t lock;
+/* One ring + table (note 2).  A cache has two (note 4): vote signatures
+ * and order signatures, so that a stream of orders never evicts the vote
+ * entries a batch of certificates is about to hit, and vote behaviour
+ * (capacity, eviction, counters) is what it was before order entries. */
+typedef struct {
     uint32_t capacity; /* ring size */
     uint32_t count;    /* entries in use, <= capacity */
     uint32_t head;     /* next ring slot to fill (the oldest when full) */
@@ -59,35 +80,64 @@ struct vl_sigcache {
     uint64_t seed;
     cache_entry *ring;
     uint32_t *table; /* ring index + 1, or 0 */
-    _Atomic uint64_t hits;
+} cache_part;
+
+struct vl_sigcache {
+    pthread_mutex_t lock;
+    cache_part votes;
+    cache_part orders;
+    _Atomic uint64_t hits; /* vote signatures */
     _Atomic uint64_t misses;
+    _Atomic uint64_t order_hits; /* order signatures */
+    _Atomic uint64_t order_misses;
 };
+
+static void part_free(cache_part *p)
+{
+    free(p->ring);
+    free(p->table);
+    p->ring = NULL;
+    p->table = NULL;
+}
+
+/* 0, or -1 when out of memory (p holds nothing to free then). */
+static int part_init(cache_part *p, uint32_t capacity)
+{
+    uint32_t size = 2;
+    while (size < 2 * capacity)
+        size *= 2;
+    p->ring = calloc(capacity, sizeof *p->ring);
+    p->table = calloc(size, sizeof *p->table);
+    if (p->ring == NULL || p->table == NULL) {
+        part_free(p);
+        return -1;
+    }
+    p->capacity = capacity;
+    p->mask = size - 1;
+    /* Without randomness the table still works; it is only easier to
+     * aim collisions at. */
+    if (vl_random((uint8_t *)&p->seed, sizeof p->seed) != VL_OK)
+        p->seed = 0x6a09e667f3bcc908u;
+    return 0;
+}
 
 vl_sigcache *vl_sigcache_new(uint32_t capacity)
 {
     assert(capacity >= 1 && capacity <= SIGCACHE_MAX_CAPACITY);
-    uint32_t size = 2;
-    while (size < 2 * capacity)
-        size *= 2;
     vl_sigcache *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
-    c->ring = calloc(capacity, sizeof *c->ring);
-    c->table = calloc(size, sizeof *c->table);
-    if (c->ring == NULL || c->table == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
-        free(c->ring);
-        free(c->table);
+    if (part_init(&c->votes, capacity) != 0 || part_init(&c->orders, capacity) != 0 ||
+        pthread_mutex_init(&c->lock, NULL) != 0) {
+        part_free(&c->votes);
+        part_free(&c->orders);
         free(c);
         return NULL;
     }
-    c->capacity = capacity;
-    c->mask = size - 1;
-    /* Without randomness the table still works; it is only easier to
-     * aim collisions at. */
-    if (vl_random((uint8_t *)&c->seed, sizeof c->seed) != VL_OK)
-        c->seed = 0x6a09e667f3bcc908u;
     atomic_init(&c->hits, 0);
     atomic_init(&c->misses, 0);
+    atomic_init(&c->order_hits, 0);
+    atomic_init(&c->order_misses, 0);
     return c;
 }
 
@@ -96,8 +146,8 @@ void vl_sigcache_destroy(vl_sigcache **c)
     if (c == NULL || *c == NULL)
         return;
     pthread_mutex_destroy(&(*c)->lock);
-    free((*c)->ring);
-    free((*c)->table);
+    part_free(&(*c)->votes);
+    part_free(&(*c)->orders);
     free(*c);
     *c = NULL;
 }
@@ -114,7 +164,19 @@ uint64_t vl_sigcache_misses(const vl_sigcache *c)
     return atomic_load(&c->misses);
 }
 
-static uint32_t cache_home(const vl_sigcache *c, uint16_t voter, const uint8_t root[32])
+uint64_t vl_sigcache_order_hits(const vl_sigcache *c)
+{
+    assert(c != NULL);
+    return atomic_load(&c->order_hits);
+}
+
+uint64_t vl_sigcache_order_misses(const vl_sigcache *c)
+{
+    assert(c != NULL);
+    return atomic_load(&c->order_misses);
+}
+
+static uint32_t cache_home(const cache_part *c, uint16_t voter, const uint8_t root[32])
 {
     uint64_t x = 0;
     for (int i = 0; i < 8; i++)
@@ -128,7 +190,7 @@ static uint32_t cache_home(const vl_sigcache *c, uint16_t voter, const uint8_t r
 
 /* Table position of (voter, root, sig), or -1.  Caller holds the lock.
  * The table is at most half full, so the probe ends within mask + 1 steps. */
-static int64_t cache_find(const vl_sigcache *c, uint16_t voter, const uint8_t root[32],
+static int64_t cache_find(const cache_part *c, uint16_t voter, const uint8_t root[32],
                           const uint8_t sig[64])
 {
     uint32_t i = cache_home(c, voter, root);
@@ -146,7 +208,7 @@ static int64_t cache_find(const vl_sigcache *c, uint16_t voter, const uint8_t ro
 
 /* Remove table position i, shifting later members of its probe run back
  * so that no lookup stops early at the hole. */
-static void cache_delete_at(vl_sigcache *c, uint32_t i)
+static void cache_delete_at(cache_part *c, uint32_t i)
 {
     uint32_t j = i;
     for (uint32_t step = 0; step <= c->mask; step++) {
@@ -166,7 +228,7 @@ static void cache_delete_at(vl_sigcache *c, uint32_t i)
     c->table[i] = 0;
 }
 
-static void cache_insert_locked(vl_sigcache *c, uint16_t voter, const uint8_t root[32],
+static void cache_insert_locked(cache_part *c, uint16_t voter, const uint8_t root[32],
                                 const uint8_t sig[64])
 {
     if (cache_find(c, voter, root, sig) >= 0)
@@ -190,17 +252,26 @@ static void cache_insert_locked(vl_sigcache *c, uint16_t voter, const uint8_t ro
     c->head = (r + 1) % c->capacity;
 }
 
+/* The part of c that holds "voter"'s entries (note 4). */
+static cache_part *cache_part_of(vl_sigcache *c, uint16_t voter)
+{
+    return voter >= ORDER_SLOT ? &c->orders : &c->votes;
+}
+
 /* 1 when (voter, root, sig) is cached; counts a hit or a miss. */
 static int cache_lookup(vl_sigcache *c, uint16_t voter, const uint8_t root[32],
                         const uint8_t sig[64])
 {
     int rc = pthread_mutex_lock(&c->lock);
     assert(rc == 0);
-    int found = cache_find(c, voter, root, sig) >= 0;
+    int found = cache_find(cache_part_of(c, voter), voter, root, sig) >= 0;
     rc = pthread_mutex_unlock(&c->lock);
     assert(rc == 0);
     (void)rc;
-    atomic_fetch_add(found ? &c->hits : &c->misses, 1);
+    if (voter >= ORDER_SLOT)
+        atomic_fetch_add(found ? &c->order_hits : &c->order_misses, 1);
+    else
+        atomic_fetch_add(found ? &c->hits : &c->misses, 1);
     return found;
 }
 
@@ -209,7 +280,7 @@ static void cache_insert(vl_sigcache *c, uint16_t voter, const uint8_t root[32],
 {
     int rc = pthread_mutex_lock(&c->lock);
     assert(rc == 0);
-    cache_insert_locked(c, voter, root, sig);
+    cache_insert_locked(cache_part_of(c, voter), voter, root, sig);
     rc = pthread_mutex_unlock(&c->lock);
     assert(rc == 0);
     (void)rc;
@@ -250,7 +321,28 @@ vl_err vl_batch_vote_verify(const vl_genesis *g, const vl_batch_vote *v, vl_sigc
 
 /* ---- orders ------------------------------------------------------------------- */
 
+/* Signature `slot` of an order by key `pub` over its hash, through the
+ * cache (note 4). */
+static bool order_sig_check(const uint8_t order_hash[32], unsigned slot, const uint8_t sig[64],
+                            const uint8_t pub[32], vl_sigcache *cache)
+{
+    uint16_t tag = (uint16_t)(ORDER_SLOT + slot);
+    if (cache != NULL && cache_lookup(cache, tag, order_hash, sig))
+        return true;
+    if (!vl_verify(sig, order_hash, pub))
+        return false;
+    if (cache != NULL)
+        cache_insert(cache, tag, order_hash, sig);
+    return true;
+}
+
 vl_err vl_order_verify(const vl_genesis *g, const vl_order *o, const uint8_t order_hash[32])
+{
+    return vl_order_verify_cached(g, o, order_hash, NULL);
+}
+
+vl_err vl_order_verify_cached(const vl_genesis *g, const vl_order *o,
+                              const uint8_t order_hash[32], vl_sigcache *cache)
 {
     assert(g != NULL && o != NULL && order_hash != NULL);
     unsigned want = vl_order_sig_count(o->kind);
@@ -265,13 +357,14 @@ vl_err vl_order_verify(const vl_genesis *g, const vl_order *o, const uint8_t ord
     if (o->kind == VL_ORDER_REDEEM) {
         if (vl_genesis_provider_by_pubkey(g, o->provider) < 0)
             return VL_ERR_UNKNOWN_PROVIDER;
-        if (!vl_verify(o->sigs[0], order_hash, o->holder) ||
-            !vl_verify(o->sigs[1], order_hash, o->provider))
+        if (!order_sig_check(order_hash, 0, o->sigs[0], o->holder, cache) ||
+            !order_sig_check(order_hash, 1, o->sigs[1], o->provider, cache))
             return VL_ERR_BAD_SIG;
         return VL_OK;
     }
     /* ISSUE and REVOKE: the issuer alone. */
-    return vl_verify(o->sigs[0], order_hash, o->issuer) ? VL_OK : VL_ERR_BAD_SIG;
+    return order_sig_check(order_hash, 0, o->sigs[0], o->issuer, cache) ? VL_OK
+                                                                         : VL_ERR_BAD_SIG;
 }
 
 /* ---- certificates ------------------------------------------------------------- */
@@ -306,7 +399,7 @@ vl_err vl_cert_verify(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache,
         return VL_ERR_LIMIT;
     uint8_t order_hash[32], roots[VL_MAX_NODES][32];
     vl_order_hash(order_hash, &c->order);
-    vl_err e = vl_order_verify(g, &c->order, order_hash);
+    vl_err e = vl_order_verify_cached(g, &c->order, order_hash, cache);
     if (e == VL_OK)
         e = cert_votes_check(g, c, order_hash, roots);
     /* Distinct voters (checked above), so the count is the quorum test. */

@@ -7,7 +7,9 @@
  *
  * The signature cache remembers (voter, root) pairs whose vote signature
  * already verified, so a batch of certificates voted in one batch costs one
- * Schnorr verification per voter, not one per certificate (DESIGN.md 4).
+ * Schnorr verification per voter, not one per certificate (DESIGN.md 4),
+ * and the order signatures it already verified, so a voter that checked an
+ * order to vote on it does not check it again in its certificate.
  */
 #ifndef VL_VERIFY_H
 #define VL_VERIFY_H
@@ -22,14 +24,17 @@
 typedef struct vl_sigcache vl_sigcache;
 
 /* A cache of `capacity` (voter, root) entries (1..1<<24), evicting the
- * oldest.  Internally locked: one cache may serve several threads.
+ * oldest, and as many order signature entries (kept apart).  Internally locked: one cache may serve several threads.
  * Returns NULL when out of memory. */
 vl_sigcache *vl_sigcache_new(uint32_t capacity);
 /* Frees *c (NULL allowed) and sets *c = NULL. */
 void vl_sigcache_destroy(vl_sigcache **c);
-/* Counters for metrics and benchmarks. */
+/* Counters for metrics and benchmarks: vote signatures (hits, misses)
+ * and order signatures (order_hits, order_misses). */
 uint64_t vl_sigcache_hits(const vl_sigcache *c);
 uint64_t vl_sigcache_misses(const vl_sigcache *c);
+uint64_t vl_sigcache_order_hits(const vl_sigcache *c);
+uint64_t vl_sigcache_order_misses(const vl_sigcache *c);
 
 /* Check an order's structure against the genesis and its signatures:
  *   network_id == g->network_id                      else VL_ERR_WRONG_NETWORK
@@ -39,8 +44,14 @@ uint64_t vl_sigcache_misses(const vl_sigcache *c);
  *   ISSUE/REVOKE; holder then provider for REDEEM)   else VL_ERR_BAD_SIG
  * `order_hash` is vl_order_hash(o), passed in so callers hash once. */
 vl_err vl_order_verify(const vl_genesis *g, const vl_order *o, const uint8_t order_hash[32]);
+/* The same, with the signatures checked through `cache` (NULL allowed):
+ * a signature already verified for this order hash and slot is not
+ * checked again, and each one that verifies goes into the cache.  The
+ * membership checks run every time.  Same results as vl_order_verify. */
+vl_err vl_order_verify_cached(const vl_genesis *g, const vl_order *o,
+                              const uint8_t order_hash[32], vl_sigcache *cache);
 
-/* Check a certificate: vl_order_verify of its order, then at least
+/* Check a certificate: vl_order_verify_cached of its order, then at least
  * g->quorum votes (VL_ERR_QUORUM), each from a distinct (the decoder
  * already enforces ascending voters) genesis VOTER (an observer or an
  * index past the node list: VL_ERR_UNKNOWN_KEY), each path leading from

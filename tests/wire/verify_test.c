@@ -392,6 +392,54 @@ static void test_order_sigs(void)
     free(o);
 }
 
+/* Order signatures through the cache (vl_verify.c note 4): a second check
+ * of the same order is a hit, and a warm cache never lets through what a
+ * cold check refuses (a forged signature, a signature moved to the other
+ * slot, a certificate carrying a tampered order). */
+static void test_order_cache(vl_cert *c)
+{
+    vl_order *o = calloc(1, sizeof *o);
+    vl_sigcache *cache = vl_sigcache_new(16);
+    uint8_t h[32];
+    make_redeem(o, g->network_id, &issuer_kp[0], 1000, &holder_kp[0], &provider_kp[0], 7);
+    vl_order_hash(h, o);
+    CHECK_ERR(vl_order_verify_cached(g, o, h, cache), VL_OK);
+    CHECK(vl_sigcache_order_misses(cache) == 2 && vl_sigcache_order_hits(cache) == 0);
+    CHECK_ERR(vl_order_verify_cached(g, o, h, cache), VL_OK);
+    CHECK(vl_sigcache_order_misses(cache) == 2 && vl_sigcache_order_hits(cache) == 2);
+    CHECK(vl_sigcache_hits(cache) == 0 && vl_sigcache_misses(cache) == 0); /* kept apart */
+    /* Warm cache: another holder's signature in slot 0 is still refused. */
+    vl_order_sign_slot(o, 0, &holder_kp[1], NULL);
+    CHECK_ERR(vl_order_verify_cached(g, o, h, cache), VL_ERR_BAD_SIG);
+    /* Warm cache: the two valid signatures swapped are refused. */
+    make_redeem(o, g->network_id, &issuer_kp[0], 1000, &holder_kp[0], &provider_kp[0], 7);
+    uint8_t tmp[64];
+    memcpy(tmp, o->sigs[0], 64);
+    memcpy(o->sigs[0], o->sigs[1], 64);
+    memcpy(o->sigs[1], tmp, 64);
+    CHECK_ERR(vl_order_verify_cached(g, o, h, cache), VL_ERR_BAD_SIG);
+    /* Warm cache: one flipped bit in a signature is refused. */
+    make_redeem(o, g->network_id, &issuer_kp[0], 1000, &holder_kp[0], &provider_kp[0], 7);
+    o->sigs[1][5] ^= 1u;
+    CHECK_ERR(vl_order_verify_cached(g, o, h, cache), VL_ERR_BAD_SIG);
+    /* Membership is checked on every call, warm or not. */
+    make_redeem(o, g->network_id, &issuer_kp[0], 1000, &holder_kp[0], &provider_kp[2], 7);
+    vl_order_hash(h, o);
+    CHECK_ERR(vl_order_verify_cached(g, o, h, cache), VL_ERR_UNKNOWN_PROVIDER);
+    /* A certificate: verified cold, then warm (its order signatures hit),
+     * then with one bit of its order's signature flipped: refused. */
+    static const int three[] = {0, 1, 2};
+    make_cert(c, 0, three, 3);
+    uint64_t hits = vl_sigcache_order_hits(cache);
+    CHECK_ERR(vl_cert_verify(g, c, cache, NULL), VL_OK);
+    CHECK_ERR(vl_cert_verify(g, c, cache, NULL), VL_OK);
+    CHECK(vl_sigcache_order_hits(cache) >= hits + vl_order_sig_count(c->order.kind));
+    c->order.sigs[0][0] ^= 0x80u;
+    CHECK_ERR(vl_cert_verify(g, c, cache, NULL), VL_ERR_BAD_SIG);
+    vl_sigcache_destroy(&cache);
+    free(o);
+}
+
 static void test_paths(vl_cert *c)
 {
     static const int all[] = {0, 1, 2, 3};
@@ -859,6 +907,7 @@ int main(void)
     test_quorum_and_voters(c);
     test_order_membership(c);
     test_order_sigs();
+    test_order_cache(c);
     test_paths(c);
     test_bit_flips(c, d);
     make_big_batch();
