@@ -34,6 +34,24 @@
  *  4. The backup holds the node index: restore takes that index from the
  *     backup and refuses a --key that is not that node's key in the
  *     genesis, so one node's backup never becomes another node's data.
+ *  5. Cold backups and moving a node.  A copy taken while the node cannot
+ *     run holds every vote it ever cast, so it may come back as the same
+ *     voter on another machine.  backup proves the node is stopped by
+ *     taking the node's own directory lock (flock on DIR/core.lock, the
+ *     lock vl_store.c note 1 takes; opened read-only, never created, so
+ *     the tool run as another user leaves nothing the node cannot open)
+ *     and holding it for the whole copy: a voucherd starting meanwhile
+ *     refuses (`locked`).  Only then it records in the copy's meta
+ *     "backup" = COLD_TAG + the time of the copy; a hot copy has that key
+ *     deleted, so a marker can never be inherited from the source.  The
+ *     marker lives inside data.mdb, so a backup stays one file and the
+ *     marker cannot be moved onto another backup.  restore --move accepts
+ *     only a cold backup, removes the marker and does not set the observer
+ *     flag (a flag already stored, the node being an observer, stays);
+ *     plain restore removes the marker too and forces the observer flag.
+ *     What no tool can enforce: the old machine must never start that
+ *     node again (docs/operations.md 7, "Replacing a machine") -- the two would be one voter
+ *     voting twice.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,7 +61,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -53,6 +73,11 @@
 #define COPY_ATTEMPTS 4
 /* Entries of a directory looked at to tell whether it is empty. */
 #define DIR_SCAN_MAX 4
+/* meta "backup" of a cold copy: this tag, then the copy's unix time in
+ * seconds, big-endian u64 (note 5). */
+#define COLD_TAG "cold"
+#define COLD_LEN (4 + 8)
+#define BACKUP_KEY "backup"
 
 /* What a node data directory's `meta` says (consensus/vl_state.c). */
 typedef struct {
@@ -65,6 +90,8 @@ typedef struct {
     uint8_t digest[32];
     bool has_digest;
     bool observer;
+    bool cold;          /* a backup taken while the node was stopped (note 5) */
+    uint64_t cold_time; /* when, unix seconds */
 } node_meta;
 
 static bool meta_value(MDB_txn *t, MDB_dbi d, const char *name, void *out, size_t len,
@@ -87,7 +114,7 @@ static int read_meta(const vl_ctx *c, MDB_env *env, const char *dir, node_meta *
 {
     MDB_txn *t = NULL;
     MDB_dbi d;
-    uint8_t schema[4], node[2], head[40], flag[1] = {0};
+    uint8_t schema[4], node[2], head[40], flag[1] = {0}, cold[COLD_LEN];
     bool bad = false;
     memset(m, 0, sizeof *m);
     int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &t);
@@ -106,6 +133,10 @@ static int read_meta(const vl_ctx *c, MDB_env *env, const char *dir, node_meta *
                meta_value(t, d, "head", head, sizeof head, &bad);
     m->has_digest = meta_value(t, d, "digest", m->digest, 32, &bad);
     m->observer = meta_value(t, d, "observer", flag, sizeof flag, &bad) && flag[0] != 0;
+    m->cold = meta_value(t, d, BACKUP_KEY, cold, sizeof cold, &bad) &&
+              memcmp(cold, COLD_TAG, 4) == 0;
+    for (int i = 0; m->cold && i < 8; i++)
+        m->cold_time = m->cold_time << 8 | cold[4 + i];
     mdb_txn_abort(t);
     if (!all || bad)
         return fail(c, EXIT_FAIL, "%s: not a node data directory (its meta is %s)", dir,
@@ -257,6 +288,70 @@ static int check_copy(const vl_ctx *c, const char *dir, const vl_genesis *g, nod
     return EXIT_OK;
 }
 
+/* Take DIR/core.lock without waiting (note 5).  *fd: the held lock, or -1
+ * when the node runs (the lock is held) or never ran there (no core.lock).
+ * *why: which of the two, for the message. */
+static void try_stopped_lock(const char *dir, int *fd, const char **why)
+{
+    char path[DEVNET_MAX_PATH + 16];
+    *fd = -1;
+    *why = "the path is too long";
+    if (snprintf(path, sizeof path, "%s/core.lock", dir) >= (int)sizeof path)
+        return;
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) {
+        *why = errno == ENOENT ? "it has no core.lock, so no stopped node can be proven"
+                               : "its core.lock cannot be opened";
+        return;
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        *why = "its voucherd is running (core.lock is held)";
+        close(f);
+        return;
+    }
+    *fd = f;
+}
+
+/* Set (cold) or delete the meta "backup" marker in the private directory
+ * dir (a backup or a restored directory nobody else opens), durably. */
+static int set_marker(const vl_ctx *c, const char *dir, bool cold)
+{
+    MDB_env *env = NULL;
+    MDB_txn *t = NULL;
+    MDB_dbi d;
+    uint8_t v[COLD_LEN];
+    uint64_t now = (uint64_t)time(NULL);
+    memcpy(v, COLD_TAG, 4);
+    for (int i = 0; i < 8; i++)
+        v[4 + i] = (uint8_t)(now >> (56 - 8 * i));
+    MDB_val k = {strlen(BACKUP_KEY), (void *)BACKUP_KEY}, val = {sizeof v, v};
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(env, 32);
+    if (rc == 0)
+        rc = mdb_env_open(env, dir, MDB_NOLOCK, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, 0, &t);
+    if (rc == 0)
+        rc = mdb_dbi_open(t, "meta", 0, &d);
+    if (rc == 0)
+        rc = cold ? mdb_put(t, d, &k, &val, 0) : mdb_del(t, d, &k, NULL);
+    if (rc == MDB_NOTFOUND && !cold)
+        rc = 0;
+    if (rc == 0) {
+        rc = mdb_txn_commit(t); /* synchronous: no MDB_NOSYNC */
+        t = NULL;
+    }
+    if (t != NULL)
+        mdb_txn_abort(t);
+    if (env != NULL)
+        mdb_env_close(env);
+    if (rc != 0)
+        return fail(c, EXIT_FAIL, "%s: cannot %s the backup marker: %s", dir,
+                    cold ? "write" : "remove", mdb_strerror(rc));
+    return EXIT_OK;
+}
+
 static json_t *head_json(const vl_genesis *g, const node_meta *m)
 {
     json_t *j = jobj();
@@ -270,24 +365,39 @@ static json_t *head_json(const vl_genesis *g, const node_meta *m)
     return j;
 }
 
+static const char *kind_name(const node_meta *m)
+{
+    return m->cold ? "cold" : "hot";
+}
+
 /* ---- backup ---------------------------------------------------------------------------- */
 
 int cmd_backup(vl_ctx *c, int argc, char **argv)
 {
     vl_opt opts[] = {{.name = "data-dir", .kind = OPT_VALUE, .required = true},
                      {.name = "out", .kind = OPT_VALUE, .required = true},
-                     {.name = "genesis", .kind = OPT_VALUE, .required = true}};
-    vl_args a = {.opts = opts, .opt_count = 3};
+                     {.name = "genesis", .kind = OPT_VALUE, .required = true},
+                     {.name = "cold", .kind = OPT_FLAG}};
+    vl_args a = {.opts = opts, .opt_count = 4};
     vl_genesis *g = NULL;
     MDB_env *env = NULL;
     node_meta src, m;
     log_chain ch;
     bool created = false, have_chain = false;
     uint64_t bytes = 0;
+    int lock = -1;
+    const char *why = NULL;
     int st = parse_args(c, &a, argc, argv);
     const char *dir = opts[0].value, *out = opts[1].value;
     if (st == EXIT_OK)
         st = load_genesis(c, opts[2].value, &g);
+    if (st == EXIT_OK) /* held until the copy is made and marked (note 5) */
+        try_stopped_lock(dir, &lock, &why);
+    if (st == EXIT_OK && opts[3].set && lock < 0)
+        st = fail(c, EXIT_FAIL,
+                  "--cold: cannot prove that the node of %s is stopped: %s. Stop voucherd "
+                  "first (a hot backup, without --cold, can only bring it back as an observer)",
+                  dir, why);
     if (st == EXIT_OK)
         st = ctl_env_open(c, dir, false, &env); /* shares the running node's lock.mdb */
     if (st == EXIT_OK)
@@ -298,20 +408,25 @@ int cmd_backup(vl_ctx *c, int argc, char **argv)
         st = prepare_dir(c, "out", out, &created);
     if (st == EXIT_OK) {
         st = env_copy(c, env, dir, out, &bytes);
+        if (st == EXIT_OK)
+            st = set_marker(c, out, lock >= 0);
         if (st != EXIT_OK)
             discard_dir(out, created);
     }
     if (env != NULL)
         mdb_env_close(env);
+    if (lock >= 0)
+        close(lock); /* releases the flock: the node may start again */
     if (st == EXIT_OK) {
         log_chain_init(&ch, g);
         have_chain = true;
         st = check_copy(c, out, g, &m, &ch);
     }
     if (st == EXIT_OK) {
-        char human[1024], hh[65], dg[65];
+        char human[1536], hh[65], dg[65];
         json_t *res = head_json(g, &m);
         jset(res, "ok", json_true());
+        jset(res, "kind", json_string(kind_name(&m)));
         jset(res, "source", json_string(dir));
         jset(res, "backup", json_string(out));
         jset(res, "bytes", ju64(bytes));
@@ -325,9 +440,14 @@ int cmd_backup(vl_ctx *c, int argc, char **argv)
                  " log entries, every certificate valid\n"
                  "  head hash    %s\n  state digest %s\n"
                  "Restore it only into %s's data directory, with voucherctl restore (the node "
-                 "comes back as an observer).",
+                 "comes back as an observer)%s",
                  dir, g->nodes[m.node].id, (unsigned)m.node, out, m.head, hh, dg,
-                 g->nodes[m.node].id);
+                 g->nodes[m.node].id,
+                 m.cold ? ".\nThis is a COLD backup (the node was stopped during the whole "
+                          "copy): restore --move brings it back as the same voter, on one "
+                          "machine only (docs/operations.md 7, Replacing a machine)."
+                        : "; taken while the node could run, so it is a HOT backup: "
+                          "restore --move refuses it.");
         st = emit(c, res, human);
     } else if (have_chain) {
         fprintf(stderr, "voucherctl backup: the copy in %s must not be used\n", out);
@@ -341,9 +461,10 @@ int cmd_backup(vl_ctx *c, int argc, char **argv)
 
 /* ---- restore --------------------------------------------------------------------------- */
 
-/* Open dir with the core once as a forced observer (note 3). */
-static int mark_observer(const vl_ctx *c, const char *dir, const vl_genesis *g, uint16_t node,
-                         const vl_keypair *key)
+/* Open dir with the core once: as a forced observer (note 3), or, for a
+ * move (note 5), as it is, to prove the node will open it. */
+static int core_open_once(const vl_ctx *c, const char *dir, const vl_genesis *g, uint16_t node,
+                          const vl_keypair *key, bool observer)
 {
     vl_core_config cfg;
     vl_core *core = NULL;
@@ -353,7 +474,7 @@ static int mark_observer(const vl_ctx *c, const char *dir, const vl_genesis *g, 
     cfg.genesis = g;
     cfg.node = node;
     cfg.key = key;
-    cfg.force_observer = true;
+    cfg.force_observer = observer;
     cfg.durable = true;
     vl_err e = vl_core_open(&core, &cfg, err, sizeof err);
     if (e != VL_OK)
@@ -363,11 +484,11 @@ static int mark_observer(const vl_ctx *c, const char *dir, const vl_genesis *g, 
     return EXIT_OK;
 }
 
-/* Copy the verified backup bak into dir (absent or empty), store the
- * observer flag and read it back into *after.  On failure nothing this
- * wrote is left in dir. */
+/* Copy the verified backup bak into dir (absent or empty), remove the
+ * backup marker, store the observer flag unless move, and read the meta
+ * back into *after.  On failure nothing this wrote is left in dir. */
 static int restore_into(const vl_ctx *c, const char *bak, const char *dir, const vl_genesis *g,
-                        uint16_t node, const vl_keypair *key, node_meta *after)
+                        uint16_t node, const vl_keypair *key, bool move, node_meta *after)
 {
     MDB_env *env = NULL;
     bool created = false;
@@ -382,15 +503,19 @@ static int restore_into(const vl_ctx *c, const char *bak, const char *dir, const
         mdb_env_close(env);
     env = NULL;
     if (st == EXIT_OK)
-        st = mark_observer(c, dir, g, node, key);
+        st = set_marker(c, dir, false);
+    if (st == EXIT_OK)
+        st = core_open_once(c, dir, g, node, key, !move);
     if (st == EXIT_OK) { /* read the flag back, as the node will */
         st = ctl_env_open(c, dir, false, &env);
         if (st == EXIT_OK)
             st = read_meta(c, env, dir, after);
         if (env != NULL)
             mdb_env_close(env);
-        if (st == EXIT_OK && !after->observer)
+        if (st == EXIT_OK && !move && !after->observer)
             st = fail(c, EXIT_FAIL, "%s: the observer flag was not stored", dir);
+        if (st == EXIT_OK && after->cold)
+            st = fail(c, EXIT_FAIL, "%s: the backup marker was not removed", dir);
     }
     if (st != EXIT_OK)
         discard_dir(dir, created);
@@ -402,8 +527,9 @@ int cmd_restore(vl_ctx *c, int argc, char **argv)
     vl_opt opts[] = {{.name = "backup", .kind = OPT_VALUE, .required = true},
                      {.name = "data-dir", .kind = OPT_VALUE, .required = true},
                      {.name = "genesis", .kind = OPT_VALUE, .required = true},
-                     {.name = "key", .kind = OPT_VALUE, .required = true}};
-    vl_args a = {.opts = opts, .opt_count = 4};
+                     {.name = "key", .kind = OPT_VALUE, .required = true},
+                     {.name = "move", .kind = OPT_FLAG}};
+    vl_args a = {.opts = opts, .opt_count = 5};
     vl_genesis *g = NULL;
     vl_keyfile k;
     node_meta m, after;
@@ -428,15 +554,40 @@ int cmd_restore(vl_ctx *c, int argc, char **argv)
                   "--key %s is not the key of %s, whose backup this is (a backup is restored "
                   "only into its own node)",
                   opts[3].value, g->nodes[m.node].id);
+    bool move = opts[4].set;
+    if (st == EXIT_OK && move && !m.cold)
+        st = fail(c, EXIT_FAIL,
+                  "--move: %s is a HOT backup (taken while %s could run): it may lack votes the "
+                  "node cast after the copy, so it can only come back as an observer (restore "
+                  "without --move). To move a node, stop it and take a cold backup "
+                  "(voucherctl backup --cold)",
+                  bak, g->nodes[m.node].id);
     if (st == EXIT_OK)
-        st = restore_into(c, bak, dir, g, m.node, &k.sign, &after);
-    if (st == EXIT_OK) {
+        st = restore_into(c, bak, dir, g, m.node, &k.sign, move, &after);
+    if (st == EXIT_OK && move) {
+        char human[1024];
+        const char *role = after.observer ? "observer" : "voter";
+        json_t *res = head_json(g, &after);
+        jset(res, "ok", json_true());
+        jset(res, "backup", json_string(bak));
+        jset(res, "data_dir", json_string(dir));
+        jset(res, "role", json_string(role));
+        jset(res, "moved", json_true());
+        snprintf(human, sizeof human,
+                 "moved %s from its cold backup %s into %s: %" PRIu64 " log entries, verified.\n"
+                 "%s continues as the same %s, with every vote it cast. Start it here; NEVER "
+                 "start it again on the old machine (remove its key file and data directory "
+                 "there): two copies of one voter could vote twice (docs/operations.md 7).",
+                 g->nodes[m.node].id, bak, dir, after.head, g->nodes[m.node].id, role);
+        st = emit(c, res, human);
+    } else if (st == EXIT_OK) {
         char human[1024];
         json_t *res = head_json(g, &after);
         jset(res, "ok", json_true());
         jset(res, "backup", json_string(bak));
         jset(res, "data_dir", json_string(dir));
         jset(res, "role", json_string("observer"));
+        jset(res, "moved", json_false());
         snprintf(human, sizeof human,
                  "restored %s's backup %s into %s: %" PRIu64 " log entries, verified.\n"
                  "%s will run as an OBSERVER (stored in its data): it replicates and verifies "

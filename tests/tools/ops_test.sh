@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# ops_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH
+#
+# docs/operations.md section 7 (lost data, replacing a machine) on a `voucherctl devnet` of real
+# voucherd processes (ports from $$ in 40000-41999, another base if a port
+# is taken), with a background voucher-bench (--mode redeem, 4 orders a
+# second, bounded by --count and --duration) running throughout:
+#  a. moving a machine: node2 stopped, `backup --cold` of it (refused while
+#     it runs), `restore --move` of a hot backup refused, of the cold one
+#     into a new data directory (the "new machine"), the old directory
+#     removed, node2 started from the new one: it is still a voter;
+#  b. lost data: node3 killed, its data directory deleted, restarted empty
+#     with "observer": true: it reports observer, catches up, and from then
+#     on every certificate is signed by node1, node2 and node4 only -- with
+#     node3 not voting, nothing certifies without node2's vote, so node2
+#     really votes after its move;
+#  c. the bench's every certificate is on every node (verified_on_all_nodes)
+#     and all four nodes end with the same log length and state digest.
+# Every process started is killed on exit; every wait is bounded; no timing
+# assertions.  Prints "N passed, N failed".
+set -u
+ctl=${1:?usage: ops_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH}
+voucherd=${2:?usage: ops_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH}
+bench=${3:?usage: ops_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH}
+
+. "$(dirname "$0")/devnetlib.sh"
+bench_pid=
+cleanup_extra() {
+  if [ -n "$bench_pid" ]; then kill -KILL "$bench_pid" 2>/dev/null; wait "$bench_pid" 2>/dev/null; fi
+}
+devnet_test_init ops-test
+
+# wait_status SECONDS PYEXPR: poll `status --devnet` (every node) until
+# PYEXPR of its JSON (as d) prints True; $work/st.out holds the last answer.
+wait_status() {
+  local secs=$1 expr=$2 i
+  for i in $(seq 1 $((secs * 4))); do
+    run st 10 status --devnet "$dir" --json
+    [ "$(py "$work/st.out" "$expr")" = True ] && return 0
+    sleep 0.25
+  done
+  return 1
+}
+# gone PID: wait (at most 10 s) until PID has exited.
+gone() { local i; for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
+# set_config FILE KEY JSONVALUE: edit a node's configuration (KEY=null deletes).
+set_config() {
+  python3 - "$@" <<'PY'
+import json, sys
+path, key, val = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+d = json.load(open(path))
+if val is None: d.pop(key, None)
+else: d[key] = val
+open(path, "w").write(json.dumps(d, indent=2))
+PY
+}
+
+# ---- a devnet, traffic ---------------------------------------------------------------------
+
+started=false
+for attempt in 0 1 2 3 4 5; do
+  base=$((40000 + (($$ + attempt * 37) % 100) * 20))
+  run up 60 devnet up --dir "$dir" --base-port "$base" --voucherd "$voucherd"
+  if [ "$rc" -eq 0 ]; then started=true; break; fi
+  if ! has up.err 'cannot bind'; then break; fi
+  rm -rf "$dir"
+  echo "ports from $base in use, trying another base"
+done
+record_pids
+if ! $started; then
+  bad "devnet up (exit $rc)"; cat "$work/up.err"
+  echo "$passed passed, $failed failed"; exit 1
+fi
+ok "devnet up on ports $base..$((base + 7))"
+
+genesis=$(dn 'd["genesis"]')
+firm2=$(dn 'd["holders"][1]["pubkey"]')
+k2=$(dn 'd["holders"][1]["key_file"]')
+prov=$(dn 'd["providers"][0]["key_file"]')
+for i in 1 2 3 4; do
+  eval "pid$i=\$(dn 'd[\"nodes\"][$((i - 1))][\"pid\"]')"
+  eval "cfg$i=\$(dn 'd[\"nodes\"][$((i - 1))][\"config\"]')"
+  eval "log$i=\$(dn 'd[\"nodes\"][$((i - 1))][\"log\"]')"
+  eval "data$i=\$(dn 'd[\"nodes\"][$((i - 1))][\"data_dir\"]')"
+  eval "key$i=\$(dn 'd[\"nodes\"][$((i - 1))][\"key_file\"]')"
+  eval "ep$i=\$(dn 'd[\"nodes\"][$((i - 1))][\"client_endpoint\"]')"
+done
+
+# a voucher for the redemptions this script makes itself (b)
+run issue 30 issue --devnet "$dir" --issuer-key "$dir/keys/chengdu.key" --holder "$firm2" \
+  --value-fen 100000000 --json
+check "issue a voucher to firm2: exit 0" [ "$rc" -eq 0 ]
+vb=$(py "$work/issue.out" 'd["vouchers"][0]')
+
+# Background traffic: 400 redemptions of distinct vouchers, 4 a second, for
+# at most 150 s, then the bench checks each certificate on every node.
+"$bench" --devnet "$dir" --mode redeem --clients 2 --count 400 --rate 4 --duration 150 \
+  --timeout-ms 3000 --verify-wait 60 --json >"$work/bench.out" 2>"$work/bench.err" &
+bench_pid=$!
+# bounded: the bench has issued its vouchers and certifies redemptions
+run st0 10 status --devnet "$dir" --node "$ep1" --json
+head0=$(py "$work/st0.out" 'd["nodes"][0]["status"]["log_head"]')
+traffic=false
+for i in $(seq 1 240); do
+  run st 10 status --devnet "$dir" --node "$ep1" --json
+  h=$(py "$work/st.out" 'd["nodes"][0]["status"]["log_head"]')
+  if [ "${h:-0}" -ge $((head0 + 12)) ]; then traffic=true; break; fi
+  kill -0 "$bench_pid" 2>/dev/null || break
+  sleep 0.25
+done
+check "the background bench is certifying redemptions (log $head0 -> ${h:-?} entries)" $traffic
+
+# a hot backup of node2 while it runs, for the refusals below
+run hot2 60 backup --data-dir "$data2" --out "$work/hot2" --genesis "$genesis" --json
+check "backup of node2 while it runs: exit 0, kind hot" [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/hot2.out" 'd["kind"]')" = hot ]
+run cold-running 30 backup --cold --data-dir "$data2" --out "$work/cold-running" --genesis "$genesis"
+check "backup --cold while node2 runs: exit 1, says it runs, writes nothing" [ "$rc" -eq 1 ] && \
+  has cold-running.err 'is running' && [ ! -e "$work/cold-running" ]
+
+# ---- a. node2 moves to a new machine -----------------------------------------------------------
+
+kill -TERM "$pid2"
+check "node2 stopped (SIGTERM)" gone "$pid2"
+run cold2 60 backup --cold --data-dir "$data2" --out "$work/cold2" --genesis "$genesis" --json
+check "backup --cold of the stopped node2: exit 0, kind cold" [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/cold2.out" 'd["ok"], d["kind"], d["node_id"]')" = "(True, 'cold', 'node2')" ]
+[ "$rc" -eq 0 ] || cat "$work/cold2.err"
+check "... still one file, data.mdb" [ "$(ls -A "$work/cold2")" = data.mdb ]
+run vcold 60 verify-log --data-dir "$work/cold2" --genesis "$genesis"
+check "verify-log --data-dir accepts the cold backup" [ "$rc" -eq 0 ]
+
+machine2=$work/machine2/var/lib/voucher
+mkdir -p "$work/machine2/var/lib"
+run movehot 60 restore --move --backup "$work/hot2" --data-dir "$machine2" --genesis "$genesis" \
+  --key "$key2"
+check "restore --move of the HOT backup: exit 1, says hot, nothing made" [ "$rc" -eq 1 ] && \
+  has movehot.err 'HOT backup' && [ ! -e "$machine2" ]
+run moveother 60 restore --move --backup "$work/cold2" --data-dir "$machine2" --genesis "$genesis" \
+  --key "$key1"
+check "restore --move with node1's key: exit 1, nothing made" [ "$rc" -eq 1 ] && \
+  has moveother.err 'not the key of node2' && [ ! -e "$machine2" ]
+run move 60 restore --move --backup "$work/cold2" --data-dir "$machine2" --genesis "$genesis" \
+  --key "$key2" --json
+check "restore --move of the cold backup: exit 0, node2 stays a voter" [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/move.out" 'd["ok"], d["moved"], d["role"], d["observer"]')" = "(True, True, 'voter', False)" ]
+[ "$rc" -eq 0 ] || cat "$work/move.err"
+
+# The old machine never runs node2 again: its data directory goes.
+rm -rf "$data2"
+set_config "$cfg2" data_dir "\"$machine2\""
+"$voucherd" --config "$cfg2" >>"$log2" 2>&1 &
+pid2=$!
+echo "$pid2" >>"$work/pids"
+check "node2 on the new machine is a voter again (role voter, flag voter) and caught up" \
+  wait_status 60 '[n["role"] for n in d["nodes"]] == ["voter"] * 4 and "voter" in d["nodes"][1]["status"]["flags"] and d["nodes"][1]["status"]["log_head"] >= '"${h:-0}"
+check "... it logged role=voter when ready" grep -q 'event=ready .*role=voter' "$log2"
+check "... the bench still runs (traffic throughout the move)" kill -0 "$bench_pid"
+
+# ---- b. node3 loses its data and rejoins as an observer --------------------------------------------
+
+kill -KILL "$pid3"
+check "node3 killed (SIGKILL)" gone "$pid3"
+rm -rf "$data3"
+set_config "$cfg3" observer true
+"$voucherd" --config "$cfg3" >>"$log3" 2>&1 &
+pid3=$!
+echo "$pid3" >>"$work/pids"
+check "node3 restarted empty with \"observer\": true reports role observer, no voter flag" \
+  wait_status 60 'd["nodes"][2]["role"] == "observer" and "voter" not in d["nodes"][2]["status"]["flags"]'
+run st1 10 status --devnet "$dir" --node "$ep1" --json
+from=$(($(py "$work/st1.out" 'd["nodes"][0]["status"]["log_head"]') + 1))
+
+# With node3 an observer, a quorum (3) needs node1, node2 and node4: node2 must vote.
+redeemed=0
+voters_ok=true
+for i in 1 2 3; do
+  run redeem 30 redeem --devnet "$dir" --voucher "$vb" --amount-fen 1000 --holder-key "$k2" \
+    --provider-key "$prov" --json
+  if [ "$rc" -eq 0 ]; then
+    redeemed=$((redeemed + 1))
+    [ "$(py "$work/redeem.out" 'sorted(d["certificate"]["voters"])')" = "['node1', 'node2', 'node4']" ] || voters_ok=false
+  fi
+done
+check "redemptions certify while node3 is an observer (3 of 3)" [ "$redeemed" -eq 3 ]
+check "... signed by node1, node2 (moved) and node4" $voters_ok
+check "... the bench still runs (traffic throughout the rejoin)" kill -0 "$bench_pid"
+
+# ---- c. the bench's certificates on every node; one state --------------------------------------------
+
+for i in $(seq 1 2400); do kill -0 "$bench_pid" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$bench_pid" 2>/dev/null
+wait "$bench_pid"
+brc=$?
+bench_pid=
+check "voucher-bench exit 0" [ "$brc" -eq 0 ]
+check "... certified redemptions, none failed, every certificate verified on all 4 nodes" \
+  [ "$(py "$work/bench.out" 'd["orders"]["certified"] > 0, d["orders"]["errors"], d["verified_on_all_nodes"], d["verification"]["nodes"]')" = "(True, 0, True, 4)" ]
+[ "$brc" -eq 0 ] || { tail -5 "$work/bench.err"; head -c 2000 "$work/bench.out"; echo; }
+echo "     (bench: $(py "$work/bench.out" 'd["orders"]'))"
+
+check "all four nodes reach the same log length and state digest" \
+  wait_status 60 'd["reachable"] == 4 and len({(n["status"]["log_head"], n["status"]["state_digest"]) for n in d["nodes"]}) == 1'
+check "... roles voter, voter, observer, voter" \
+  [ "$(py "$work/st.out" '[n["role"] for n in d["nodes"]]')" = "['voter', 'voter', 'observer', 'voter']" ]
+
+# node3 never voted after it lost its data: no certificate from then on names it
+run log 30 log --devnet "$dir" --node "$ep1" --from "$from" --max 1000 --json
+check "node1's log from entry $from on: $(py "$work/log.out" 'len(d["entries"])') certificates, none signed by node3" \
+  [ "$(py "$work/log.out" 'len(d["entries"]) >= 3 and not any("node3" in e["certificate"]["voters"] for e in d["entries"])')" = True ]
+
+kill -TERM "$pid2" "$pid3"
+run down 60 devnet down --dir "$dir"
+check "devnet down: exit 0" [ "$rc" -eq 0 ]
+check "the restarted node2 and node3 stopped" gone "$pid2"
+gone "$pid3"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
