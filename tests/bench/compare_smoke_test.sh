@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# compare_smoke_test.sh SOURCE_DIR BUILD_DIR
+#
+# Smoke test of tools/compare-etcd.sh (docs/performance.md, "The etcd
+# comparison"): runs it with --quick (8 clients, 3 s runs of at most 300
+# orders; real etcd members and real voucherd devnets on 127.0.0.1) and
+# checks that it exits 0, that its table shows each of the six runs with
+# figures and the two ratios, that its JSON (--json-out) has a throughput
+# and p50/p90/p99/max for every run with no error and every write verified,
+# and ratios equal to the throughputs divided; and that no etcd or voucherd
+# it started is left running.  No timing is asserted.
+#
+# It installs nothing: without etcd, go or Debian's etcd client source
+# (etcd-server, golang-go, golang-etcd-server-dev) it exits 77, which ctest
+# reports as skipped.  Every process whose command line names its scratch
+# directory (the script's TMPDIR) is killed by pid on exit.
+set -u
+src=$1
+build=$2
+
+for c in etcd etcdctl go; do
+  command -v "$c" >/dev/null || { echo "skipped: $c is not installed (apt-get install etcd-server etcd-client golang-go golang-etcd-server-dev)"; exit 77; }
+done
+[ -f /usr/share/gocode/src/go.etcd.io/etcd/clientv3/client.go ] ||
+  { echo "skipped: golang-etcd-server-dev is not installed"; exit 77; }
+
+work=$(mktemp -d /tmp/compare-smoke.XXXXXX)
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+
+# The pids of every live process whose command line names $work.
+leftovers() {
+  local f p
+  for f in /proc/[0-9]*/cmdline; do
+    p=${f#/proc/}; p=${p%/cmdline}
+    [ "$p" = $$ ] && continue
+    tr '\0' ' ' 2>/dev/null <"$f" | grep -qF "$work/" && echo "$p"
+  done
+}
+cleanup() {
+  local p
+  for p in $(leftovers); do kill -KILL "$p" 2>/dev/null; done
+  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# Usage errors are exit 2 and start nothing.
+bash "$src/tools/compare-etcd.sh" --clients 0 >/dev/null 2>&1
+[ $? -eq 2 ] && ok "--clients 0: exit 2" || bad "--clients 0: exit 2"
+bash "$src/tools/compare-etcd.sh" --no-such-option >/dev/null 2>&1
+[ $? -eq 2 ] && ok "unknown option: exit 2" || bad "unknown option: exit 2"
+
+TMPDIR=$work timeout 600 bash "$src/tools/compare-etcd.sh" --quick --no-install \
+  --build-dir "$build" --json-out "$work/result.json" >"$work/out.txt" 2>"$work/err.txt"
+rc=$?
+[ $rc -eq 0 ] && ok "compare-etcd.sh --quick: exit 0" || { bad "compare-etcd.sh --quick: exit $rc"; tail -n 30 "$work/err.txt"; }
+cat "$work/out.txt"
+
+# The table: a row with six figures for each run, and both ratios.
+for row in "etcd, 3 members +closed" "ours, 4 voters +closed" "etcd, 3 members +open" \
+           "ours, 4 voters +open" "etcd, 1 member +closed" "ours, 1 voter +closed"; do
+  if grep -qE "^$row( [0-9.]+/s)? +[0-9]+\.[0-9] +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +0$" "$work/out.txt"; then
+    ok "table row: $row"
+  else
+    bad "table row: $row"
+  fi
+done
+grep -qE '^ratio ours/etcd, 4 voters vs 3 members: [0-9]+\.[0-9]+ ' "$work/out.txt" &&
+  ok "ratio 4 voters vs 3 members printed" || bad "ratio 4 voters vs 3 members printed"
+grep -qE '^ratio ours/etcd, 1 voter vs 1 member: +[0-9]+\.[0-9]+ ' "$work/out.txt" &&
+  ok "ratio 1 voter vs 1 member printed" || bad "ratio 1 voter vs 1 member printed"
+grep -qE '^p99 at half of etcd.s 3-member rate \([0-9.]+/s\): ours [0-9.]+ ms, etcd [0-9.]+ ms' "$work/out.txt" &&
+  ok "p99 at half rate printed" || bad "p99 at half rate printed"
+
+# The JSON.
+if python3 - "$work/result.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+problems = []
+runs = d["runs"]
+for k in ("etcd3_closed", "etcd3_open", "dn4_closed", "dn4_open", "etcd1_closed", "dn1_closed"):
+    r = runs.get(k)
+    if r is None:
+        problems.append(k + " missing"); continue
+    if not r["throughput_per_s"] > 0: problems.append(k + ": throughput")
+    for p in ("p50", "p90", "p99", "max"):
+        if not isinstance(r["latency_ms"][p], (int, float)): problems.append(k + ": " + p)
+    if r["orders"]["errors"] != 0 or r["errors"] != {}: problems.append(k + ": errors %s" % r["errors"])
+    if r.get("verified", r.get("verified_on_all_nodes")) is not True: problems.append(k + ": not verified")
+    if r["orders"]["certified"] < 1: problems.append(k + ": nothing certified")
+want = {"etcd3_open": "open", "dn4_open": "open", "etcd3_closed": "closed", "dn1_closed": "closed"}
+for k, loop in want.items():
+    if runs[k]["parameters"]["loop"] != loop: problems.append(k + ": loop")
+if runs["dn4_closed"]["parameters"]["voters"] != 4: problems.append("dn4 voters")
+if runs["dn1_closed"]["parameters"]["voters"] != 1: problems.append("dn1 voters")
+if len(runs["etcd3_closed"]["parameters"]["endpoints"]) != 3: problems.append("etcd3 endpoints")
+if len(runs["etcd1_closed"]["parameters"]["endpoints"]) != 1: problems.append("etcd1 endpoints")
+for k in runs:
+    if runs[k]["parameters"]["clients"] != d["clients"]: problems.append(k + ": clients")
+q = d["ratios"]
+def near(a, b): return abs(a - b) <= 0.002 * max(1.0, b)
+if not near(q["throughput_4voters_vs_3members"], runs["dn4_closed"]["throughput_per_s"] / runs["etcd3_closed"]["throughput_per_s"]):
+    problems.append("ratio 4 vs 3")
+if not near(q["throughput_1voter_vs_1member"], runs["dn1_closed"]["throughput_per_s"] / runs["etcd1_closed"]["throughput_per_s"]):
+    problems.append("ratio 1 vs 1")
+if not near(runs["etcd3_open"]["parameters"]["rate"], runs["etcd3_closed"]["throughput_per_s"] / 2):
+    problems.append("open rate is not half the 3-member throughput")
+if runs["dn4_open"]["parameters"]["rate"] != runs["etcd3_open"]["parameters"]["rate"]:
+    problems.append("the two open runs have different rates")
+for x in problems: print("   ", x)
+sys.exit(1 if problems else 0)
+PY
+then ok "JSON: six runs with figures, no errors, verified; ratios and half rate consistent"
+else bad "JSON: see above"; fi
+
+left=$(leftovers | paste -sd, -)
+if [ -z "$left" ]; then ok "no etcd or voucherd left running"; else bad "left running: $left"; ps -o pid,args -p "$left"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# compare-etcd.sh - the redeem-once workload on etcd and on our ledger, back to
+# back in one run, and the ratios (docs/performance.md, "The etcd comparison").
+#
+#   tools/compare-etcd.sh [--build-dir DIR] [--clients C] [--duration S]
+#                         [--count N] [--conns K] [--quick] [--json]
+#                         [--json-out FILE] [--no-install] [--keep]
+#
+# In order, on 127.0.0.1, each system stopped before the next starts:
+#   1. a 3-member etcd (Debian's etcd-server, default durability: the WAL is
+#      fsynced before every acknowledgement), etcd-bench closed loop at C
+#      clients; then open loop at R = half that throughput;
+#   2. a 4-voter devnet (f=1), voucher-bench --mode redeem closed loop at C
+#      clients; then open loop at the same R;
+#   3. a 1-member etcd, closed loop at C; 4. a 1-voter devnet, closed loop at C.
+# Then one table (throughput, p50/p90/p99/max of each run) and the ratios
+# ours/etcd; with --json one JSON object instead; --json-out FILE writes that
+# object to FILE as well.  Scratch files go in ${TMPDIR:-/tmp}/compare-etcd.*.
+#
+# Defaults: C = 64, 20 s per closed run, 10 s per open run (about 4 minutes
+# in all).  --quick: C = 8, 3 s runs, at most 300 orders a run (a smoke test,
+# its figures mean nothing).  A closed voucher-bench run gets 3 x the orders
+# its etcd counterpart certified in the same time (at least 1,000, at most
+# --count, default 60,000): it pre-signs them, untimed, and a network that
+# runs out before the duration has done 3 x etcd's throughput.
+#
+# Dependencies: etcd-server, etcd-client, golang-go, golang-etcd-server-dev (Debian's
+# source of etcd 3.4's clientv3, which tools/etcd-bench is built against,
+# offline).  Missing ones are installed with apt-get when run as root (not
+# with --no-install); otherwise the script prints the apt-get line and exits 3.
+# The project is built in --build-dir (default build/release) when one of
+# voucherd, voucherctl, voucher-bench is missing there.
+#
+# Every process it starts is stopped by its pid on exit, whatever happens
+# (EXIT trap): etcd members by SIGTERM then SIGKILL, devnets by `devnet down`
+# then SIGKILL to the pids of devnet.json.  Every wait is bounded.
+# Exit status: 0 every run completed without errors (whether the targets were
+# met is printed, not an exit status); 1 a run failed or had errors; 2 usage;
+# 3 a dependency is missing.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+
+build=$src/build/release
+clients=64
+closed_s=20
+open_s=10
+count_cap=60000
+conns=0
+quick=false
+json=false
+json_out=
+install=true
+keep=false
+
+usage() {
+  sed -n '4,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+  [ -n "${1:-}" ] && echo "compare-etcd.sh: $1" >&2
+  exit 2
+}
+posint() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ] && [ "$2" -le "$3" ] || usage "$1 must be 1..$3"; }
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --build-dir) [ $# -ge 2 ] || usage "--build-dir needs a value"; build=$2; shift 2 ;;
+    --clients) [ $# -ge 2 ] || usage "--clients needs a value"; posint --clients "$2" 1024; clients=$2; shift 2 ;;
+    --duration) [ $# -ge 2 ] || usage "--duration needs a value"; posint --duration "$2" 600
+                closed_s=$2; open_s=$(( ($2 + 1) / 2 )); shift 2 ;;
+    --count) [ $# -ge 2 ] || usage "--count needs a value"; posint --count "$2" 1000000; count_cap=$2; shift 2 ;;
+    --conns) [ $# -ge 2 ] || usage "--conns needs a value"; posint --conns "$2" 256; conns=$2; shift 2 ;;
+    --quick) quick=true; clients=8; closed_s=3; open_s=3; count_cap=300; shift ;;
+    --json) json=true; shift ;;
+    --json-out) [ $# -ge 2 ] || usage "--json-out needs a value"; json_out=$2; shift 2 ;;
+    --no-install) install=false; shift ;;
+    --keep) keep=true; shift ;;
+    -h|--help) usage ;;
+    *) usage "unknown argument $1" ;;
+  esac
+done
+build=$(mkdir -p "$build" && cd "$build" && pwd) || usage "cannot use --build-dir"
+
+say() { if $json; then echo "$*" >&2; else echo "$*"; fi; }
+die() { echo "compare-etcd.sh: $*" >&2; exit 1; }
+
+# --- dependencies -------------------------------------------------------------
+clientv3=/usr/share/gocode/src/go.etcd.io/etcd/clientv3/client.go
+missing=()
+command -v etcd >/dev/null || missing+=(etcd-server)
+command -v etcdctl >/dev/null || missing+=(etcd-client)
+command -v go >/dev/null || missing+=(golang-go)
+[ -f "$clientv3" ] || missing+=(golang-etcd-server-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+  if $install && [ "$(id -u)" -eq 0 ]; then
+    say "installing ${missing[*]} (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
+      { echo "compare-etcd.sh: apt-get install failed" >&2; exit 3; }
+  else
+    echo "compare-etcd.sh: missing ${missing[*]}; install with:" >&2
+    echo "  apt-get install --no-install-recommends ${missing[*]}" >&2
+    exit 3
+  fi
+fi
+command -v python3 >/dev/null || { echo "compare-etcd.sh: python3 is needed (tools/install-deps.sh)" >&2; exit 3; }
+
+# --- build --------------------------------------------------------------------
+voucherd=$build/node/voucherd
+ctl=$build/tools/voucherctl
+vbench=$build/tools/voucher-bench
+ebench=$build/tools/etcd-bench
+if [ ! -x "$voucherd" ] || [ ! -x "$ctl" ] || [ ! -x "$vbench" ]; then
+  say "building the project in $build"
+  { cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+    ninja -C "$build" voucherd voucherctl voucher-bench; } >&2 || die "the build failed"
+fi
+if [ ! -x "$ebench" ] || [ "$src/tools/etcd-bench/main.go" -nt "$ebench" ]; then
+  say "building etcd-bench (Go, offline, against Debian's clientv3)"
+  mkdir -p "$build/tools"
+  (cd "$src" && GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOFLAGS= \
+     GOCACHE="$build/gocache" go build -o "$ebench" ./tools/etcd-bench/main.go) >&2 ||
+    die "building tools/etcd-bench failed"
+fi
+
+# --- processes we start, stopped by pid on exit ------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/compare-etcd.XXXXXX") || die "cannot make a scratch directory"
+etcd_pids=()
+devnets=()
+
+ours() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF "$work/"; }
+stop_etcd() {
+  local p i
+  for p in "${etcd_pids[@]}"; do ours "$p" && kill -TERM "$p" 2>/dev/null; done
+  for i in $(seq 100); do
+    local alive=false
+    for p in "${etcd_pids[@]}"; do ours "$p" && alive=true; done
+    $alive || break
+    sleep 0.1
+  done
+  for p in "${etcd_pids[@]}"; do ours "$p" && kill -KILL "$p" 2>/dev/null; done
+  for p in "${etcd_pids[@]}"; do wait "$p" 2>/dev/null; done
+  etcd_pids=()
+}
+devnet_pids() {
+  [ -f "$1/devnet.json" ] &&
+    python3 -c 'import json,sys; print(" ".join(str(n["pid"]) for n in json.load(open(sys.argv[1]))["nodes"] if n["pid"]))' "$1/devnet.json"
+}
+stop_devnet() {
+  local pids p
+  pids=$(devnet_pids "$1")
+  timeout 60 "$ctl" devnet down --dir "$1" >/dev/null 2>&1
+  for p in $pids; do ours "$p" && kill -KILL "$p" 2>/dev/null; done
+}
+cleanup() {
+  local d
+  stop_etcd
+  for d in "${devnets[@]}"; do stop_devnet "$d"; done
+  if $keep || [ -n "${failed_run:-}" ]; then echo "compare-etcd.sh: logs kept in $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+port_free() { python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try: s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError: sys.exit(1)' "$1"; }
+
+# start_etcd NAME MEMBERS: an etcd cluster in $work/NAME; sets $endpoints.
+start_etcd() {
+  local name=$1 n=$2 attempt base i cluster p ok
+  for attempt in 0 1 2 3 4; do
+    base=$((24000 + (($$ + attempt * 397 + n * 7) % 390) * 10))
+    ok=true
+    for i in $(seq 0 $((2 * n - 1))); do port_free $((base + i)) || ok=false; done
+    $ok && break
+  done
+  $ok || die "no free ports for etcd"
+  cluster=""
+  for i in $(seq 1 "$n"); do
+    cluster+="${cluster:+,}m$i=http://127.0.0.1:$((base + 2 * i - 1))"
+  done
+  endpoints=""
+  for i in $(seq 1 "$n"); do
+    local cport=$((base + 2 * i - 2)) pport=$((base + 2 * i - 1))
+    endpoints+="${endpoints:+,}http://127.0.0.1:$cport"
+    mkdir -p "$work/$name"
+    # Defaults everywhere except the quota (8 GiB, etcd's suggested maximum,
+    # so that a long run never raises the NOSPACE alarm) and the addresses.
+    etcd --name "m$i" --data-dir "$work/$name/m$i" \
+      --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
+      --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+      --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "cmp-$$-$name" \
+      --quota-backend-bytes $((8 * 1024 * 1024 * 1024)) --logger zap --log-outputs stderr \
+      </dev/null >"$work/$name/m$i.log" 2>&1 &
+    etcd_pids+=($!)
+  done
+  for i in $(seq 150); do
+    ETCDCTL_API=3 timeout 5 etcdctl --endpoints "$endpoints" --command-timeout 2s endpoint health \
+      >"$work/$name/health.out" 2>&1 && return 0
+    sleep 0.2
+  done
+  tail -n 5 "$work/$name"/m*.log >&2
+  failed_run=1
+  die "the $n-member etcd did not become healthy in 30 s"
+}
+
+# start_devnet NAME VOTERS: a devnet in $work/NAME.
+start_devnet() {
+  local dir=$work/$1 attempt base
+  for attempt in 0 1 2 3 4; do
+    base=$((28000 + (($$ + attempt * 131 + $2) % 19) * 200))
+    rm -rf "$dir"
+    devnets+=("$dir")
+    if timeout 90 "$ctl" devnet up --dir "$dir" --voters "$2" --base-port "$base" \
+        --voucherd "$voucherd" >"$work/$1.up" 2>&1; then
+      return 0
+    fi
+    grep -q 'cannot bind\|in use' "$work/$1.up" || break
+  done
+  tail -n 20 "$work/$1.up" >&2
+  failed_run=1
+  die "voucherctl devnet up --voters $2 failed"
+}
+
+# run_etcd NAME ARGS...: etcd-bench, JSON in $work/NAME.json.
+run_etcd() {
+  local name=$1; shift
+  say "  $name: etcd-bench $*"
+  timeout 900 "$ebench" --endpoints "$endpoints" --json "$@" >"$work/$name.json" 2>"$work/$name.err" ||
+    { cat "$work/$name.err" >&2; failed_run=1; }
+  [ -s "$work/$name.json" ] || die "$name: etcd-bench printed no result"
+}
+# run_ours NAME DEVNET ARGS...: voucher-bench --mode redeem, JSON in $work/NAME.json.
+run_ours() {
+  local name=$1 dir=$work/$2; shift 2
+  say "  $name: voucher-bench --mode redeem $*"
+  timeout 900 "$vbench" --devnet "$dir" --mode redeem --json "$@" >"$work/$name.json" 2>"$work/$name.err" ||
+    { cat "$work/$name.err" >&2; failed_run=1; }
+  [ -s "$work/$name.json" ] || die "$name: voucher-bench printed no result"
+}
+tput_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["throughput_per_s"])' "$1"; }
+# ours_count RUN: 3 x what etcd's RUN certified, within 1,000..--count.
+ours_count() {
+  python3 -c 'import json,sys; n=3*json.load(open(sys.argv[1]))["orders"]["certified"]
+print(min(max(n, 1000), int(sys.argv[2])))' "$work/$1.json" "$count_cap"
+}
+cap() { python3 -c 'import sys; print(max(1, min(int(float(sys.argv[1])), int(sys.argv[2]))))' "$1" "$2"; }
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+say "compare-etcd: $clients clients, closed runs ${closed_s} s, open runs ${open_s} s, load $load_start ($(nproc) cores)"
+etcd_conns=()
+[ "$conns" -gt 0 ] && etcd_conns=(--conns "$conns")
+# The etcd runs ask for more than they can do in the duration (the duration
+# ends them); voucher-bench pre-signs its orders, so it gets ours_count.
+ecount=1000000
+$quick && ecount=$count_cap
+
+say "1. etcd, 3 members"
+start_etcd etcd3 3
+run_etcd etcd3_closed --clients "$clients" "${etcd_conns[@]}" --count "$ecount" --duration "$closed_s"
+half=$(python3 -c 'import sys; print(round(max(1.0, float(sys.argv[1]) / 2), 1))' "$(tput_of "$work/etcd3_closed.json")")
+n_open=$(cap "$(python3 -c 'import sys; print(float(sys.argv[1]) * float(sys.argv[2]))' "$half" "$open_s")" "$count_cap")
+run_etcd etcd3_open --clients "$clients" "${etcd_conns[@]}" --rate "$half" --count "$n_open" --duration "$open_s"
+stop_etcd
+
+say "2. voucherd, 4 voters (f=1)"
+start_devnet devnet4 4
+run_ours dn4_closed devnet4 --clients "$clients" --count "$(ours_count etcd3_closed)" --duration "$closed_s"
+run_ours dn4_open devnet4 --clients "$clients" --rate "$half" --count "$n_open" --duration "$open_s"
+stop_devnet "$work/devnet4"
+
+say "3. etcd, 1 member"
+start_etcd etcd1 1
+run_etcd etcd1_closed --clients "$clients" "${etcd_conns[@]}" --count "$ecount" --duration "$closed_s"
+stop_etcd
+
+say "4. voucherd, 1 voter"
+start_devnet devnet1 1
+run_ours dn1_closed devnet1 --clients "$clients" --count "$(ours_count etcd1_closed)" --duration "$closed_s"
+stop_devnet "$work/devnet1"
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+python3 - "$work" "$json" "$clients" "$half" "$load_start" "$load_end" "$(nproc)" "$quick" "$json_out" <<'PY'
+import json, sys
+work, as_json, clients, half = sys.argv[1], sys.argv[2] == "true", int(sys.argv[3]), float(sys.argv[4])
+load_start, load_end, cores, quick = sys.argv[5], sys.argv[6], int(sys.argv[7]), sys.argv[8] == "true"
+json_out = sys.argv[9]
+runs = [("etcd3_closed", "etcd, 3 members", "closed"), ("dn4_closed", "ours, 4 voters", "closed"),
+        ("etcd3_open", "etcd, 3 members", "open %g/s" % half), ("dn4_open", "ours, 4 voters", "open %g/s" % half),
+        ("etcd1_closed", "etcd, 1 member", "closed"), ("dn1_closed", "ours, 1 voter", "closed")]
+r = {k: json.load(open("%s/%s.json" % (work, k))) for k, _, _ in runs}
+
+def errs(x):
+    return x["orders"]["errors"] + (0 if x.get("verified", x.get("verified_on_all_nodes")) else 1)
+
+def ratio(a, b):
+    return round(a / b, 3) if a and b else None
+
+t = {k: r[k]["throughput_per_s"] for k in r}
+ratios = {"throughput_4voters_vs_3members": ratio(t["dn4_closed"], t["etcd3_closed"]),
+          "throughput_1voter_vs_1member": ratio(t["dn1_closed"], t["etcd1_closed"]),
+          "p99_at_half_rate_ms": {"ours_4voters": r["dn4_open"]["latency_ms"]["p99"],
+                                  "etcd_3members": r["etcd3_open"]["latency_ms"]["p99"]}}
+p99 = ratios["p99_at_half_rate_ms"]["ours_4voters"]
+targets = {"4voters_at_least_etcd3": (ratios["throughput_4voters_vs_3members"] or 0) >= 1.0,
+           "p99_under_50ms_at_half_rate": p99 is not None and p99 < 50.0,
+           "1voter_at_least_2x_etcd1": (ratios["throughput_1voter_vs_1member"] or 0) >= 2.0}
+out = json.dumps({"clients": clients, "half_rate_per_s": half, "cores": cores, "quick": quick,
+                  "load_start": load_start, "load_end": load_end, "ratios": ratios,
+                  "targets_met": targets, "runs": r})
+if json_out:
+    with open(json_out, "w") as fh:
+        fh.write(out + "\n")
+if as_json:
+    print(out)
+    sys.exit(0)
+
+def f(v):
+    return "-" if v is None else "%.2f" % v
+print()
+print("redeem-once, %d clients, %d cores, load average %s at start, %s at end%s"
+      % (clients, cores, load_start, load_end, " (--quick: the figures mean nothing)" if quick else ""))
+print("%-17s %-14s %12s %9s %9s %9s %9s %7s" % ("system", "loop", "throughput/s", "p50 ms", "p90 ms",
+                                               "p99 ms", "max ms", "errors"))
+for k, name, loop in runs:
+    x, l = r[k], r[k]["latency_ms"]
+    print("%-17s %-14s %12.1f %9s %9s %9s %9s %7d" % (name, loop, x["throughput_per_s"], f(l["p50"]),
+          f(l["p90"]), f(l["p99"]), f(l["max"]), errs(x)))
+print()
+yn = lambda b: "met" if b else "NOT met"
+print("ratio ours/etcd, 4 voters vs 3 members: %s (target >= 1: %s)"
+      % (f(ratios["throughput_4voters_vs_3members"]), yn(targets["4voters_at_least_etcd3"])))
+print("ratio ours/etcd, 1 voter vs 1 member:   %s (target >= 2: %s)"
+      % (f(ratios["throughput_1voter_vs_1member"]), yn(targets["1voter_at_least_2x_etcd1"])))
+print("p99 at half of etcd's 3-member rate (%g/s): ours %s ms, etcd %s ms (target < 50 ms: %s)"
+      % (half, f(p99), f(ratios["p99_at_half_rate_ms"]["etcd_3members"]),
+         yn(targets["p99_under_50ms_at_half_rate"])))
+PY
+[ $? -eq 0 ] || { failed_run=1; die "could not read the results"; }
+if [ -n "${failed_run:-}" ]; then
+  echo "compare-etcd.sh: a run reported errors (see above)" >&2
+  exit 1
+fi
+exit 0
