@@ -1,7 +1,8 @@
 /* ctl_read.c - voucherctl commands that read: query (an account and its
  * history), status (each node's health), log (entries of one node's log)
  * and verify-log (a whole log, over the network or from a stopped node's
- * data directory).
+ * data directory); log --export writes one node's log, its checkpoint and
+ * (from a data directory) its locks to a file for voucher-reconcile.
  *
  * Design notes
  *  1. Nothing read is trusted: every certificate shown is verified against
@@ -32,8 +33,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <time.h>
+#include <unistd.h>
+
 #include "ctl.h"
+#include "rec_datadir.h"
 #include "vl_client.h"
+#include "vl_logfile.h"
 
 /* consensus/vl_store.h's VL_STORE_MAX_DBS is 16 or fewer; any value at
  * least the number of named databases opens the environment. */
@@ -188,14 +194,153 @@ static json_t *entry_json(const vl_genesis *g, vl_sigcache *cache, const uint8_t
     return j;
 }
 
+/* ---- log --export (docs/reconcile.md, "The export file") --------------------------------- */
+
+typedef struct {
+    const vl_ctx *c;
+    vl_logfile_writer *w;
+    const char *path;
+    uint64_t entries, locks, checkpoints;
+} export_ctx;
+
+static vl_err export_put(void *arg, uint8_t type, const uint8_t *buf, size_t len)
+{
+    export_ctx *x = arg;
+    vl_err e = vl_logfile_put(x->w, type, buf, len);
+    if (e == VL_OK) {
+        x->entries += type == VL_LOGREC_ENTRY ? 1u : 0u;
+        x->locks += type == VL_LOGREC_LOCK ? 1u : 0u;
+        x->checkpoints += type == VL_LOGREC_CHECKPOINT ? 1u : 0u;
+    }
+    return e;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The first endpoint's node: its checkpoint first (so the entries pulled
+ * afterwards reach at least its log index), then every entry.  Bounded as
+ * verify_net (note 3). */
+static int export_net(const vl_ctx *c, ctl_net *n, export_ctx *x, const char *path)
+{
+    vl_status s;
+    vl_checkpoint cp;
+    char err[512];
+    vl_err e = vl_client_status(n->cl, 0, &s);
+    if (e != VL_OK)
+        return net_refused(c, n->g, e, e != VL_ERR_UNAVAILABLE, "", NULL, 0);
+    if (s.node >= n->g->node_count)
+        return fail(c, EXIT_FAIL, "the node names itself %u, not a genesis node", s.node);
+    vl_err ce = vl_client_get_checkpoint(n->cl, 0, &cp);
+    if (ce != VL_OK && ce != VL_ERR_UNKNOWN_ACCOUNT)
+        return net_refused(c, n->g, ce, ce != VL_ERR_UNAVAILABLE, "", NULL, 0);
+    if ((e = vl_logfile_create(path, n->g->nodes[s.node].id, s.node, n->g->network_id, wall_ms(),
+                               &x->w, err, sizeof err)) != VL_OK)
+        return fail(c, EXIT_FAIL, "%s", err);
+    /* up to the head the first reply states: a node that keeps applying
+     * cannot keep the loop going */
+    for (uint64_t next = 1, head = UINT64_MAX;;) { /* every round advances next or stops */
+        vl_client_log lg;
+        e = vl_client_get_log(n->cl, 0, next, VL_MAX_MSG_ITEMS, &lg);
+        head = e == VL_OK && lg.log_head < head ? lg.log_head : head;
+        for (uint32_t i = 0; e == VL_OK && i < lg.count && next <= head; i++, next++)
+            e = export_put(x, VL_LOGREC_ENTRY, lg.entries[i], lg.entry_lens[i]);
+        bool done = e != VL_OK || lg.count == 0 || next > head;
+        vl_client_log_free(&lg);
+        if (done)
+            break;
+    }
+    if (e == VL_OK && ce == VL_OK) {
+        uint8_t buf[256];
+        size_t len;
+        e = vl_checkpoint_encode(&cp, buf, sizeof buf, &len);
+        if (e == VL_OK)
+            e = export_put(x, VL_LOGREC_CHECKPOINT, buf, len);
+    }
+    if (e != VL_OK)
+        return fail(c, EXIT_FAIL, "%s: exporting the log: %s", path, vl_strerror(e));
+    return EXIT_OK;
+}
+
+/* A stopped node's data directory: entries, its checkpoint and its locks
+ * without a certificate (rec_datadir.h), in one read transaction. */
+static int export_dir(const vl_ctx *c, const vl_genesis *g, const char *dir, export_ctx *x,
+                      const char *path)
+{
+    rec_datadir *d = NULL;
+    char err[512] = "";
+    vl_err e = rec_datadir_open(dir, false, &d, err, sizeof err);
+    if (e != VL_OK)
+        return fail(c, EXIT_FAIL, "%s", err);
+    uint16_t node = rec_datadir_node_index(d);
+    int st = EXIT_OK;
+    if (memcmp(rec_datadir_network_id(d), g->network_id, 32) != 0 || node >= g->node_count)
+        st = fail(c, EXIT_FAIL, "%s: a data directory of another network than this genesis", dir);
+    else if ((e = vl_logfile_create(path, g->nodes[node].id, node, g->network_id, wall_ms(), &x->w,
+                                    err, sizeof err)) != VL_OK)
+        st = fail(c, EXIT_FAIL, "%s", err);
+    else if ((e = rec_datadir_walk(d, export_put, x, err, sizeof err)) != VL_OK)
+        st = fail(c, EXIT_FAIL, "%s", err[0] != '\0' ? err : vl_strerror(e));
+    rec_datadir_close(&d);
+    return st;
+}
+
+static int cmd_log_export(vl_ctx *c, const vl_opt *opts, const char *path, const char *dir)
+{
+    ctl_net n = {0};
+    export_ctx x = {.c = c, .path = path};
+    char err[512] = "", human[1024];
+    int st = net_open(c, opts, &n);
+    if (st == EXIT_OK)
+        st = dir != NULL ? export_dir(c, n.g, dir, &x, path) : export_net(c, &n, &x, path);
+    if (x.w != NULL) {
+        vl_err e = vl_logfile_close(&x.w, err, sizeof err);
+        if (st == EXIT_OK && e != VL_OK)
+            st = fail(c, EXIT_FAIL, "%s", err);
+        if (st != EXIT_OK)
+            unlink(path); /* never leave half an export behind */
+    }
+    if (st == EXIT_OK) {
+        json_t *res = jobj();
+        jset(res, "file", json_string(path));
+        jset(res, "source", json_string(dir != NULL ? dir : vl_client_endpoint(n.cl, 0)));
+        jset(res, "entries", ju64(x.entries));
+        jset(res, "checkpoints", ju64(x.checkpoints));
+        jset(res, "locks", ju64(x.locks));
+        snprintf(human, sizeof human,
+                 "%s: %" PRIu64 " entries, %" PRIu64 " checkpoint(s), %" PRIu64
+                 " lock(s) without a certificate",
+                 path, x.entries, x.checkpoints, x.locks);
+        st = emit(c, res, human);
+    }
+    net_close(&n);
+    return st;
+}
+
 int cmd_log(vl_ctx *c, int argc, char **argv)
 {
     vl_opt opts[] = {NET_OPTS, {.name = "from", .kind = OPT_VALUE},
-                     {.name = "max", .kind = OPT_VALUE}};
-    vl_args a = {.opts = opts, .opt_count = O_NET_END + 2};
+                     {.name = "max", .kind = OPT_VALUE}, {.name = "export", .kind = OPT_VALUE},
+                     {.name = "data-dir", .kind = OPT_VALUE}};
+    vl_args a = {.opts = opts, .opt_count = O_NET_END + 4};
     ctl_net n = {0};
     uint64_t from = 1, max = 100;
     int st = parse_args(c, &a, argc, argv);
+    const char *export_path = opts[O_NET_END + 2].value, *dir = opts[O_NET_END + 3].value;
+    if (st == EXIT_OK && export_path == NULL && dir != NULL)
+        st = fail(c, EXIT_USAGE, "--data-dir DIR goes with --export FILE");
+    if (st == EXIT_OK && export_path != NULL) {
+        if (opts[O_NET_END].value != NULL || opts[O_NET_END + 1].value != NULL)
+            st = fail(c, EXIT_USAGE, "--export writes the whole log: no --from or --max");
+        else
+            st = cmd_log_export(c, opts, export_path, dir);
+        free_args(&a);
+        return st;
+    }
     if (st == EXIT_OK && ((opts[O_NET_END].value != NULL &&
                            !parse_uint(opts[O_NET_END].value, UINT64_MAX, &from)) ||
                           (opts[O_NET_END + 1].value != NULL &&

@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config python3
       libzmq3-dev liblmdb-dev lmdb-utils libsecp256k1-dev libjansson-dev libmicrohttpd-dev
-      clang libclang-rt-14-dev)
+      clang libclang-rt-14-dev faketime
+      chromium python3-pil) # report_test: the HTML report in headless Chromium, its screenshot
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -54,7 +54,8 @@ const char *vl_logfile_node_id(const vl_logfile_reader *r);
 uint16_t vl_logfile_node_index(const vl_logfile_reader *r);
 const uint8_t *vl_logfile_network_id(const vl_logfile_reader *r); /* 32 bytes */
 /* The next record: *type (VL_LOGREC_END at a clean end of file), its payload
- * (valid until the next call) and length.  A truncated or oversized record
+ * (valid until the next call; vl_logfile.c maps the file, so in fact until
+ * vl_logfile_close_reader, which voucher-reconcile relies on) and length.  A truncated or oversized record
  * is VL_ERR_TRUNCATED or VL_ERR_LIMIT, a bad header VL_ERR_TYPE, with `err`
  * naming the byte offset. */
 vl_err vl_logfile_next(vl_logfile_reader *r, uint8_t *type, const uint8_t **buf, size_t *len,

@@ -515,9 +515,12 @@ static const vl_command commands[] = {
      "pending locks and whether it reaches a quorum. Exit 1 if some node did not answer,\n"
      "3 if none did.",
      cmd_status},
-    {"log", "(--genesis G | --devnet DIR) [--from N] [--max M] [NET]",
+    {"log", "(--genesis G | --devnet DIR) [--from N] [--max M] [NET]\n"
+            "        | --export FILE [--data-dir DIR] (--genesis G | --devnet DIR) [NET]",
      "Entries of the first node's log (1 is the first), each with its hash and its\n"
-     "certificate, verified.",
+     "certificate, verified. --export FILE writes the whole log and the node's latest\n"
+     "checkpoint (from --data-dir DIR, a stopped node's: also its locks without a\n"
+     "certificate) to a new FILE for voucher-reconcile --log (docs/reconcile.md).",
      cmd_log},
     {"devnet", "up|down|status|demo --dir DIR [--voters N] [--observers N] [--base-port P]\n"
                "        [--voucherd PATH]",
@@ -542,17 +545,20 @@ static const vl_command commands[] = {
      "read-only) and check the hash chain from the network id and every certificate.\n"
      "Exit 1 naming the first entry that fails.",
      cmd_verify_log},
-    {"backup", "--data-dir DIR --out BACKUP_DIR --genesis G",
+    {"backup", "--data-dir DIR --out BACKUP_DIR --genesis G [--cold]",
      "A consistent copy of a node's LMDB data directory while the node runs (compacted,\n"
      "fsynced, into a new or empty directory), then verified: the network and node of\n"
      "the genesis, the log's hash chain and every certificate, the stored head and state\n"
-     "digest. Prints the head. Exit 1 when anything fails (docs/operations.md 7).",
+     "digest. Prints the head. A copy made holding the stopped node's lock is recorded\n"
+     "as COLD (--cold: refuse unless the node is stopped). Exit 1 when anything fails\n"
+     "(docs/operations.md 7).",
      cmd_backup},
-    {"restore", "--backup BACKUP_DIR --data-dir DIR --genesis G --key NODE_KEY",
+    {"restore", "--backup BACKUP_DIR --data-dir DIR --genesis G --key NODE_KEY [--move]",
      "Verify a backup, copy it into a new (absent or empty) data directory of the same\n"
      "node (--key: that node's key file) and mark it so the node comes back as an\n"
      "OBSERVER: it may have forgotten votes cast after the backup, so it never votes\n"
-     "again under this key (a new key needs a new genesis; docs/operations.md 7).",
+     "again under this key (a new key needs a new genesis; docs/operations.md 7).\n"
+     "--move: only a COLD backup; the node continues as the same voter (operations.md 7).",
      cmd_restore},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
