@@ -60,6 +60,7 @@ typedef struct {
 
 static const char usage_text[] =
     "usage: voucher-reconcile --genesis FILE (--node ENDPOINT | --data-dir DIR | --log FILE)...\n"
+    "       voucher-reconcile --devnet DIR [...]   (DIR/genesis.json, a --node per devnet node)\n"
     "                         [--json [FILE]] [--csv DIR] [--html FILE] [--threads N]\n"
     "                         [--as-of YYYY-MM-DD[THH:MM:SSZ] | --as-of UNIX_SECONDS]\n"
     "                         [--timeout-ms N] [--progress | --no-progress]\n"
@@ -126,6 +127,49 @@ static rec_source *add_source(rec_run *r, rec_src_kind kind, const char *arg)
     return s;
 }
 
+/* --devnet DIR: DIR/genesis.json (unless --genesis is given) and a --node
+ * per node of DIR/devnet.json, in its order.  The strings live in static
+ * storage: the sources point at them until exit. */
+static char devnet_genesis[4096];
+static char devnet_endpoints[REC_MAX_SOURCES][256];
+
+static int add_devnet(options *o, rec_run *r, const char *dir)
+{
+    char path[4096];
+    json_error_t jerr;
+    if (snprintf(path, sizeof path, "%s/devnet.json", dir) >= (int)sizeof path)
+        return usage("--devnet \"%s\": path too long", dir);
+    json_t *root = json_load_file(path, 0, &jerr);
+    json_t *nodes = root != NULL ? json_object_get(root, "nodes") : NULL;
+    if (!json_is_array(nodes)) {
+        json_decref(root);
+        return usage("--devnet: %s: not a devnet description (%s)", path,
+                     root == NULL ? jerr.text : "no \"nodes\" list");
+    }
+    int rc = EXIT_OK;
+    for (size_t k = 0; rc == EXIT_OK && k < json_array_size(nodes); k++) {
+        const char *ep = json_string_value(json_object_get(json_array_get(nodes, k),
+                                                           "client_endpoint"));
+        if (ep == NULL || *ep == '\0' || strlen(ep) >= sizeof devnet_endpoints[0])
+            rc = usage("--devnet: %s: node %zu has no client_endpoint", path, k + 1);
+        else if (r->src_count == REC_MAX_SOURCES)
+            rc = usage("more than %d sources", REC_MAX_SOURCES);
+        else {
+            char *slot = devnet_endpoints[r->src_count];
+            memcpy(slot, ep, strlen(ep) + 1);
+            add_source(r, REC_SRC_NODE, slot);
+        }
+    }
+    json_decref(root);
+    if (rc == EXIT_OK && o->genesis == NULL) {
+        if (snprintf(devnet_genesis, sizeof devnet_genesis, "%s/genesis.json", dir) >=
+            (int)sizeof devnet_genesis)
+            return usage("--devnet \"%s\": path too long", dir);
+        o->genesis = devnet_genesis;
+    }
+    return rc;
+}
+
 /* A value option: "--name VALUE" or "--name=VALUE". */
 static const char *opt_value(int argc, char **argv, int *i, const char *name)
 {
@@ -168,6 +212,10 @@ static int parse_one(options *o, rec_run *r, int argc, char **argv, int *i)
             return usage("%s needs a value", a);
         if (add_source(r, k, v) == NULL)
             return usage("more than %d sources", REC_MAX_SOURCES);
+    } else if ((v = opt_value(argc, argv, i, "--devnet")) != NULL) {
+        int st = add_devnet(o, r, v);
+        if (st != EXIT_OK)
+            return st;
     } else if ((v = opt_value(argc, argv, i, "--threads")) != NULL) {
         if (!parse_u64(v, MAX_THREADS, &n) || n == 0)
             return usage("--threads \"%s\": a number 1..256", v);

@@ -217,6 +217,12 @@ check "--node x4: exit 0" [ "$rc" -eq 0 ]
 check "--node x4: ok, 4 nodes verified and agreeing, a verified checkpoint each" all_ok net 4
 check "--node x4: every figure equals the one computed from the orders" figures net
 [ -s "$work/net.fig" ] && cat "$work/net.fig"
+# --devnet DIR: the genesis and every node's endpoint from devnet.json (as README shows)
+timeout 120 "$rec" --devnet "$dir" --json "$work/dn.json" >"$work/dn.out" 2>"$work/dn.err"
+rc=$?
+check "--devnet: exit 0, the 4 nodes of devnet.json verified and agreeing" \
+  eval '[ "$rc" -eq 0 ] && all_ok dn 4'
+check "--devnet: every figure equals the one computed from the orders" figures dn
 
 # ---- 2: --log, against exports ------------------------------------------------------------
 logs=()
