@@ -26,21 +26,7 @@ devnet_test_init backup-test
 
 # ---- a devnet, some vouchers ---------------------------------------------------------------
 
-started=false
-for attempt in 0 1 2 3 4 5; do
-  base=$((32000 + (($$ + attempt * 37) % 100) * 20))
-  run up 60 devnet up --dir "$dir" --base-port "$base" --voucherd "$voucherd"
-  if [ "$rc" -eq 0 ]; then started=true; break; fi
-  if ! has up.err 'cannot bind'; then break; fi
-  rm -rf "$dir"
-  echo "ports from $base in use, trying another base"
-done
-record_pids
-if ! $started; then
-  bad "devnet up (exit $rc)"; cat "$work/up.err"
-  echo "$passed passed, $failed failed"; exit 1
-fi
-ok "devnet up on ports $base..$((base + 7))"
+devnet_start 32000
 check "the devnet has 4 voters, quorum 3 (3 voters without node4 still certify)" \
   [ "$(py "$(dn 'd["genesis"]')" 'len([n for n in d["nodes"] if n["role"] == "voter"]), d["max_faulty"]')" = "(4, 1)" ]
 

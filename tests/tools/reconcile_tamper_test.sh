@@ -119,18 +119,7 @@ check "checkpoint: node1's checkpoint at 100 is verified (signed) but not extend
   'node("node1")["checkpoint"]["log_index"] == 100 and node("node1")["checkpoint"]["verified"] is True and node("node1")["checkpoint"]["extended"] is False and node("node2")["checkpoint"]["extended"] is True'
 
 # ---- part 2: a devnet --------------------------------------------------------------------
-started=false
-for attempt in 0 1 2 3 4 5; do
-  base=$((26000 + (($$ + attempt * 41) % 100) * 20))
-  run up 60 devnet up --dir "$dir" --base-port "$base" --voucherd "$voucherd"
-  if [ "$rc" -eq 0 ]; then started=true; break; fi
-  if ! has up.err 'cannot bind'; then break; fi
-done
-record_pids
-if ! $started; then
-  bad "devnet up (exit $rc)"; cat "$work/up.err"
-  echo "$passed passed, $failed failed"; exit 1
-fi
+devnet_start 26000
 run demo 90 devnet demo --dir "$dir"
 check "devnet demo (exit 0)" [ "$rc" -eq 0 ]
 ep1=$(dn 'd["nodes"][0]["client_endpoint"]')

@@ -24,19 +24,7 @@ voucherd=${3:?usage: reconcile_test.sh RECONCILE VOUCHERCTL VOUCHERD}
 devnet_test_init reconcile-test
 
 # ---- up, on a free port base ------------------------------------------------------------
-started=false
-for attempt in 0 1 2 3 4 5; do
-  base=$((28000 + (($$ + attempt * 43) % 100) * 20))
-  run up 60 devnet up --dir "$dir" --base-port "$base" --voucherd "$voucherd"
-  if [ "$rc" -eq 0 ]; then started=true; break; fi
-  if ! has up.err 'cannot bind'; then break; fi
-done
-record_pids
-if ! $started; then
-  bad "devnet up (exit $rc)"; cat "$work/up.err"
-  echo "$passed passed, $failed failed"; exit 1
-fi
-ok "devnet up on ports $base.."
+devnet_start 28000
 G=$(dn 'd["genesis"]')
 K=$dir/keys
 holder() { dn "[h['pubkey'] for h in d['holders'] if h['id'] == '$1'][0]"; }
