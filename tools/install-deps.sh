@@ -5,6 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config python3
       libzmq3-dev liblmdb-dev lmdb-utils libsecp256k1-dev libjansson-dev libmicrohttpd-dev
+      nettle-dev # SHA-256 midstates of the hashing domains (wire/vl_crypto.c)
       clang libclang-rt-14-dev faketime
       chromium python3-pil) # report_test: the HTML report in headless Chromium, its screenshot
 

@@ -10,8 +10,9 @@
  *     blinding is a hardening, not a correctness requirement, and
  *     verification-only tools must still work in a sandbox without
  *     getrandom.  Key generation then fails with VL_ERR_RANDOM anyway.
- *  2. No hand-written cryptography: SHA-256, Schnorr and the key arithmetic
- *     are libsecp256k1's.  This file only arranges bytes.
+ *  2. No hand-written cryptography: Schnorr and the key arithmetic are
+ *     libsecp256k1's, the tagged SHA-256 is nettle's (note 7).  This file
+ *     only arranges bytes.
  *  3. Every secret that passes through a local (the library's keypair
  *     struct) is wiped with vl_wipe before returning.
  *  4. Merkle tree (RFC 6962 shape, DESIGN.md 4): leaves are used as they
@@ -35,6 +36,17 @@
  *     from (index, n) records each level's direction and node size, then
  *     the path is folded up from the leaf.  RFC 9162's iterative fn/sn loop
  *     finds the same directions but not the sizes this tree hashes.
+ *  7. Tag midstates (docs/performance.md, change 3).  tagged_hash(tag, m)
+ *     = SHA256(SHA256(tag) || SHA256(tag) || m): the first 64 bytes depend
+ *     on the tag alone, so the SHA-256 state after them is computed once
+ *     per tag (pthread_once, the VL_TAG_* set below) and copied for every
+ *     hash; only m is compressed per call (a 68-byte Merkle node: 2
+ *     compressions instead of 4).  SHA-256 is nettle's (its context is a
+ *     plain struct that can be copied), not ours; the result is the same
+ *     bytes as secp256k1_tagged_sha256 (tests/wire crypto_test checks
+ *     every tag against tests/vectors/crypto.txt, made with Python's
+ *     hashlib).  A tag outside the set (none in this project) is hashed
+ *     the long way.
  */
 #include "vl_crypto.h"
 
@@ -46,6 +58,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <nettle/sha2.h>
 #include <secp256k1.h>
 #include <secp256k1_extrakeys.h>
 #include <secp256k1_schnorrsig.h>
@@ -83,15 +96,62 @@ static const secp256k1_context *ctx(void)
 
 /* ---- hashing ---------------------------------------------------------------- */
 
+/* Note 7: the SHA-256 state after SHA256(tag) || SHA256(tag), one per tag. */
+static const char *const vl_tags[] = {
+    VL_TAG_GENESIS,     VL_TAG_ORDER,      VL_TAG_VOTE,      VL_TAG_MERKLE,
+    VL_TAG_CERTIFICATE, VL_TAG_ENTRY,      VL_TAG_CHECKPOINT, VL_TAG_ISSUER_ID,
+    VL_TAG_VOUCHER_ID,  VL_TAG_STATE_DIGEST,
+};
+#define VL_NTAGS (sizeof vl_tags / sizeof vl_tags[0])
+static struct sha256_ctx vl_tag_mid[VL_NTAGS];
+static pthread_once_t vl_tag_once = PTHREAD_ONCE_INIT;
+
+static void tag_midstate(struct sha256_ctx *mid, const char *tag)
+{
+    uint8_t tag_hash[SHA256_DIGEST_SIZE];
+    sha256_init(mid);
+    sha256_update(mid, strlen(tag), (const uint8_t *)tag);
+    sha256_digest(mid, sizeof tag_hash, tag_hash); /* also re-initializes mid */
+    sha256_update(mid, sizeof tag_hash, tag_hash);
+    sha256_update(mid, sizeof tag_hash, tag_hash);
+}
+
+static void tags_init(void)
+{
+    for (size_t i = 0; i < VL_NTAGS; i++)
+        tag_midstate(&vl_tag_mid[i], vl_tags[i]);
+}
+
+/* The midstate of `tag`, or NULL if it is not one of vl_tags.  The same
+ * literal usually has one address across the program, so the pointer test
+ * almost always decides; strcmp covers a copy of the string. */
+static const struct sha256_ctx *tag_lookup(const char *tag)
+{
+    int rc = pthread_once(&vl_tag_once, tags_init);
+    assert(rc == 0);
+    (void)rc;
+    for (size_t i = 0; i < VL_NTAGS; i++)
+        if (tag == vl_tags[i])
+            return &vl_tag_mid[i];
+    for (size_t i = 0; i < VL_NTAGS; i++)
+        if (strcmp(tag, vl_tags[i]) == 0)
+            return &vl_tag_mid[i];
+    return NULL;
+}
+
 void vl_tagged_hash(uint8_t out[32], const char *tag, const uint8_t *msg, size_t msg_len)
 {
-    static const uint8_t empty[1] = {0};
     assert(out != NULL && tag != NULL);
     assert(msg != NULL || msg_len == 0);
-    int ok = secp256k1_tagged_sha256(ctx(), out, (const unsigned char *)tag, strlen(tag),
-                                     msg != NULL ? msg : empty, msg_len);
-    assert(ok == 1); /* documented: returns 1 always */
-    (void)ok;
+    struct sha256_ctx h;
+    const struct sha256_ctx *mid = tag_lookup(tag);
+    if (mid != NULL)
+        h = *mid;
+    else
+        tag_midstate(&h, tag);
+    if (msg_len > 0)
+        sha256_update(&h, msg_len, msg);
+    sha256_digest(&h, 32, out);
 }
 
 /* ---- randomness, wiping -------------------------------------------------- */
@@ -196,6 +256,33 @@ int vl_verify(const uint8_t sig[64], const uint8_t msg32[32], const uint8_t pubk
     secp256k1_xonly_pubkey xpk;
     if (!secp256k1_xonly_pubkey_parse(ctx(), &xpk, pubkey))
         return 0;
+    return secp256k1_schnorrsig_verify(ctx(), sig, msg32, 32, &xpk) == 1;
+}
+
+_Static_assert(sizeof(secp256k1_xonly_pubkey) == sizeof(((vl_parsed_pubkey *)0)->parsed),
+               "vl_parsed_pubkey.parsed holds a secp256k1_xonly_pubkey");
+
+int vl_parsed_pubkey_set(vl_parsed_pubkey *pk, const uint8_t pubkey[32])
+{
+    assert(pk != NULL && pubkey != NULL);
+    memset(pk, 0, sizeof *pk);
+    memcpy(pk->raw, pubkey, 32);
+    secp256k1_xonly_pubkey xpk;
+    if (!secp256k1_xonly_pubkey_parse(ctx(), &xpk, pubkey))
+        return 0;
+    memcpy(pk->parsed, &xpk, sizeof pk->parsed);
+    pk->valid = 1;
+    return 1;
+}
+
+int vl_verify_parsed(const uint8_t sig[64], const uint8_t msg32[32], const uint8_t pubkey[32],
+                     const vl_parsed_pubkey *pk)
+{
+    assert(sig != NULL && msg32 != NULL && pubkey != NULL);
+    if (pk == NULL || pk->valid != 1 || memcmp(pk->raw, pubkey, 32) != 0)
+        return vl_verify(sig, msg32, pubkey);
+    secp256k1_xonly_pubkey xpk;
+    memcpy(&xpk, pk->parsed, sizeof xpk);
     return secp256k1_schnorrsig_verify(ctx(), sig, msg32, 32, &xpk) == 1;
 }
 

@@ -1,13 +1,15 @@
 /* vl_crypto.h - hashing domains, BIP-340 Schnorr keys and signatures, the
  * Merkle tree of batch votes and account ids.  Everything goes through
- * libsecp256k1; nothing here is hand-written cryptography.
+ * libsecp256k1 (and nettle's SHA-256 for the tagged hashes); nothing here
+ * is hand-written cryptography.
  *
- * Domains: every hash is secp256k1_tagged_sha256 with one tag per domain
+ * Domains: every hash is a BIP-340 tagged SHA-256 with one tag per domain
  * (VL_TAG_*), so a signature over one kind of object can never be replayed
  * as another.
  *
  * Thread safety: all functions are safe to call from several threads; the
- * library context is created once (pthread_once) and only read afterwards.
+ * library context and the tag midstates are made once (pthread_once) and
+ * only read afterwards.
  */
 #ifndef VL_CRYPTO_H
 #define VL_CRYPTO_H
@@ -65,6 +67,28 @@ int vl_verify(const uint8_t sig[64], const uint8_t msg32[32], const uint8_t pubk
 
 /* 1 if pubkey parses as an x-only secp256k1 public key. */
 int vl_pubkey_valid(const uint8_t pubkey[32]);
+
+/* A public key parsed once (parsing takes a square root, a sizeable part
+ * of a verification): the genesis keeps one per node, issuer and provider.
+ * Plain bytes with no padding, so a struct holding them compares with
+ * memcmp; the all-zero value is "not parsed". */
+typedef struct {
+    uint8_t raw[32];     /* the serialized x-only key it was made from */
+    uint8_t parsed[64];  /* libsecp256k1's secp256k1_xonly_pubkey */
+    uint8_t valid;       /* 1 if raw parsed; parsed is all zero otherwise */
+} vl_parsed_pubkey;
+
+/* Parse pubkey into *pk.  Returns 1, or 0 if it is not a valid x-only key
+ * (pk->valid is then 0, pk->parsed zeroed, pk->raw still set). */
+int vl_parsed_pubkey_set(vl_parsed_pubkey *pk, const uint8_t pubkey[32]);
+
+/* vl_verify(sig, msg32, pubkey) with the key already parsed: same result.
+ * pk is used only when it is valid and was made from these 32 bytes (a
+ * cheap comparison); otherwise, or when pk is NULL, pubkey is parsed as
+ * vl_verify does.  So a stale or zeroed pk costs time, never a wrong
+ * answer. */
+int vl_verify_parsed(const uint8_t sig[64], const uint8_t msg32[32], const uint8_t pubkey[32],
+                     const vl_parsed_pubkey *pk);
 
 /* Fill buf with OS randomness.  VL_OK or VL_ERR_RANDOM. */
 vl_err vl_random(uint8_t *buf, size_t len);

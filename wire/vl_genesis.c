@@ -23,6 +23,12 @@
  *  6. Uniqueness is checked by sorting small arrays of references (key, list,
  *     index) and comparing neighbours: O(n log n) for the up to 1600 members
  *     of a genesis, so decoding stays cheap enough to fuzz.
+ *  7. Parsed keys (docs/performance.md, change 4): both doors end by
+ *     parsing every Schnorr key once into node_keys, issuer_keys and
+ *     provider_keys, so vl_verify.c does not parse a genesis key (a square
+ *     root) on every signature check.  They are derived like network_id:
+ *     a caller that edits a key after finishing gets the slow path, not a
+ *     wrong answer (vl_verify_parsed compares the raw bytes first).
  */
 #include "vl_genesis.h"
 
@@ -406,6 +412,24 @@ uint32_t vl_quorum(uint32_t voters, uint32_t max_faulty)
     return (uint32_t)(((uint64_t)voters + max_faulty) / 2u + 1u);
 }
 
+/* Note 7: every Schnorr key parsed once, in canonical order.  validate()
+ * has checked them all, so each parse succeeds; unused entries stay zero. */
+static void parse_keys(vl_genesis *g)
+{
+    memset(g->node_keys, 0, sizeof g->node_keys);
+    memset(g->issuer_keys, 0, sizeof g->issuer_keys);
+    memset(g->provider_keys, 0, sizeof g->provider_keys);
+    int ok = 1;
+    for (uint32_t i = 0; i < g->node_count; i++)
+        ok &= vl_parsed_pubkey_set(&g->node_keys[i], g->nodes[i].pubkey);
+    for (uint32_t i = 0; i < g->issuer_count; i++)
+        ok &= vl_parsed_pubkey_set(&g->issuer_keys[i], g->issuers[i].pubkey);
+    for (uint32_t i = 0; i < g->provider_count; i++)
+        ok &= vl_parsed_pubkey_set(&g->provider_keys[i], g->providers[i].pubkey);
+    assert(ok == 1);
+    (void)ok;
+}
+
 vl_err vl_genesis_finish(vl_genesis *g, char *err, size_t err_cap)
 {
     assert(g != NULL);
@@ -432,6 +456,7 @@ vl_err vl_genesis_finish(vl_genesis *g, char *err, size_t err_cap)
     free(buf);
     g->voter_count = count_voters(g);
     g->quorum = vl_quorum(g->voter_count, g->max_faulty);
+    parse_keys(g);
     return VL_OK;
 }
 
@@ -668,6 +693,7 @@ vl_err vl_genesis_decode(const uint8_t *buf, size_t len, vl_genesis *g)
     g->voter_count = count_voters(g);
     g->quorum = vl_quorum(g->voter_count, g->max_faulty);
     vl_tagged_hash(g->network_id, VL_TAG_GENESIS, buf, len);
+    parse_keys(g);
     return VL_OK;
 }
 

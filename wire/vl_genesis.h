@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vl_crypto.h"
 #include "vl_error.h"
 #include "vl_limits.h"
 
@@ -68,6 +69,12 @@ typedef struct {
     uint32_t voter_count;
     uint32_t quorum; /* floor((voters + f) / 2) + 1 */
     uint8_t network_id[32];
+    /* Each Schnorr key above, parsed once (vl_verify.c verifies with them);
+     * index i belongs to nodes[i], issuers[i], providers[i].  A key changed
+     * after vl_genesis_finish is parsed again on every use, not trusted. */
+    vl_parsed_pubkey node_keys[VL_MAX_NODES];
+    vl_parsed_pubkey issuer_keys[VL_MAX_ISSUERS];
+    vl_parsed_pubkey provider_keys[VL_MAX_PROVIDERS];
 } vl_genesis;
 
 /* Validate g, sort its lists into canonical order and compute the derived
@@ -82,7 +89,7 @@ typedef struct {
 vl_err vl_genesis_finish(vl_genesis *g, char *err, size_t err_cap);
 
 /* Load and validate a JSON genesis from a file or a string.  g is
- * caller-allocated (about 200 KiB: use the heap).  Returns VL_OK,
+ * caller-allocated (about 290 KiB: use the heap).  Returns VL_OK,
  * VL_ERR_IO (file), VL_ERR_JSON (syntax, with line and column in err),
  * VL_ERR_GENESIS (a field is wrong, named in err), VL_ERR_NOMEM. */
 vl_err vl_genesis_load_file(vl_genesis *g, const char *path, char *err, size_t err_cap);

@@ -43,6 +43,10 @@
  *     own (same capacity), counted apart (vl_sigcache_order_hits).
  *     Membership checks (network, issuer, provider) run every time: they
  *     depend on the genesis, not on the signature.
+ *  5. Genesis keys are not parsed per check (docs/performance.md, change
+ *     4): voter, issuer and provider signatures are verified with the keys
+ *     vl_genesis parsed once (vl_verify_parsed); only the holder's key,
+ *     which comes with the order, is parsed on every verification.
  */
 #include "vl_verify.h"
 
@@ -303,7 +307,7 @@ static vl_err vote_sig_check(const vl_genesis *g, uint16_t voter, const uint8_t 
         return VL_OK;
     uint8_t msg[32];
     vl_vote_message(msg, root);
-    if (!vl_verify(sig, msg, g->nodes[voter].pubkey))
+    if (!vl_verify_parsed(sig, msg, g->nodes[voter].pubkey, &g->node_keys[voter]))
         return VL_ERR_BAD_SIG;
     if (cache != NULL)
         cache_insert(cache, voter, root, sig);
@@ -322,14 +326,15 @@ vl_err vl_batch_vote_verify(const vl_genesis *g, const vl_batch_vote *v, vl_sigc
 /* ---- orders ------------------------------------------------------------------- */
 
 /* Signature `slot` of an order by key `pub` over its hash, through the
- * cache (note 4). */
+ * cache (note 4); `parsed` is pub's genesis key parsed, or NULL (a holder). */
 static bool order_sig_check(const uint8_t order_hash[32], unsigned slot, const uint8_t sig[64],
-                            const uint8_t pub[32], vl_sigcache *cache)
+                            const uint8_t pub[32], const vl_parsed_pubkey *parsed,
+                            vl_sigcache *cache)
 {
     uint16_t tag = (uint16_t)(ORDER_SLOT + slot);
     if (cache != NULL && cache_lookup(cache, tag, order_hash, sig))
         return true;
-    if (!vl_verify(sig, order_hash, pub))
+    if (!vl_verify_parsed(sig, order_hash, pub, parsed))
         return false;
     if (cache != NULL)
         cache_insert(cache, tag, order_hash, sig);
@@ -352,19 +357,23 @@ vl_err vl_order_verify_cached(const vl_genesis *g, const vl_order *o,
         return VL_ERR_NONCANONICAL;
     if (memcmp(o->network_id, g->network_id, 32) != 0)
         return VL_ERR_WRONG_NETWORK;
-    if (vl_genesis_issuer_by_pubkey(g, o->issuer) < 0)
+    int issuer = vl_genesis_issuer_by_pubkey(g, o->issuer);
+    if (issuer < 0)
         return VL_ERR_UNKNOWN_ISSUER;
     if (o->kind == VL_ORDER_REDEEM) {
-        if (vl_genesis_provider_by_pubkey(g, o->provider) < 0)
+        int provider = vl_genesis_provider_by_pubkey(g, o->provider);
+        if (provider < 0)
             return VL_ERR_UNKNOWN_PROVIDER;
-        if (!order_sig_check(order_hash, 0, o->sigs[0], o->holder, cache) ||
-            !order_sig_check(order_hash, 1, o->sigs[1], o->provider, cache))
+        if (!order_sig_check(order_hash, 0, o->sigs[0], o->holder, NULL, cache) ||
+            !order_sig_check(order_hash, 1, o->sigs[1], o->provider,
+                             &g->provider_keys[provider], cache))
             return VL_ERR_BAD_SIG;
         return VL_OK;
     }
     /* ISSUE and REVOKE: the issuer alone. */
-    return order_sig_check(order_hash, 0, o->sigs[0], o->issuer, cache) ? VL_OK
-                                                                         : VL_ERR_BAD_SIG;
+    return order_sig_check(order_hash, 0, o->sigs[0], o->issuer, &g->issuer_keys[issuer], cache)
+               ? VL_OK
+               : VL_ERR_BAD_SIG;
 }
 
 /* ---- certificates ------------------------------------------------------------- */
@@ -423,7 +432,9 @@ vl_err vl_checkpoint_verify(const vl_genesis *g, const vl_checkpoint *cp)
         return VL_ERR_UNKNOWN_KEY;
     uint8_t msg[32];
     vl_checkpoint_message(msg, cp);
-    return vl_verify(cp->sig, msg, g->nodes[cp->node].pubkey) ? VL_OK : VL_ERR_BAD_SIG;
+    return vl_verify_parsed(cp->sig, msg, g->nodes[cp->node].pubkey, &g->node_keys[cp->node])
+               ? VL_OK
+               : VL_ERR_BAD_SIG;
 }
 
 /* ---- signing helpers ----------------------------------------------------------- */
