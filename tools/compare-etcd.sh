@@ -168,7 +168,7 @@ except OSError: sys.exit(1)' "$1"; }
 start_etcd() {
   local name=$1 n=$2 attempt base i cluster p ok
   for attempt in 0 1 2 3 4; do
-    base=$((24000 + (($$ + attempt * 397 + n * 7) % 390) * 10))
+    base=$((4400 + (($$ + attempt * 397 + n * 7) % 300) * 10))
     ok=true
     for i in $(seq 0 $((2 * n - 1))); do port_free $((base + i)) || ok=false; done
     $ok && break
@@ -207,7 +207,7 @@ start_etcd() {
 start_devnet() {
   local dir=$work/$1 attempt base
   for attempt in 0 1 2 3 4; do
-    base=$((28000 + (($$ + attempt * 131 + $2) % 19) * 200))
+    base=$((8000 + (($$ + attempt * 131 + $2) % 9) * 200))
     rm -rf "$dir"
     devnets+=("$dir")
     if timeout 90 "$ctl" devnet up --dir "$dir" --voters "$2" --base-port "$base" \

@@ -38,7 +38,7 @@ bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 
 started=false
 for attempt in 0 1 2 3 4; do
-  base=$((22000 + (($$ + attempt * 397) % 199) * 10))
+  base=$((2000 + (($$ + attempt * 397) % 199) * 10))
   rm -rf "$net"
   if timeout 90 "$ctl" devnet up --dir "$net" --base-port "$base" --voucherd "$voucherd" \
       >"$work/up.out" 2>&1; then

@@ -85,7 +85,7 @@ acked_elsewhere() { tail -n "+$(($2 + 1))" "$work/acks.$1" | awk -v n="$3" '$4 !
 # ---- the network ---------------------------------------------------------------------
 
 net_make_keys shanghai firm dc1 dc2 || { bad "keys"; finish; }
-if ! net_start 26000 400 fault-test \
+if ! net_start 11600 150 fault-test \
     --issuer "shanghai,310000,$work/shanghai.key,60000000000" \
     --provider "dc1,520000,$work/dc1.key" --provider "dc2,640000,$work/dc2.key"; then
   bad "four nodes reach event=ready"

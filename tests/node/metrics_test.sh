@@ -133,12 +133,12 @@ metric() { prom value "$(murl "$1" /metrics)" "$2" 2>/dev/null; }
 # ---- four nodes, each with metrics at B+1000+I ------------------------------------------
 
 # net_start from netlib.sh, with a metrics_bind per node: ports B+1..B+8
-# and B+1001..B+1004, B in 30000..30990 from $$ (another base when a port
+# and B+1001..B+1004, B in 13200..13690 from $$ (another base when a port
 # is taken).
 metrics_port_offset=1000
 
 net_make_keys shanghai firm dc1 dc2 || { bad "keys"; finish; }
-if ! net_start 30000 100 metrics-test \
+if ! net_start 13200 50 metrics-test \
     --issuer "shanghai,310000,$work/shanghai.key,60000000000" \
     --provider "dc1,520000,$work/dc1.key" --provider "dc2,640000,$work/dc2.key"; then
   bad "four nodes with metrics reach event=ready"

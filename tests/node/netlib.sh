@@ -14,6 +14,19 @@
 #
 # Nodes are node1..node4 (genesis indexes 0..3), all voters, max_faulty 1.
 # With base port B, node I has peer port B+I and client port B+4+I.
+#
+# Ports.  Every test keeps its nodes below 32768, out of Linux's ephemeral
+# range (32768-60999: any outgoing connection of any process may take a
+# port there, and a node stopped and restarted mid-test must get its own
+# ports back), and in a window of its own, so that tests running side by
+# side (ctest -j) never take each other's ports either:
+#   2000-4199 bench_smoke_test     4400-7499 compare-etcd.sh (etcd)
+#   8000-9999 compare-etcd.sh (devnets)                    (7700-7831: the default devnet)
+#  10000-11599 voucherd_test      11600-13199 fault_test  13200-14799 metrics_test
+#  14800-16399 resource_test      16400-18599 backup_test 18600-20799 ops_test
+#  20800-22999 clock_test         23000-25199 devnet_test 25200-27399 reconcile_tamper_test
+#  27400-29599 reconcile_test     29600-30199 systemd_unit_test
+#  30200-32199 readme_test
 
 pids=()
 declare -a node_pid

@@ -150,7 +150,7 @@ fi
 # with node2's data on the tmpfs and node1's map at 1 MiB.
 started=false
 for attempt in 0 1 2 3 4; do
-  base=$((36000 + (($$ + attempt * 397) % 200) * 10))
+  base=$((14800 + (($$ + attempt * 397) % 50) * 10))
   rm -rf "${mnt:?}/node2"
   make_network "$base" resource-test \
     --issuer "shanghai,310000,$work/shanghai.key,60000000000" \

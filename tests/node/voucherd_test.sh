@@ -31,7 +31,7 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; 
 # ---- keys, genesis, configs; start four nodes (another port base if one cannot bind) ----
 
 net_make_keys shanghai firm dc1 || exit 1
-if ! net_start 20000 2000 voucherd-test \
+if ! net_start 10000 150 voucherd-test \
     --issuer "shanghai,310000,$work/shanghai.key,60000000000" \
     --provider "dc1,520000,$work/dc1.key"; then
   bad "four nodes reach event=ready"

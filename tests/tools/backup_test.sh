@@ -2,7 +2,7 @@
 # backup_test.sh VOUCHERCTL VOUCHERD
 #
 # `voucherctl backup` and `voucherctl restore` against real voucherd
-# processes (a `voucherctl devnet`, ports from $$ in 32000-33999, another
+# processes (a `voucherctl devnet`, ports from $$ in 16400-18399, another
 # base if a port is taken): hot backups of node2 and node4 taken while a
 # background loop keeps redeeming, each verified (and by verify-log
 # --data-dir); a corrupted copy refused by verify-log and by restore; backup
@@ -26,7 +26,7 @@ devnet_test_init backup-test
 
 # ---- a devnet, some vouchers ---------------------------------------------------------------
 
-devnet_start 32000
+devnet_start 16400
 check "the devnet has 4 voters, quorum 3 (3 voters without node4 still certify)" \
   [ "$(py "$(dn 'd["genesis"]')" 'len([n for n in d["nodes"] if n["role"] == "voter"]), d["max_faulty"]')" = "(4, 1)" ]
 

@@ -2,7 +2,7 @@
 # clock_test.sh VOUCHERCTL VOUCHERD
 #
 # Clock faults on a `voucherctl devnet` of real voucherd processes (ports
-# from $$ in 42000-43999, another base if a port is taken).  One voter at a
+# from $$ in 20800-22799, another base if a port is taken).  One voter at a
 # time runs with its wall clock off by 10 minutes (libfaketime, LD_PRELOAD,
 # FAKETIME=+10m / -10m, the monotonic clock left alone); clock_skew_ms is
 # the default 5 minutes; f = 1, so one skewed voter is one fault:
@@ -115,7 +115,7 @@ restart() {
 
 # ---- a devnet ---------------------------------------------------------------------------
 
-devnet_start 42000
+devnet_start 20800
 for i in 1 2 3 4; do
   eval "pid$i=\$(dn 'd[\"nodes\"][$((i - 1))][\"pid\"]')"
   eval "ep$i=\$(dn 'd[\"nodes\"][$((i - 1))][\"client_endpoint\"]')"

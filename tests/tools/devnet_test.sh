@@ -44,7 +44,7 @@ wait_gone() {
 
 started=false
 for attempt in 0 1 2 3 4 5; do
-  base=$((24000 + (($$ + attempt * 37) % 100) * 20))
+  base=$((23000 + (($$ + attempt * 37) % 100) * 20))
   run up 60 devnet up --dir "$dir" --base-port "$base" --voucherd "$voucherd"
   if [ "$rc" -eq 0 ]; then started=true; break; fi
   if ! has up.err 'cannot bind'; then break; fi

@@ -2,7 +2,7 @@
 # ops_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH
 #
 # docs/operations.md section 7 (lost data, replacing a machine) on a `voucherctl devnet` of real
-# voucherd processes (ports from $$ in 40000-41999, another base if a port
+# voucherd processes (ports from $$ in 18600-20599, another base if a port
 # is taken), with a background voucher-bench (--mode redeem, 4 orders a
 # second, bounded by --count and --duration) running throughout:
 #  a. moving a machine: node2 stopped, `backup --cold` of it (refused while
@@ -57,7 +57,7 @@ PY
 
 # ---- a devnet, traffic ---------------------------------------------------------------------
 
-devnet_start 40000
+devnet_start 18600
 
 genesis=$(dn 'd["genesis"]')
 firm2=$(dn 'd["holders"][1]["pubkey"]')

@@ -24,7 +24,7 @@ cl=$(block "Redeeming a voucher")
 if [ -z "$op" ] || [ -z "$cl" ]; then echo "FAIL: README blocks not found"; exit 1; fi
 
 for attempt in 0 1 2 3 4; do
-  peer=$((30000 + (($$ + attempt * 211) % 1500) * 2)); client=$((peer + 1))
+  peer=$((30200 + (($$ + attempt * 211) % 1000) * 2)); client=$((peer + 1))
   rm -rf "$work"/* 2>/dev/null
   {
     echo 'set -euo pipefail'

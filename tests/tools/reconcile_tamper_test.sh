@@ -119,7 +119,7 @@ check "checkpoint: node1's checkpoint at 100 is verified (signed) but not extend
   'node("node1")["checkpoint"]["log_index"] == 100 and node("node1")["checkpoint"]["verified"] is True and node("node1")["checkpoint"]["extended"] is False and node("node2")["checkpoint"]["extended"] is True'
 
 # ---- part 2: a devnet --------------------------------------------------------------------
-devnet_start 26000
+devnet_start 25200
 run demo 90 devnet demo --dir "$dir"
 check "devnet demo (exit 0)" [ "$rc" -eq 0 ]
 ep1=$(dn 'd["nodes"][0]["client_endpoint"]')

@@ -24,7 +24,7 @@ voucherd=${3:?usage: reconcile_test.sh RECONCILE VOUCHERCTL VOUCHERD}
 devnet_test_init reconcile-test
 
 # ---- up, on a free port base ------------------------------------------------------------
-devnet_start 28000
+devnet_start 27400
 G=$(dn 'd["genesis"]')
 K=$dir/keys
 holder() { dn "[h['pubkey'] for h in d['holders'] if h['id'] == '$1'][0]"; }

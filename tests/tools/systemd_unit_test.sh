@@ -95,7 +95,7 @@ words() { val "$1" | sed -e "s#/usr/local/bin/voucherd#$voucherd#" -e "s#/etc/vo
 
 started=false
 for attempt in 0 1 2 3 4 5; do
-  port=$((44000 + (($$ + attempt * 37) % 500) * 2))
+  port=$((29600 + (($$ + attempt * 37) % 250) * 2))
   rm -f "$etc/genesis.json"
   "$ctl" genesis --network unit-test --max-faulty 0 \
     --node "guizhou-dc,520000,$etc/node.pub,tcp://127.0.0.1:$port,tcp://127.0.0.1:$((port + 1)),voter" \
