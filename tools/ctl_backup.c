@@ -49,9 +49,14 @@
  *     only a cold backup, removes the marker and does not set the observer
  *     flag (a flag already stored, the node being an observer, stays);
  *     plain restore removes the marker too and forces the observer flag.
- *     What no tool can enforce: the old machine must never start that
- *     node again (docs/operations.md 7, "Replacing a machine") -- the two would be one voter
- *     voting twice.
+ *     A backup is cold only with --cold, and then, still under the lock,
+ *     the source is retired: the sticky observer flag goes into the
+ *     node's own data directory (retire_source), so the old copy, started
+ *     again, can never vote, and the cold copy stays the only one holding
+ *     every vote of that key (without this, a backup taken in a restart
+ *     gap and restored weeks later would come back as a voter that forgot
+ *     its later votes).  What no tool can enforce: restoring one cold
+ *     backup --move twice (docs/operations.md 7, "Replacing a machine").
  */
 #include <dirent.h>
 #include <errno.h>
@@ -352,6 +357,44 @@ static int set_marker(const vl_ctx *c, const char *dir, bool cold)
     return EXIT_OK;
 }
 
+/* Note 5: retire the source of a cold backup, while its lock is still held:
+ * store the sticky observer flag (meta "observer" = 1, as the core's
+ * force_observer does, consensus/vl_state.c meta_observer) in the node's
+ * own data directory, so that the copy is the only one that may vote. */
+static int retire_source(const vl_ctx *c, const char *dir)
+{
+    MDB_env *env = NULL;
+    MDB_txn *t = NULL;
+    MDB_dbi d;
+    uint8_t one[1] = {1};
+    MDB_val k = {strlen("observer"), (void *)"observer"}, val = {sizeof one, one};
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(env, 32);
+    if (rc == 0)
+        rc = mdb_env_open(env, dir, 0, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, 0, &t);
+    if (rc == 0)
+        rc = mdb_dbi_open(t, "meta", 0, &d);
+    if (rc == 0)
+        rc = mdb_put(t, d, &k, &val, 0);
+    if (rc == 0) {
+        rc = mdb_txn_commit(t); /* synchronous: no MDB_NOSYNC */
+        t = NULL;
+    }
+    if (t != NULL)
+        mdb_txn_abort(t);
+    if (env != NULL)
+        mdb_env_close(env);
+    if (rc != 0)
+        return fail(c, EXIT_FAIL,
+                    "%s: cannot retire the source (store its observer flag): %s; the copy "
+                    "must not be used",
+                    dir, mdb_strerror(rc));
+    return EXIT_OK;
+}
+
 static json_t *head_json(const vl_genesis *g, const node_meta *m)
 {
     json_t *j = jobj();
@@ -406,15 +449,19 @@ int cmd_backup(vl_ctx *c, int argc, char **argv)
         st = meta_matches(c, dir, &src, g);
     if (st == EXIT_OK)
         st = prepare_dir(c, "out", out, &created);
+    bool prepared = st == EXIT_OK;
     if (st == EXIT_OK) {
         st = env_copy(c, env, dir, out, &bytes);
-        if (st == EXIT_OK)
-            st = set_marker(c, out, lock >= 0);
-        if (st != EXIT_OK)
-            discard_dir(out, created);
+        if (st == EXIT_OK) /* cold only when asked for (note 5) */
+            st = set_marker(c, out, opts[3].set && lock >= 0);
     }
     if (env != NULL)
         mdb_env_close(env);
+    env = NULL;
+    if (st == EXIT_OK && opts[3].set && lock >= 0)
+        st = retire_source(c, dir); /* still under the lock: the copy is the voter now */
+    if (st != EXIT_OK && prepared)
+        discard_dir(out, created);
     if (lock >= 0)
         close(lock); /* releases the flock: the node may start again */
     if (st == EXIT_OK) {
@@ -445,7 +492,9 @@ int cmd_backup(vl_ctx *c, int argc, char **argv)
                  g->nodes[m.node].id,
                  m.cold ? ".\nThis is a COLD backup (the node was stopped during the whole "
                           "copy): restore --move brings it back as the same voter, on one "
-                          "machine only (docs/operations.md 7, Replacing a machine)."
+                          "machine only (docs/operations.md 7, Replacing a machine). The "
+                          "source directory is retired: started again, it runs as an "
+                          "observer."
                         : "; taken while the node could run, so it is a HOT backup: "
                           "restore --move refuses it.");
         st = emit(c, res, human);

@@ -108,6 +108,9 @@ check "backup --cold while node2 runs: exit 1, says it runs, writes nothing" [ "
 
 kill -TERM "$pid2"
 check "node2 stopped (SIGTERM)" gone "$pid2"
+run stopped-hot 60 backup --data-dir "$data2" --out "$work/stopped-hot" --genesis "$genesis" --json
+check "backup (no --cold) of the stopped node2: kind hot (cold only when asked for)" \
+  [ "$rc" -eq 0 ] && [ "$(py "$work/stopped-hot.out" 'd["kind"]')" = hot ]
 run cold2 60 backup --cold --data-dir "$data2" --out "$work/cold2" --genesis "$genesis" --json
 check "backup --cold of the stopped node2: exit 0, kind cold" [ "$rc" -eq 0 ] && \
   [ "$(py "$work/cold2.out" 'd["ok"], d["kind"], d["node_id"]')" = "(True, 'cold', 'node2')" ]
@@ -132,6 +135,10 @@ check "restore --move of the cold backup: exit 0, node2 stays a voter" [ "$rc" -
   [ "$(py "$work/move.out" 'd["ok"], d["moved"], d["role"], d["observer"]')" = "(True, True, 'voter', False)" ]
 [ "$rc" -eq 0 ] || cat "$work/move.err"
 
+# backup --cold retired the source: the old directory, started again, could
+# only be an observer (its meta "observer" is 1).
+check "the cold backup's source is retired: its meta holds the observer flag" \
+  eval '[ "$(mdb_dump -p -s meta "$data2" | grep -A1 "^ observer$" | tail -1)" = " \\01" ]'
 # The old machine never runs node2 again: its data directory goes.
 rm -rf "$data2"
 set_config "$cfg2" data_dir "\"$machine2\""
