@@ -1023,6 +1023,9 @@ void vl_core_get_storage(vl_core *c, vl_core_storage *st)
 vl_err vl_core_check_readers(vl_core *c, uint32_t *cleared)
 {
     assert(c != NULL && cleared != NULL && c->txn == NULL);
+    *cleared = 0;
+    if (c->st.env == NULL) /* a reopen failed (note 20): the next step stops the node */
+        return VL_ERR_IO;
     return vl_store_reader_check(&c->st, cleared);
 }
 

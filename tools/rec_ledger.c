@@ -87,6 +87,11 @@ typedef struct {
     firm_row *firms;
     uint64_t util_count, firm_count;
     uint64_t n_issue, n_redeem, n_revoke;
+    /* The network's totals: every other sum (redeemed, revoked, per
+     * provider, per region pair, per month) is at most issued_all, and
+     * the GPU sums at most gpu_all, so bounding these two by INT64_MAX
+     * keeps every figure exact and every JSON integer positive. */
+    uint64_t issued_all, gpu_all;
 } ledger;
 
 static rec_cert *ord(const rec_run *r, uint32_t oid)
@@ -276,6 +281,8 @@ static bool apply_issue(ledger *L, const rec_cert *c, vl_cert *scratch, bool *ap
     issuer_sum *is = &L->iss[c->issuer];
     if (is->issued + sum < is->issued)
         return violation(L, c, VL_ERR_BUDGET, "the issuer's total overflows"), true;
+    if (sum > (uint64_t)INT64_MAX - L->issued_all)
+        return violation(L, c, VL_ERR_RANGE, "the network's total issuance overflows"), true;
     for (uint32_t i = 0; i < o->voucher_count; i++) {
         const vl_voucher_spec *s = &o->vouchers[i];
         voucher v = {.issuer = c->issuer, .serial = s->serial, .face = s->value_fen,
@@ -286,6 +293,7 @@ static bool apply_issue(ledger *L, const rec_cert *c, vl_cert *scratch, bool *ap
             return false;
     }
     is->issued += sum;
+    L->issued_all += sum;
     is->vouchers += o->voucher_count;
     L->n_issue++;
     *applied = true;
@@ -310,6 +318,9 @@ static bool apply_redeem(ledger *L, const rec_cert *c, voucher *v, bool *applied
         return violation(L, c, VL_ERR_WRONG_SIGNER, "signed by another holder"), true;
     if (c->amount_fen > v->remaining)
         return violation(L, c, VL_ERR_OVERSPEND, "redeems more than the voucher has left"), true;
+    if (c->gpu_milli_hours > (uint64_t)INT64_MAX - L->gpu_all)
+        return violation(L, c, VL_ERR_RANGE, "the network's GPU-hours overflow"), true;
+    L->gpu_all += c->gpu_milli_hours;
     uint32_t pc = L->r->g->provider_count;
     v->remaining -= c->amount_fen;
     L->iss[v->issuer].redeemed += c->amount_fen;
@@ -435,7 +446,7 @@ static void close_issuers(ledger *L)
     for (uint32_t i = 0; i < g->issuer_count; i++) {
         issuer_sum *is = &L->iss[i];
         is->budget = g->issuers[i].budget_fen;
-        if (is->issued > is->budget + is->credited) {
+        if (is->issued - is->credited > is->budget) { /* credited <= issued */
             uint8_t id[32];
             vl_issuer_account_id(id, g->issuers[i].pubkey);
             violation_at(L, id, "issue", VL_ERR_BUDGET,
@@ -753,8 +764,8 @@ static json_t *issuers_json(const ledger *L)
     json_t *arr = json_array();
     for (uint32_t i = 0; i < g->issuer_count; i++) {
         const issuer_sum *s = &L->iss[i];
-        uint64_t left = s->budget + s->credited >= s->issued ? s->budget + s->credited - s->issued
-                                                             : 0;
+        uint64_t net = s->issued - s->credited; /* credited <= issued */
+        uint64_t left = s->budget >= net ? s->budget - net : 0;
         json_t *o = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id",
                               g->issuers[i].id, "region", region_json(g->issuers[i].region),
                               "budget_fen", (json_int_t)s->budget, "issued_fen",

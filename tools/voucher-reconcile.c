@@ -58,12 +58,16 @@ typedef struct {
     bool as_of_set;
 } options;
 
+/* Entries read from one source at most (--max-entries): a node that
+ * claims an endless log cannot make the auditor exhaust its memory. */
+static uint64_t max_entries = 50000000u;
+
 static const char usage_text[] =
     "usage: voucher-reconcile --genesis FILE (--node ENDPOINT | --data-dir DIR | --log FILE)...\n"
     "       voucher-reconcile --devnet DIR [...]   (DIR/genesis.json, a --node per devnet node)\n"
     "                         [--json [FILE]] [--csv DIR] [--html FILE] [--threads N]\n"
     "                         [--as-of YYYY-MM-DD[THH:MM:SSZ] | --as-of UNIX_SECONDS]\n"
-    "                         [--timeout-ms N] [--progress | --no-progress]\n"
+    "                         [--timeout-ms N] [--max-entries N] [--progress | --no-progress]\n"
     "Verifies every log against the genesis alone, compares the nodes and recomputes the\n"
     "ledger (docs/reconcile.md). --json with no FILE (or -) prints the report on stdout.\n"
     "Exit 0: all verified and agreeing; 1: a discrepancy; 2: a usage error.\n";
@@ -220,6 +224,10 @@ static int parse_one(options *o, rec_run *r, int argc, char **argv, int *i)
         if (!parse_u64(v, MAX_THREADS, &n) || n == 0)
             return usage("--threads \"%s\": a number 1..256", v);
         o->threads = (unsigned)n;
+    } else if ((v = opt_value(argc, argv, i, "--max-entries")) != NULL) {
+        if (!parse_u64(v, UINT32_MAX, &n) || n == 0)
+            return usage("--max-entries \"%s\": a number 1..4294967295", v);
+        max_entries = n;
     } else if ((v = opt_value(argc, argv, i, "--timeout-ms")) != NULL) {
         if (!parse_u64(v, VL_CLIENT_MAX_TIMEOUT_MS, &n) || n < VL_CLIENT_MIN_TIMEOUT_MS)
             return usage("--timeout-ms \"%s\": a number 10..600000", v);
@@ -264,6 +272,12 @@ static int parse(options *o, rec_run *r, int argc, char **argv)
 static vl_err push(void *arg, uint8_t type, const uint8_t *buf, size_t len)
 {
     rec_source *s = arg;
+    if (type == VL_LOGREC_ENTRY && s->entry_count == max_entries) {
+        rec_error_add(s, s->entry_count + 1, VL_ERR_LIMIT,
+                      "more than %" PRIu64 " entries: the rest are not read (--max-entries)",
+                      max_entries);
+        return VL_ERR_LIMIT;
+    }
     if (type == VL_LOGREC_ENTRY) {
         if (s->entry_count == s->entry_cap) {
             uint64_t cap = s->entry_cap == 0 ? 4096u : s->entry_cap * 2u;
@@ -347,7 +361,8 @@ static void load_log(const vl_genesis *g, rec_source *s)
         if (type == VL_LOGREC_END)
             break;
         if ((e = push(s, type, buf, len)) != VL_OK) {
-            rec_error_add(s, 0, e, "%s: %s", s->arg, vl_strerror(e));
+            if (e != VL_ERR_LIMIT) /* push said it */
+                rec_error_add(s, 0, e, "%s: %s", s->arg, vl_strerror(e));
             break;
         }
     }
@@ -357,7 +372,10 @@ static void load_datadir(const vl_genesis *g, rec_source *s)
 {
     rec_datadir *d = NULL;
     char err[512] = "";
-    vl_err e = rec_datadir_open(s->arg, false, &d, err, sizeof err);
+    /* MDB_NOLOCK: a stopped node's directory (or a copy) is read as a
+     * private copy, so its lock.mdb, which the auditor cannot trust, is
+     * never read (docs/reconcile.md, "What the auditor trusts"). */
+    vl_err e = rec_datadir_open(s->arg, true, &d, err, sizeof err);
     if (e != VL_OK) {
         rec_error_add(s, 0, e, "%s", err);
         return;
@@ -370,7 +388,7 @@ static void load_datadir(const vl_genesis *g, rec_source *s)
     claim_node(g, s, rec_datadir_node_index(d), NULL);
     err[0] = '\0';
     e = rec_datadir_walk(d, push, s, err, sizeof err);
-    if (e != VL_OK)
+    if (e != VL_OK && e != VL_ERR_LIMIT) /* VL_ERR_LIMIT: push said it */
         rec_error_add(s, e == VL_ERR_CORRUPT ? s->entry_count + 1 : 0, e, "%s",
                       err[0] != '\0' ? err : vl_strerror(e));
 }
@@ -442,7 +460,7 @@ static void load_node(const vl_genesis *g, rec_source *s, uint32_t timeout_ms)
             push(s, VL_LOGREC_CHECKPOINT, o->checkpoint, len);
         else if (ce != VL_OK && ce != VL_ERR_UNKNOWN_ACCOUNT)
             rec_error_add(s, 0, ce, "GET_CHECKPOINT: %s", vl_strerror(ce));
-        if ((e = pull_log(cl, s, o)) != VL_OK)
+        if ((e = pull_log(cl, s, o)) != VL_OK && e != VL_ERR_LIMIT) /* push said it */
             rec_error_add(s, 0, e, "%s", vl_strerror(e));
     } else {
         free(o);
