@@ -6,7 +6,8 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config python3
       libzmq3-dev liblmdb-dev lmdb-utils libsecp256k1-dev libjansson-dev libmicrohttpd-dev
       nettle-dev # SHA-256 midstates of the hashing domains (wire/vl_crypto.c)
-      clang libclang-rt-14-dev faketime
+      clang libclang-rt-14-dev
+      faketime curl systemd # clock_test (a node's clock off by minutes), systemd_unit_test
       chromium python3-pil) # report_test: the HTML report in headless Chromium, its screenshot
 
 missing=()
