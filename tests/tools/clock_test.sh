@@ -38,18 +38,6 @@ fi
 . "$(dirname "$0")/devnetlib.sh"
 devnet_test_init clock-test
 
-# wait_status SECONDS PYEXPR: poll `status --devnet` until PYEXPR of its
-# JSON (as d) prints True; $work/st.out holds the last answer.
-wait_status() {
-  local secs=$1 expr=$2 i
-  for i in $(seq 1 $((secs * 4))); do
-    run st 10 status --devnet "$dir" --json
-    [ "$(py "$work/st.out" "$expr")" = True ] && return 0
-    sleep 0.25
-  done
-  return 1
-}
-gone() { local i; for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
 converged='d["reachable"] == 4 and len({(n["status"]["log_head"], n["status"]["state_digest"]) for n in d["nodes"]}) == 1'
 # offset URL PEER: node's voucher_peer_clock_offset_seconds for PEER (empty if absent)
 offset() {

@@ -71,3 +71,17 @@ devnet_start() {
   fi
   ok "devnet up on ports $base..$((base + 7))"
 }
+
+# wait_status SECONDS PYEXPR: poll `status --devnet` (every node) until
+# PYEXPR of its JSON (as d) prints True; $work/st.out holds the last answer.
+wait_status() {
+  local secs=$1 expr=$2 i
+  for i in $(seq 1 $((secs * 4))); do
+    run st 10 status --devnet "$dir" --json
+    [ "$(py "$work/st.out" "$expr")" = True ] && return 0
+    sleep 0.25
+  done
+  return 1
+}
+# gone PID: wait (at most 10 s) until PID has exited.
+gone() { local i; for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
