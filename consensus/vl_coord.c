@@ -735,6 +735,7 @@ static vl_err rerequest(vl_core *c, vl_coord *e)
 typedef struct {
     uint8_t slot[40];
     uint8_t hash[32];
+    uint64_t since_ms; /* the lock's time: its vote, or its last re-drive */
     uint8_t *order;
     uint32_t len;
 } redrive_item;
@@ -769,6 +770,7 @@ static vl_err redrive_collect(vl_core *c, redrive_item *items, uint32_t *n)
             }
             memcpy(it->slot, k.mv_data, 40);
             memcpy(it->hash, p + 8, 32);
+            it->since_ms = vl_be64_get(p);
             memcpy(it->order, p + 40, it->len);
             (*n)++;
         }
@@ -801,11 +803,24 @@ static vl_err redrive_locks(vl_core *c)
             break;
         }
         err = coord_new(c, (vl_bytes){items[i].order, items[i].len}, c->cord, hash, &e);
-        /* The lock's time becomes the time of its last re-drive, so a lock
-         * that cannot complete (a frozen slot) is re-driven once per
-         * redrive_after_ms, not at every tick. */
+        /* Backoff: a lock that does not complete (a frozen slot: two
+         * orders signed for it split the votes, DESIGN.md 5.6) would cost
+         * a round to every voter and a durable write every
+         * redrive_after_ms R for ever.  Each re-drive waits twice as long
+         * as the one before (R, 2R, 4R, ... up to 2^VL_REDRIVE_LEVEL_MAX R;
+         * a restart keeps the level, it is in LMDB).  A client that
+         * resubmits is coordinated at once, whatever the lock's time says. */
+        /* The level k (0 for a vote's lock) is kept in the low bits of
+         * the lock's time (a few ms of precision lost); the time is set
+         * ahead so that the next re-drive comes R * 2^(k+1) after now. */
+        uint64_t mask = (1u << VL_REDRIVE_LEVEL_BITS) - 1u;
+        uint64_t level = items[i].since_ms & mask;
+        level = level < VL_REDRIVE_LEVEL_MAX ? level + 1u : VL_REDRIVE_LEVEL_MAX;
+        uint64_t r = c->cfg.redrive_after_ms;
+        uint64_t wait = r <= (UINT64_MAX >> level) ? r << level : UINT64_MAX;
+        uint64_t at = (vl_sat_add(c->now_ms, wait - r) & ~mask) | level;
         if (err == VL_OK)
-            err = vl_lock_put(c, items[i].slot, hash, items[i].order, items[i].len);
+            err = vl_lock_put_at(c, items[i].slot, hash, items[i].order, items[i].len, at);
         if (err == VL_OK)
             err = request_all(c, e); /* our own lock answers with the same vote */
         if (err == VL_OK)

@@ -39,6 +39,12 @@
 /* Locks re-driven per tick, and lock records examined to find them. */
 #define VL_REDRIVE_PER_TICK 64u
 #define VL_REDRIVE_SCAN 1024u
+/* A lock re-driven without a certificate waits twice as long each time,
+ * up to 2^VL_REDRIVE_LEVEL_MAX redrive_after_ms; the level is kept in the
+ * low VL_REDRIVE_LEVEL_BITS bits of the lock's time (vl_coord.c,
+ * redrive_locks). */
+#define VL_REDRIVE_LEVEL_MAX 5u
+#define VL_REDRIVE_LEVEL_BITS 5u
 /* Coordinations re-requested per tick. */
 #define VL_REREQUEST_PER_TICK 256u
 /* Pending certificates examined per tick. */
@@ -342,6 +348,8 @@ vl_err vl_decide(vl_core *c, const uint8_t *raw, size_t raw_len, const vl_order 
                  const uint8_t hash[32], unsigned mode, vl_decision *d);
 void vl_decision_free(vl_decision *d);
 /* Write the lock of slot: (now, hash, order bytes). */
+vl_err vl_lock_put_at(vl_core *c, const uint8_t slot[40], const uint8_t hash[32],
+                     const uint8_t *raw, size_t len, uint64_t at_ms);
 vl_err vl_lock_put(vl_core *c, const uint8_t slot[40], const uint8_t hash[32],
                    const uint8_t *raw, size_t len);
 vl_err vl_on_vote_request(vl_core *c, uint16_t peer, const vl_msg *m);

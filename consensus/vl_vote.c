@@ -114,8 +114,18 @@ static vl_err lock_get(vl_core *c, const uint8_t slot[40], bool *found, uint8_t 
 vl_err vl_lock_put(vl_core *c, const uint8_t slot[40], const uint8_t hash[32],
                   const uint8_t *raw, size_t len)
 {
+    /* re-drive level 0 in the time's low bits (vl_coord.c, redrive_locks) */
+    uint64_t level_mask = (1u << VL_REDRIVE_LEVEL_BITS) - 1u;
+    return vl_lock_put_at(c, slot, hash, raw, len, c->now_ms & ~level_mask);
+}
+
+/* The lock with its time field set to at_ms (the re-drive backoff sets a
+ * time ahead of now: vl_coord.c, redrive_locks). */
+vl_err vl_lock_put_at(vl_core *c, const uint8_t slot[40], const uint8_t hash[32],
+                     const uint8_t *raw, size_t len, uint64_t at_ms)
+{
     VL_TRY(vl_buf_reserve(c, LOCK_HEADER + len));
-    vl_be64_put(c->buf, c->now_ms);
+    vl_be64_put(c->buf, at_ms);
     memcpy(c->buf + 8, hash, 32);
     memcpy(c->buf + LOCK_HEADER, raw, len);
     return vl_db_put(c->txn, c->st.locks, slot, 40, c->buf, LOCK_HEADER + len, 0, NULL);

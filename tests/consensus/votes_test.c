@@ -413,6 +413,45 @@ static void test_client_timeout_answers(void)
     }
 }
 
+/* A lock with no certificate (here: no peer ever answers, as for a frozen
+ * slot) is re-driven by its voter, each time twice as long after the last
+ * (vl_coord.c, redrive_locks), up to 32 x redrive_after_ms: it keeps being
+ * re-driven (an order whose coordinator died still completes), but not
+ * once a second for ever. */
+static void test_redrive_backoff(void)
+{
+    TEST_BEGIN("a lock that never completes: re-driven at R, 2R, 4R, ..., not every R");
+    h_net *h = h_new_std();
+    h->cfg.redrive_after_ms = 1000;
+    h->cfg.client_timeout_ms = 1000;
+    OPEN_OK(h, h->voter[0], false);
+    vl_order *iss = h_issue(h, 0, 0, 1, 8, FACE_FEN, 0);
+    APPLY(h, iss);
+    free(iss);
+    vl_order *r = h_redeem(h, 0, 1, 0, 0, 100, 0);
+    vl_order *arr[1] = {r};
+    CHECK_ERR(h_vote_request(h, h->voter[1], arr, 1), VL_OK); /* voted: the lock */
+    uint32_t early = 0, late = 0; /* rounds in the first 10 s, in 60..120 s */
+    for (int t = 1; t <= 1200; t++) {
+        h->now_ms += 100;
+        CHECK_ERR(h_tick(h), VL_OK);
+        if (h_count(h, VL_OUT_PEER, h->voter[2], VL_MSG_VOTE_REQUEST) == 0)
+            continue;
+        if (t <= 100)
+            early++;
+        else if (t > 600)
+            late++;
+    }
+    /* Without the backoff: about one round a second (re-drive, re-request),
+     * so about 60 in the last minute. */
+    CHECK(early >= 3);
+    CHECK(late >= 1 && late <= 4);
+    if (late < 1 || late > 4)
+        fprintf(stderr, "    rounds: %u in the first 10 s, %u in the last 60 s\n", early, late);
+    free(r);
+    h_free(&h);
+}
+
 int main(void)
 {
     test_same_order_twice();
@@ -423,5 +462,6 @@ int main(void)
     test_force_observer();
     test_batch_one_signature();
     test_client_timeout_answers();
+    test_redrive_backoff();
     VL_TEST_END();
 }
