@@ -214,7 +214,10 @@
  *     flap.  LMDB reports a page write cut short by ENOSPC as EIO
  *     (mdb_page_flush: "TODO: Use which error code?"), so a commit that
  *     fails with VL_ERR_IO while the filesystem has less than
- *     VL_STORE_LOW_SPACE_BYTES free is taken for VL_ERR_DISK_FULL; any
+ *     VL_STORE_LOW_SPACE_BYTES free is taken for VL_ERR_DISK_FULL (free
+ *     space as cfg.free_bytes measures it: voucherd's statvfs; without it,
+ *     as in the simulator, never low, so a step never depends on the
+ *     host's disk); any
  *     other VL_ERR_IO stops the node (voucherd.c note 3).  STATUS carries
  *     READ_ONLY while REFUSING.  A step whose transaction cannot begin
  *     because LMDB marked the environment fatal (MDB_PANIC, vl_store.c
@@ -730,6 +733,17 @@ static void step_rollback(vl_core *c)
 
 /* ---- refusing writes (note 20) -------------------------------------------------------- */
 
+/* Note 20: free space as the caller measures it (UINT64_MAX: unknown). */
+static uint64_t free_bytes(const vl_core *c)
+{
+    return c->cfg.free_bytes != NULL ? c->cfg.free_bytes(c->dir) : UINT64_MAX;
+}
+
+uint64_t vl_core_fs_free_bytes(const char *dir)
+{
+    return vl_store_free_bytes(dir);
+}
+
 static bool is_space_error(vl_err e)
 {
     return e == VL_ERR_DISK_FULL || e == VL_ERR_MAP_FULL;
@@ -866,7 +880,7 @@ vl_err vl_core_step(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n, v
     }
     uint64_t txnid = last_txnid(c);
     vl_err err = step_write(c, now_ms, in, n, out);
-    if (err == VL_ERR_IO && vl_store_free_bytes(c->dir) < VL_STORE_LOW_SPACE_BYTES)
+    if (err == VL_ERR_IO && free_bytes(c) < VL_STORE_LOW_SPACE_BYTES)
         err = VL_ERR_DISK_FULL; /* a page write cut short by ENOSPC (note 20) */
     if (is_space_error(err)) {
         c->refusing = err;
@@ -875,7 +889,7 @@ vl_err vl_core_step(vl_core *c, uint64_t now_ms, const vl_input *in, size_t n, v
     } else if (err == VL_OK && c->refusing != VL_OK) {
         if (last_txnid(c) != txnid &&
             (c->refusing != VL_ERR_DISK_FULL ||
-             vl_store_free_bytes(c->dir) >= VL_STORE_RESUME_SPACE_BYTES))
+             free_bytes(c) >= VL_STORE_RESUME_SPACE_BYTES))
             c->refusing = VL_OK; /* a write committed and there is room: space is back */
         else
             c->refuse_retry_ms = vl_sat_add(now_ms, VL_REFUSED_RETRY_MS);

@@ -54,7 +54,16 @@ typedef struct {
     uint32_t sync_batch;          /* entries per LOG_REQUEST (1..VL_MAX_MSG_ITEMS) */
     uint64_t checkpoint_every_ms; /* sign a checkpoint this often (0: never) */
     uint64_t client_timeout_ms;   /* answer a waiting client TIMEOUT after this */
+    /* Free bytes on the filesystem of `dir`, for the full-disk rules
+     * (vl_core.c note 20), or NULL: never low (the simulator and the
+     * tests: a step then never depends on the host's disk, DESIGN.md 2).
+     * voucherd passes vl_core_fs_free_bytes. */
+    uint64_t (*free_bytes)(const char *dir);
 } vl_core_config;
+
+/* statvfs(dir): the bytes an unprivileged writer may still use, or
+ * UINT64_MAX when it cannot be read. */
+uint64_t vl_core_fs_free_bytes(const char *dir);
 
 /* Sensible defaults for every field but dir, genesis, node and key. */
 void vl_core_config_defaults(vl_core_config *cfg);

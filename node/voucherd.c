@@ -229,6 +229,7 @@ static vl_err open_core(vl_daemon *d, char *err, size_t cap)
     cc.checkpoint_every_ms = d->cfg.checkpoint_every_ms;
     cc.client_timeout_ms = d->cfg.client_timeout_ms;
     cc.map_size_bytes = d->cfg.initial_map_mb << 20;
+    cc.free_bytes = vl_core_fs_free_bytes; /* the full-disk rules (vl_core.c note 20) */
     if (make_dirs(d->cfg.data_dir) != 0) {
         snprintf(err, cap, "cannot create the data directory %.300s: %s", d->cfg.data_dir,
                  strerror(errno));
