@@ -445,6 +445,37 @@ static void test_merkle(void)
               VL_ERR_BAD_PATH);
 }
 
+/* vl_verify_parsed (docs/performance.md, change 4): a key parsed once is
+ * used only for the very bytes it was parsed from; any other key (a genesis
+ * edited after it was loaded) is parsed again, never trusted. */
+static void test_parsed_keys(void)
+{
+    vl_keypair a, b;
+    vl_parsed_pubkey pa, bad;
+    uint8_t msg[32] = {9}, sa[64], sb[64], junk[32];
+    CHECK_ERR(vl_keypair_generate(&a), VL_OK);
+    CHECK_ERR(vl_keypair_generate(&b), VL_OK);
+    vl_sign(sa, &a, msg, NULL);
+    vl_sign(sb, &b, msg, NULL);
+    CHECK(vl_parsed_pubkey_set(&pa, a.pubkey) == 1);
+    CHECK(vl_verify_parsed(sa, msg, a.pubkey, &pa));
+    CHECK(vl_verify_parsed(sa, msg, a.pubkey, NULL));
+    CHECK(!vl_verify_parsed(sb, msg, a.pubkey, &pa));
+    /* key b with a's parsed key beside it: b's bytes are what count */
+    CHECK(vl_verify_parsed(sb, msg, b.pubkey, &pa));
+    CHECK(!vl_verify_parsed(sa, msg, b.pubkey, &pa));
+    /* a parsed key that is not a key verifies nothing */
+    memset(junk, 0xFF, sizeof junk);
+    CHECK(vl_parsed_pubkey_set(&bad, junk) == 0);
+    CHECK(!bad.valid);
+    CHECK(!vl_verify_parsed(sa, msg, junk, &bad));
+    CHECK(vl_verify_parsed(sa, msg, a.pubkey, &bad)); /* other bytes: parsed afresh */
+    msg[0] ^= 1;
+    CHECK(!vl_verify_parsed(sa, msg, a.pubkey, &pa));
+    vl_keypair_wipe(&a);
+    vl_keypair_wipe(&b);
+}
+
 int main(void)
 {
     CHECK(load_vectors() == 0);
@@ -454,6 +485,7 @@ int main(void)
     test_bip340();
     test_bit_flips();
     test_keys();
+    test_parsed_keys();
     test_hex();
     test_merkle();
     for (size_t i = 0; i < vector_count; i++) {
