@@ -603,16 +603,27 @@ static void step_end(vl_core *c)
     c->formed_count = 0;
 }
 
+/* Decode a peer's message into c->msg and note that the peer was heard;
+ * false (counted as bad input, nothing else changed) when it is not a
+ * well-formed message from that peer. */
+static bool peer_accept(vl_core *c, const vl_input *in)
+{
+    uint16_t p = in->peer;
+    if (p >= c->g->node_count || p == c->self || in->data == NULL ||
+        vl_msg_decode(in->data, in->len, &c->msg) != VL_OK || c->msg.from != p) {
+        vl_bad_input(c);
+        return false;
+    }
+    c->last_heard[p] = vl_sat_add(c->now_ms, 1u); /* 0 means never */
+    return true;
+}
+
 static vl_err process_peer(vl_core *c, const vl_input *in)
 {
     vl_msg *m = &c->msg;
     uint16_t p = in->peer;
-    if (p >= c->g->node_count || p == c->self || in->data == NULL ||
-        vl_msg_decode(in->data, in->len, m) != VL_OK || m->from != p) {
-        vl_bad_input(c);
+    if (!peer_accept(c, in))
         return VL_OK;
-    }
-    c->last_heard[p] = vl_sat_add(c->now_ms, 1u); /* 0 means never */
     switch (m->type) {
     case VL_MSG_VOTE_REQUEST:
         return vl_on_vote_request(c, p, m);
@@ -769,12 +780,8 @@ static vl_err refused_peer(vl_core *c, const vl_input *in)
 {
     vl_msg *m = &c->msg;
     uint16_t p = in->peer;
-    if (p >= c->g->node_count || p == c->self || in->data == NULL ||
-        vl_msg_decode(in->data, in->len, m) != VL_OK || m->from != p) {
-        vl_bad_input(c);
+    if (!peer_accept(c, in))
         return VL_OK;
-    }
-    c->last_heard[p] = vl_sat_add(c->now_ms, 1u);
     if (m->type == VL_MSG_LOG_REQUEST)
         return vl_on_log_request(c, p, m);
     if (m->type == VL_MSG_ACCOUNT_REQUEST)

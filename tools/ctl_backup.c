@@ -317,31 +317,29 @@ static void try_stopped_lock(const char *dir, int *fd, const char **why)
     *fd = f;
 }
 
-/* Set (cold) or delete the meta "backup" marker in the private directory
- * dir (a backup or a restored directory nobody else opens), durably. */
-static int set_marker(const vl_ctx *c, const char *dir, bool cold)
+/* Put key = val (val NULL: delete key; absent is fine) in the meta
+ * database of dir, in one synchronous transaction.  env_flags: MDB_NOLOCK
+ * for a private directory nobody else opens, 0 for a node's own directory
+ * (its lock is held by the caller).  An LMDB code, 0 on success. */
+static int meta_write(const char *dir, unsigned env_flags, const char *key, const uint8_t *val,
+                      size_t len)
 {
     MDB_env *env = NULL;
     MDB_txn *t = NULL;
     MDB_dbi d;
-    uint8_t v[COLD_LEN];
-    uint64_t now = (uint64_t)time(NULL);
-    memcpy(v, COLD_TAG, 4);
-    for (int i = 0; i < 8; i++)
-        v[4 + i] = (uint8_t)(now >> (56 - 8 * i));
-    MDB_val k = {strlen(BACKUP_KEY), (void *)BACKUP_KEY}, val = {sizeof v, v};
+    MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)val};
     int rc = mdb_env_create(&env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(env, 32);
     if (rc == 0)
-        rc = mdb_env_open(env, dir, MDB_NOLOCK, 0600);
+        rc = mdb_env_open(env, dir, env_flags, 0600);
     if (rc == 0)
         rc = mdb_txn_begin(env, NULL, 0, &t);
     if (rc == 0)
         rc = mdb_dbi_open(t, "meta", 0, &d);
     if (rc == 0)
-        rc = cold ? mdb_put(t, d, &k, &val, 0) : mdb_del(t, d, &k, NULL);
-    if (rc == MDB_NOTFOUND && !cold)
+        rc = val != NULL ? mdb_put(t, d, &k, &v, 0) : mdb_del(t, d, &k, NULL);
+    if (rc == MDB_NOTFOUND && val == NULL)
         rc = 0;
     if (rc == 0) {
         rc = mdb_txn_commit(t); /* synchronous: no MDB_NOSYNC */
@@ -351,6 +349,19 @@ static int set_marker(const vl_ctx *c, const char *dir, bool cold)
         mdb_txn_abort(t);
     if (env != NULL)
         mdb_env_close(env);
+    return rc;
+}
+
+/* Set (cold) or delete the meta "backup" marker in the private directory
+ * dir (a backup or a restored directory nobody else opens), durably. */
+static int set_marker(const vl_ctx *c, const char *dir, bool cold)
+{
+    uint8_t v[COLD_LEN];
+    uint64_t now = (uint64_t)time(NULL);
+    memcpy(v, COLD_TAG, 4);
+    for (int i = 0; i < 8; i++)
+        v[4 + i] = (uint8_t)(now >> (56 - 8 * i));
+    int rc = meta_write(dir, MDB_NOLOCK, BACKUP_KEY, cold ? v : NULL, sizeof v);
     if (rc != 0)
         return fail(c, EXIT_FAIL, "%s: cannot %s the backup marker: %s", dir,
                     cold ? "write" : "remove", mdb_strerror(rc));
@@ -363,30 +374,8 @@ static int set_marker(const vl_ctx *c, const char *dir, bool cold)
  * own data directory, so that the copy is the only one that may vote. */
 static int retire_source(const vl_ctx *c, const char *dir)
 {
-    MDB_env *env = NULL;
-    MDB_txn *t = NULL;
-    MDB_dbi d;
-    uint8_t one[1] = {1};
-    MDB_val k = {strlen("observer"), (void *)"observer"}, val = {sizeof one, one};
-    int rc = mdb_env_create(&env);
-    if (rc == 0)
-        rc = mdb_env_set_maxdbs(env, 32);
-    if (rc == 0)
-        rc = mdb_env_open(env, dir, 0, 0600);
-    if (rc == 0)
-        rc = mdb_txn_begin(env, NULL, 0, &t);
-    if (rc == 0)
-        rc = mdb_dbi_open(t, "meta", 0, &d);
-    if (rc == 0)
-        rc = mdb_put(t, d, &k, &val, 0);
-    if (rc == 0) {
-        rc = mdb_txn_commit(t); /* synchronous: no MDB_NOSYNC */
-        t = NULL;
-    }
-    if (t != NULL)
-        mdb_txn_abort(t);
-    if (env != NULL)
-        mdb_env_close(env);
+    static const uint8_t one[1] = {1};
+    int rc = meta_write(dir, 0, "observer", one, sizeof one);
     if (rc != 0)
         return fail(c, EXIT_FAIL,
                     "%s: cannot retire the source (store its observer flag): %s; the copy "
