@@ -75,6 +75,15 @@ void vl_client_destroy(vl_client **c);
  * cache must serve one genesis only. */
 void vl_client_use_cache(vl_client *c, vl_sigcache *cache);
 
+/* Whether the caller signed (or verified) every order it submits through
+ * c (default false).  When true, vl_client_submit checks a certificate with
+ * vl_cert_verify_own: it must carry the submitted order with the very
+ * signature bytes submitted (else it does not verify, VL_ERR_CORRUPT), and
+ * those signatures are not verified again; votes, paths and quorum are.
+ * Set it only for orders of one's own making: a certificate of someone
+ * else's bytes would then be accepted with signatures nobody checked. */
+void vl_client_vouch_for_orders(vl_client *c, bool vouch);
+
 /* The endpoints in use (n == 0 at creation: the genesis'), and the genesis. */
 size_t vl_client_endpoint_count(const vl_client *c);
 const char *vl_client_endpoint(const vl_client *c, size_t index); /* NULL if out of range */

@@ -32,6 +32,10 @@
  *     (vl_client_use_cache), as one billing system would: a vote
  *     signature over a batch root is checked once for the whole run, not
  *     once per client thread that receives a certificate of that batch.
+ *     The orders are this program's own (it signed them), so the clients
+ *     vouch for them (vl_client_vouch_for_orders): a certificate must carry
+ *     the submitted signature bytes, which are not verified again, while
+ *     its votes are, as a billing system that signed its orders would.
  *  4. Issue mode: ISSUE orders of one issuer form one chain (its account's
  *     seq 0, 1, 2, ...) that must be certified in order, so each issuer key
  *     is one sequential chain, driven by one client; threads beyond the
@@ -1105,10 +1109,14 @@ static int run(bench *b)
         w->cl = make_client(b, i);
         if (b->o.mode == MODE_MIXED)
             w->partner_cl = make_client(b, i + 1);
-        if (w->cl != NULL) /* note 3; NULL run_cache: their own caches */
+        if (w->cl != NULL) { /* note 3; NULL run_cache: their own caches */
             vl_client_use_cache(w->cl, b->run_cache);
-        if (w->partner_cl != NULL)
+            vl_client_vouch_for_orders(w->cl, true);
+        }
+        if (w->partner_cl != NULL) {
             vl_client_use_cache(w->partner_cl, b->run_cache);
+            vl_client_vouch_for_orders(w->partner_cl, true);
+        }
         if (w->cl == NULL || (b->o.mode == MODE_MIXED && w->partner_cl == NULL))
             st = 1; /* the workers still meet at the barriers, then stop */
     }

@@ -61,6 +61,25 @@ vl_err vl_order_verify_cached(const vl_genesis *g, const vl_order *o,
 vl_err vl_cert_verify(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache,
                       uint8_t order_hash_out[32]);
 
+/* An order the caller signed itself, or whose signatures it verified before
+ * submitting it: its hash and signatures (vl_own_order_set), for vl_cert_verify_own. */
+typedef struct {
+    uint8_t hash[32];
+    uint8_t sig_count;
+    uint8_t sigs[2][64];
+} vl_own_order;
+void vl_own_order_set(vl_own_order *own, const vl_order *o, const uint8_t order_hash[32]);
+
+/* vl_cert_verify of a certificate of `own` (vl_verify.c note 6): the
+ * certificate's order must have own's hash and exactly own's signature
+ * bytes, else VL_ERR_CORRUPT; those signatures are then not verified again
+ * (the caller vouches for them).  Membership, voters, paths, quorum and
+ * vote signatures are checked as vl_cert_verify does.  Use it only for an
+ * order whose signatures the caller made or checked; an order received
+ * from anyone else needs vl_cert_verify. */
+vl_err vl_cert_verify_own(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache,
+                          const vl_own_order *own, uint8_t order_hash_out[32]);
+
 /* Check a batch vote signature of a genesis voter (VL_ERR_UNKNOWN_KEY,
  * VL_ERR_BAD_SIG); successes go into the cache when it is not NULL. */
 vl_err vl_batch_vote_verify(const vl_genesis *g, const vl_batch_vote *v, vl_sigcache *cache);

@@ -440,6 +440,62 @@ static void test_order_cache(vl_cert *c)
     free(o);
 }
 
+/* A certificate of one's own order (vl_verify.c note 6): accepted without
+ * checking its order signatures again, only if it carries exactly the
+ * submitted signature bytes; its votes are still checked. */
+static void test_own_order(vl_cert *c)
+{
+    static const int three[] = {0, 1, 2}, two[] = {0, 1};
+    vl_sigcache *cache = vl_sigcache_new(16);
+    vl_own_order own;
+    uint8_t h[32];
+    for (int k = 0; k < NORD; k++) { /* ISSUE, REDEEM and REVOKE orders */
+        vl_own_order_set(&own, &orders[k], ohash[k]);
+        make_cert(c, k, three, 3);
+        memset(h, 0, sizeof h);
+        CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, h), VL_OK);
+        CHECK_MEM(h, ohash[k], 32);
+    }
+    /* No order signature was looked up or verified. */
+    CHECK(vl_sigcache_order_hits(cache) == 0 && vl_sigcache_order_misses(cache) == 0);
+    /* REDEEM order 1: the node returns other signature bytes. */
+    vl_own_order_set(&own, &orders[1], ohash[1]);
+    make_cert(c, 1, three, 3);
+    c->order.sigs[0][9] ^= 1u; /* garbage: refused, as vl_cert_verify refuses it */
+    CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_CORRUPT);
+    CHECK_ERR(vl_cert_verify(g, c, NULL, NULL), VL_ERR_BAD_SIG);
+    make_cert(c, 1, three, 3);
+    c->order.sigs[1][63] ^= 0x40u;
+    CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_CORRUPT);
+    /* A valid holder signature with other randomness: not the bytes we
+     * signed, so refused too (vl_cert_verify would accept it). */
+    make_cert(c, 1, three, 3);
+    uint8_t aux[32];
+    memset(aux, 0x5a, sizeof aux);
+    vl_order_sign_slot(&c->order, 0, &holder_kp[0], aux);
+    CHECK(memcmp(c->order.sigs[0], orders[1].sigs[0], 64) != 0);
+    CHECK_ERR(vl_cert_verify(g, c, NULL, NULL), VL_OK);
+    CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_CORRUPT);
+    /* The certificate of another order. */
+    make_cert(c, 4, three, 3);
+    CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_CORRUPT);
+    /* Votes, quorum and membership are still checked. */
+    make_cert(c, 1, three, 3);
+    c->votes[1].sig[3] ^= 1u;
+    CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_BAD_SIG);
+    make_cert(c, 1, two, 2);
+    CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_QUORUM);
+    make_cert(c, 1, three, 3);
+    c->votes[2].leaf_index = c->votes[2].leaf_count; /* past the batch */
+    CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_BAD_PATH);
+    make_cert(c, 1, three, 3);
+    memcpy(c->order.provider, provider_kp[2].pubkey, 32); /* not in the genesis */
+    vl_order_hash(h, &c->order);
+    vl_own_order_set(&own, &c->order, h);
+    CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_UNKNOWN_PROVIDER);
+    vl_sigcache_destroy(&cache);
+}
+
 static void test_paths(vl_cert *c)
 {
     static const int all[] = {0, 1, 2, 3};
@@ -908,6 +964,7 @@ int main(void)
     test_order_membership(c);
     test_order_sigs();
     test_order_cache(c);
+    test_own_order(c);
     test_paths(c);
     test_bit_flips(c, d);
     make_big_batch();
