@@ -24,7 +24,9 @@
 typedef struct vl_sigcache vl_sigcache;
 
 /* A cache of `capacity` (voter, root) entries (1..1<<24), evicting the
- * oldest, and as many order signature entries (kept apart).  Internally locked: one cache may serve several threads.
+ * oldest, as many order signature entries (kept apart), and capacity / 16
+ * parsed holder keys (64 to 65,536).  Internally locked: one cache may
+ * serve several threads.
  * Returns NULL when out of memory. */
 vl_sigcache *vl_sigcache_new(uint32_t capacity);
 /* Frees *c (NULL allowed) and sets *c = NULL. */
@@ -35,6 +37,9 @@ uint64_t vl_sigcache_hits(const vl_sigcache *c);
 uint64_t vl_sigcache_misses(const vl_sigcache *c);
 uint64_t vl_sigcache_order_hits(const vl_sigcache *c);
 uint64_t vl_sigcache_order_misses(const vl_sigcache *c);
+/* Holder keys found parsed in the cache, and parsed anew (vl_verify.c note 7). */
+uint64_t vl_sigcache_key_hits(const vl_sigcache *c);
+uint64_t vl_sigcache_key_misses(const vl_sigcache *c);
 
 /* Check an order's structure against the genesis and its signatures:
  *   network_id == g->network_id                      else VL_ERR_WRONG_NETWORK

@@ -496,6 +496,59 @@ static void test_own_order(vl_cert *c)
     vl_sigcache_destroy(&cache);
 }
 
+/* Parsed holder keys in the cache (vl_verify.c note 7): a holder's second
+ * order finds its key parsed, and with the table warm (and over-full) every
+ * answer is what an uncached check gives. */
+static void test_holder_keys(void)
+{
+    enum { HOLDERS = 200 }; /* more than the 64 slots of a small cache */
+    vl_order *o = calloc(1, sizeof *o);
+    vl_keypair *hk = calloc(HOLDERS, sizeof *hk);
+    vl_sigcache *cache = vl_sigcache_new(16);
+    uint8_t h[32];
+    for (int i = 0; i < HOLDERS; i++)
+        key_from(&hk[i], "holder-keycache", i);
+    make_redeem(o, g->network_id, &issuer_kp[0], 1, &hk[0], &provider_kp[0], 10);
+    vl_order_hash(h, o);
+    CHECK_ERR(vl_order_verify_cached(g, o, h, cache), VL_OK);
+    CHECK(vl_sigcache_key_misses(cache) == 1 && vl_sigcache_key_hits(cache) == 0);
+    /* The same holder's next order: its signature is new, its key is not. */
+    make_redeem(o, g->network_id, &issuer_kp[0], 2, &hk[0], &provider_kp[0], 11);
+    vl_order_hash(h, o);
+    CHECK_ERR(vl_order_verify_cached(g, o, h, cache), VL_OK);
+    CHECK(vl_sigcache_key_misses(cache) == 1 && vl_sigcache_key_hits(cache) == 1);
+    /* Every holder twice over, and wrong signatures among them: the cached
+     * answer is always the uncached one. */
+    int mismatches = 0, refused = 0;
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < HOLDERS; i++) {
+            make_redeem(o, g->network_id, &issuer_kp[0], (uint64_t)(100 + i), &hk[i],
+                        &provider_kp[0], (uint64_t)(round * 1000 + i + 1));
+            if (i % 3 == 1) /* signed by the next holder, not this one */
+                vl_order_sign_slot(o, 0, &hk[(i + 1) % HOLDERS], NULL);
+            vl_order_hash(h, o);
+            vl_err cold = vl_order_verify(g, o, h), warm = vl_order_verify_cached(g, o, h, cache);
+            mismatches += cold != warm;
+            refused += warm == VL_ERR_BAD_SIG;
+        }
+    CHECK(mismatches == 0);
+    CHECK(refused == 2 * (HOLDERS / 3 + (HOLDERS % 3 > 1)));
+    CHECK(vl_sigcache_key_hits(cache) > 2); /* some survived in 64 slots */
+    /* A holder key that is not a curve point is refused, never stored. */
+    make_redeem(o, g->network_id, &issuer_kp[0], 9, &hk[0], &provider_kp[0], 12);
+    memset(o->holder, 0xff, 32);
+    vl_order_hash(h, o);
+    uint64_t misses = vl_sigcache_key_misses(cache);
+    CHECK_ERR(vl_order_verify_cached(g, o, h, cache), VL_ERR_BAD_SIG);
+    CHECK_ERR(vl_order_verify_cached(g, o, h, cache), VL_ERR_BAD_SIG);
+    CHECK(vl_sigcache_key_misses(cache) == misses + 2);
+    vl_sigcache_destroy(&cache);
+    for (int i = 0; i < HOLDERS; i++)
+        vl_keypair_wipe(&hk[i]);
+    free(hk);
+    free(o);
+}
+
 static void test_paths(vl_cert *c)
 {
     static const int all[] = {0, 1, 2, 3};
@@ -965,6 +1018,7 @@ int main(void)
     test_order_sigs();
     test_order_cache(c);
     test_own_order(c);
+    test_holder_keys();
     test_paths(c);
     test_bit_flips(c, d);
     make_big_batch();
