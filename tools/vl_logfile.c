@@ -9,7 +9,10 @@
  *     hands out pointers into the mapping: no copy per record.  They stay
  *     valid until vl_logfile_close_reader (stronger than the header's
  *     "until the next call", which is all a caller may rely on in general;
- *     voucher-reconcile relies on the stronger form and says so).
+ *     voucher-reconcile relies on the stronger form and says so).  A file
+ *     shortened by someone else while it is mapped makes the next access
+ *     past its new end a SIGBUS; the writer never does that (O_EXCL, note
+ *     1), and docs/reconcile.md tells operators not to (read a copy).
  *  3. Nothing in the file is trusted: the reader checks the framing only
  *     (magic, header JSON, record type, length against
  *     VL_LOGFILE_MAX_RECORD, no record past the end of the file).  The
