@@ -225,7 +225,10 @@ start_devnet() {
 run_etcd() {
   local name=$1; shift
   say "  $name: etcd-bench $*"
-  timeout 900 "$ebench" --endpoints "$endpoints" --json "$@" >"$work/$name.json" 2>"$work/$name.err" ||
+  local pids
+  pids=$(IFS=,; echo "${etcd_pids[*]}")
+  timeout 900 "$ebench" --endpoints "$endpoints" --pids "$pids" --json "$@" >"$work/$name.json" \
+    2>"$work/$name.err" ||
     { cat "$work/$name.err" >&2; failed_run=1; }
   [ -s "$work/$name.json" ] || die "$name: etcd-bench printed no result"
 }
@@ -304,9 +307,18 @@ p99 = ratios["p99_at_half_rate_ms"]["ours_4voters"]
 targets = {"4voters_at_least_etcd3": (ratios["throughput_4voters_vs_3members"] or 0) >= 1.0,
            "p99_under_50ms_at_half_rate": p99 is not None and p99 < 50.0,
            "1voter_at_least_2x_etcd1": (ratios["throughput_1voter_vs_1member"] or 0) >= 2.0}
+def cpu_of(x):
+    """CPU per redemption of one run: per server (mean), servers (sum), client, machine."""
+    cpu, client = x.get("cpu_us_per_order") or {}, x.get("client_cpu_us_per_order")
+    nodes = [v for v in (cpu.get("nodes") or {}).values() if v is not None]
+    total = sum(nodes) if nodes else None
+    return {"per_server": total / len(nodes) if nodes else None, "servers": total,
+            "client": client,
+            "machine": total + client if total is not None and client is not None else None}
+cpu = {k: cpu_of(r[k]) for k, _, loop in runs if loop == "closed"}
 out = json.dumps({"clients": clients, "half_rate_per_s": half, "cores": cores, "quick": quick,
                   "load_start": load_start, "load_end": load_end, "ratios": ratios,
-                  "targets_met": targets, "runs": r})
+                  "targets_met": targets, "cpu_us_per_redemption": cpu, "runs": r})
 if json_out:
     with open(json_out, "w") as fh:
         fh.write(out + "\n")
@@ -334,6 +346,14 @@ print("ratio ours/etcd, 1 voter vs 1 member:   %s (target >= 2: %s)"
 print("p99 at half of etcd's 3-member rate (%g/s): ours %s ms, etcd %s ms (target < 50 ms: %s)"
       % (half, f(p99), f(ratios["p99_at_half_rate_ms"]["etcd_3members"]),
          yn(targets["p99_under_50ms_at_half_rate"])))
+print()
+print("CPU per redemption in the closed runs, us (all threads, over the timed run):")
+print("%-17s %12s %12s %12s %12s" % ("system", "per server", "servers", "client", "machine"))
+for k, name, loop in runs:
+    if loop == "closed":
+        c = cpu[k]
+        print("%-17s %12s %12s %12s %12s" % (name, f(c["per_server"]), f(c["servers"]),
+                                             f(c["client"]), f(c["machine"])))
 PY
 [ $? -eq 0 ] || { failed_run=1; die "could not read the results"; }
 if [ -n "${failed_run:-}" ]; then

@@ -7,7 +7,8 @@
 # checks that it exits 0, that its table shows each of the six runs with
 # figures and the two ratios, that its JSON (--json-out) has a throughput
 # and p50/p90/p99/max for every run with no error and every write verified,
-# and ratios equal to the throughputs divided; and that no etcd or voucherd
+# and ratios equal to the throughputs divided, and the CPU per redemption of
+# every etcd member, every voter and both clients; and that no etcd or voucherd
 # it started is left running.  No timing is asserted.
 #
 # It installs nothing: without etcd, go or Debian's etcd client source
@@ -74,6 +75,9 @@ grep -qE '^ratio ours/etcd, 1 voter vs 1 member: +[0-9]+\.[0-9]+ ' "$work/out.tx
   ok "ratio 1 voter vs 1 member printed" || bad "ratio 1 voter vs 1 member printed"
 grep -qE '^p99 at half of etcd.s 3-member rate \([0-9.]+/s\): ours [0-9.]+ ms, etcd [0-9.]+ ms' "$work/out.txt" &&
   ok "p99 at half rate printed" || bad "p99 at half rate printed"
+grep -qE '^etcd, 3 members +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+$' "$work/out.txt" &&
+  grep -qE '^ours, 4 voters +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+$' "$work/out.txt" &&
+  ok "CPU per redemption printed for etcd and ours" || bad "CPU per redemption printed for etcd and ours"
 
 # The JSON.
 if python3 - "$work/result.json" <<'PY'
@@ -110,10 +114,22 @@ if not near(runs["etcd3_open"]["parameters"]["rate"], runs["etcd3_closed"]["thro
     problems.append("open rate is not half the 3-member throughput")
 if runs["dn4_open"]["parameters"]["rate"] != runs["etcd3_open"]["parameters"]["rate"]:
     problems.append("the two open runs have different rates")
+# CPU per redemption: every member and voter measured, and the machine's
+# total is the servers' sum plus the client's.
+members = {"etcd3_closed": 3, "dn4_closed": 4, "etcd1_closed": 1, "dn1_closed": 1}
+for k, n in members.items():
+    nodes = (runs[k].get("cpu_us_per_order") or {}).get("nodes") or {}
+    if len([v for v in nodes.values() if isinstance(v, (int, float)) and v > 0]) != n:
+        problems.append(k + ": CPU of %d servers expected, got %s" % (n, nodes))
+    c = d["cpu_us_per_redemption"][k]
+    if not (isinstance(c["client"], (int, float)) and c["client"] > 0):
+        problems.append(k + ": client CPU")
+    elif not near(c["machine"], c["servers"] + c["client"]) or not near(c["servers"], sum(nodes.values())):
+        problems.append(k + ": CPU totals")
 for x in problems: print("   ", x)
 sys.exit(1 if problems else 0)
 PY
-then ok "JSON: six runs with figures, no errors, verified; ratios and half rate consistent"
+then ok "JSON: six runs with figures, no errors, verified; ratios, half rate and CPU consistent"
 else bad "JSON: see above"; fi
 
 left=$(leftovers | paste -sd, -)

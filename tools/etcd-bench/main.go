@@ -32,7 +32,14 @@
 //	{"parameters": {...}, "orders": {"submitted", "certified", "errors"},
 //	 "elapsed_s", "throughput_per_s", "latency_ms": {"p50", "p90", "p99",
 //	 "max", "mean", "count"}, "errors": {CODE: n}, "verified_keys": n,
-//	 "verified": bool}
+//	 "verified": bool, "client_cpu_us_per_order": us,
+//	 "cpu_us_per_order": {"nodes": {"m1": us, ...}, "mean", "sum", "pids"}}
+//
+// CPU per transaction: with --pids, the CPU time (utime + stime, all
+// threads, /proc/PID/stat) each member spent during the timed run divided
+// by the successful transactions, and this process's own (getrusage), as
+// voucher-bench reports its nodes and itself; "sum" is the members' total,
+// so sum + client is what one transaction cost the machine.
 //
 // "certified" is the number of transactions that succeeded (the names follow
 // voucher-bench's JSON so one script reads both).  "verified" is true when a
@@ -55,9 +62,11 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/clientv3"
@@ -72,6 +81,10 @@ const (
 	maxCount    = 5_000_000 // latencies kept in memory: 8 bytes each
 	maxValue    = 1 << 20   // etcd's default request limit is 1.5 MiB
 	maxDuration = 3600      // seconds
+	maxPids     = 64        // member processes whose CPU time is read
+	// USER_HZ, the unit of utime and stime in /proc/PID/stat: 100 on every
+	// Linux architecture Debian ships (the kernel's ABI, whatever CONFIG_HZ).
+	userHZ = 100
 )
 
 type options struct {
@@ -85,6 +98,7 @@ type options struct {
 	prefix     string
 	timeoutMS  int
 	jsonOut    bool
+	pids       []int
 }
 
 type result struct {
@@ -101,13 +115,13 @@ func usage(msg string) {
 	}
 	fmt.Fprintf(os.Stderr, "usage: etcd-bench --endpoints URL[,URL...] [--clients C] [--conns K]\n"+
 		"                  [--count N] [--duration S] [--rate R] [--value-bytes B]\n"+
-		"                  [--prefix P] [--timeout-ms MS] [--json]\n")
+		"                  [--prefix P] [--timeout-ms MS] [--pids PID,...] [--json]\n")
 	os.Exit(2)
 }
 
 func parseOptions() options {
 	var o options
-	var eps string
+	var eps, pids string
 	fs := flag.NewFlagSet("etcd-bench", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	fs.StringVar(&eps, "endpoints", "", "comma-separated client URLs, e.g. http://127.0.0.1:2379")
@@ -120,6 +134,7 @@ func parseOptions() options {
 	fs.StringVar(&o.prefix, "prefix", "", "key prefix (default: /redeem/<unix-ns>/)")
 	fs.IntVar(&o.timeoutMS, "timeout-ms", 5000, "per-transaction timeout")
 	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON object")
+	fs.StringVar(&pids, "pids", "", "the members' process ids: report their CPU time per transaction")
 	fs.Usage = func() {}
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		usage(err.Error())
@@ -131,6 +146,16 @@ func parseOptions() options {
 		if e = strings.TrimSpace(e); e != "" {
 			o.endpoints = append(o.endpoints, e)
 		}
+	}
+	for _, p := range strings.Split(pids, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			usage("--pids takes process ids, e.g. 1234,1235")
+		}
+		o.pids = append(o.pids, n)
 	}
 	switch {
 	case len(o.endpoints) == 0:
@@ -149,6 +174,8 @@ func parseOptions() options {
 		usage(fmt.Sprintf("--value-bytes must be 1..%d", maxValue))
 	case o.timeoutMS < 1 || o.timeoutMS > 600000:
 		usage("--timeout-ms must be 1..600000")
+	case len(o.pids) > maxPids:
+		usage(fmt.Sprintf("--pids takes at most %d process ids", maxPids))
 	}
 	if o.conns == 0 {
 		o.conns = len(o.endpoints)
@@ -292,6 +319,54 @@ func countKeys(o options, want int64) (int64, string) {
 	return least, ""
 }
 
+// CPU time (utime + stime, all threads) of process pid in microseconds, from
+// /proc/PID/stat; the fields after the command name's closing parenthesis
+// start at field 3, so utime (14) and stime (15) are the 12th and 13th.
+func procCPUus(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad utime or stime", pid)
+	}
+	return (u + st) * (1000000 / userHZ), nil
+}
+
+// This process's CPU time (all threads: the goroutines and the gRPC
+// client) in microseconds.
+func selfCPUus() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Utime.Sec*1000000 + int64(ru.Utime.Usec) + ru.Stime.Sec*1000000 + int64(ru.Stime.Usec)
+}
+
+// cpuSample reads every pid's CPU time; a pid that cannot be read gets -1.
+func cpuSample(pids []int) []int64 {
+	out := make([]int64, len(pids))
+	for i, p := range pids {
+		v, err := procCPUus(p)
+		if err != nil {
+			v = -1
+		}
+		out[i] = v
+	}
+	return out
+}
+
 func main() {
 	o := parseOptions()
 	value := strings.Repeat("v", o.valueBytes)
@@ -318,6 +393,7 @@ func main() {
 	res := &result{errors: map[string]int{}}
 	var next int64
 	var wg sync.WaitGroup
+	cpuBefore, selfBefore := cpuSample(o.pids), selfCPUus()
 	t0 := time.Now()
 	var deadline time.Time
 	if o.durationS > 0 {
@@ -331,6 +407,7 @@ func main() {
 		}(pool[i%o.conns])
 	}
 	wg.Wait()
+	cpuAfter, selfAfter := cpuSample(o.pids), selfCPUus()
 	for _, cli := range pool {
 		cli.Close()
 	}
@@ -388,6 +465,33 @@ func main() {
 	if verr != "" {
 		out["verify_error"] = verr
 	}
+	// CPU per successful transaction, measured over the timed run only:
+	// every member (--pids) and this client, as voucher-bench reports it.
+	if ok > 0 {
+		out["client_cpu_us_per_order"] = math.Round(float64(selfAfter-selfBefore)/float64(ok)*10) / 10
+	}
+	if ok > 0 && len(o.pids) > 0 {
+		nodes := map[string]interface{}{}
+		var sum float64
+		good := 0
+		for i := range o.pids {
+			key := fmt.Sprintf("m%d", i+1)
+			if cpuBefore[i] < 0 || cpuAfter[i] < 0 {
+				nodes[key] = nil
+				continue
+			}
+			v := float64(cpuAfter[i]-cpuBefore[i]) / float64(ok)
+			nodes[key] = math.Round(v*10) / 10
+			sum += v
+			good++
+		}
+		cpu := map[string]interface{}{"nodes": nodes, "pids": o.pids}
+		if good > 0 {
+			cpu["mean"] = math.Round(sum/float64(good)*10) / 10
+			cpu["sum"] = math.Round(sum*10) / 10
+		}
+		out["cpu_us_per_order"] = cpu
+	}
 	if o.jsonOut {
 		b, _ := json.Marshal(out)
 		fmt.Println(string(b))
@@ -399,6 +503,15 @@ func main() {
 		fmt.Printf("latency: p50 %v ms, p90 %v ms, p99 %v ms, max %v ms, mean %v ms\n",
 			rank(lat, 50), rank(lat, 90), rank(lat, 99), maxv, mean)
 		fmt.Printf("verify:  at least %d keys under %s on every endpoint %s\n", keys, o.prefix, verr)
+		if ok > 0 {
+			fmt.Printf("cpu:     us per transaction: this client %.1f", float64(selfAfter-selfBefore)/float64(ok))
+			for i := range o.pids {
+				if cpuBefore[i] >= 0 && cpuAfter[i] >= 0 {
+					fmt.Printf("; member %d %.1f", i+1, float64(cpuAfter[i]-cpuBefore[i])/float64(ok))
+				}
+			}
+			fmt.Println()
+		}
 	}
 	if nerr != 0 || !verified {
 		os.Exit(1)
