@@ -1050,6 +1050,12 @@ vl_err vl_core_check_readers(vl_core *c, uint32_t *cleared)
     return vl_store_reader_check(&c->st, cleared);
 }
 
+vl_sigcache *vl_core_sigcache(vl_core *c)
+{
+    assert(c != NULL && c->cache != NULL);
+    return c->cache;
+}
+
 void vl_core_get_digests(vl_core *c, uint8_t buckets[256][32], uint8_t state_digest[32])
 {
     assert(c != NULL && buckets != NULL && state_digest != NULL);

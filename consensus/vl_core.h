@@ -32,6 +32,7 @@
 #include "vl_crypto.h"
 #include "vl_error.h"
 #include "vl_genesis.h"
+#include "vl_verify.h"
 #include "vl_wire.h"
 
 typedef struct vl_core vl_core;
@@ -193,6 +194,15 @@ void vl_core_get_stats(vl_core *c, vl_core_stats *st);
  * peer is this node or not in the genesis.  No transaction. */
 bool vl_core_peer_clock(const vl_core *c, uint16_t peer, int64_t *offset_ms,
                         uint64_t *measured_at_ms);
+
+/* The core's signature cache (vl_verify.h), for a caller that checks the
+ * signatures of a batch's inputs on other threads before vl_core_step
+ * (voucherd's verification pool, node/vl_vpool.h): the cache is internally
+ * locked and holds only signatures that verified, so warming it never
+ * changes what the core decides, only what a check costs.  Owned by the
+ * core: valid until vl_core_close, and may be used from any thread while
+ * the core lives (this is the one exception to "one thread at a time"). */
+vl_sigcache *vl_core_sigcache(vl_core *c);
 
 /* Bucket digests (256 x 32) and the state digest. */
 void vl_core_get_digests(vl_core *c, uint8_t buckets[256][32], uint8_t state_digest[32]);

@@ -234,6 +234,10 @@ static void format_counters(writer *w, const vl_metrics_snapshot *s)
     metric(w, "lmdb_reopened_total", "counter",
            "Times the LMDB environment was reopened after LMDB marked it fatal.",
            s->storage_reopens);
+    metric(w, "prevalidated_signatures_total", "counter",
+           "Client and certificate signatures the verification pool (verify_threads) found "
+           "valid before the step, so that the core's own checks hit its cache.",
+           s->prevalidated_sigs);
 }
 
 static void format_gauges(writer *w, const vl_metrics_snapshot *s)

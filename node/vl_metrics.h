@@ -69,6 +69,7 @@ typedef struct {
     uint64_t steps_refused;     /* steps answered read-only: disk or map full */
     uint64_t map_grows;         /* LMDB map doublings */
     uint64_t storage_reopens;   /* LMDB environment reopened after MDB_PANIC */
+    uint64_t prevalidated_sigs; /* signatures the verification pool found valid */
     /* gauges */
     uint64_t log_head;
     uint64_t accounts;

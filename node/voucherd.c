@@ -56,6 +56,24 @@
  *     not stop the node, the loop reads the core's stats (one read
  *     transaction: a few mdb_stat calls) and the socket counters into
  *     d->snap and publishes a copy; the HTTP thread only sees such copies.
+ *
+ *  8. Verification on all cores (DESIGN.md 10; vl_vpool.h).  With
+ *     verify_threads > 1, after gather() and before vl_core_step, the
+ *     client and certificate signatures the batch carries are checked on
+ *     the verification pool (verify_threads - 1 workers and the loop's
+ *     thread) through the core's signature cache (vl_core_sigcache); the
+ *     core then checks them again as always and finds them there.  The
+ *     core stays the only decider (vl_vpool.c note 1): the pool changes no
+ *     input, output or order, and a signature that fails in it is simply
+ *     not cached.  A batch estimated to carry fewer than
+ *     VL_VPOOL_MIN_ORDERS orders, or a step while writes are refused
+ *     (SUBMIT is answered without a check), does not wake the pool, so an
+ *     idle node pays nothing.  The pool starts after the core and stops
+ *     before it (it uses the core's cache); its workers are created with
+ *     SIGTERM and SIGINT blocked (note 5).  The signatures it found valid
+ *     are counted (voucher_prevalidated_signatures_total).  The default is
+ *     verify_threads 1 (no pool): measured on 2 shared cores the pool only
+ *     added CPU (docs/performance.md, change 6); it pays on idle cores.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -74,6 +92,7 @@
 #include "vl_metrics.h"
 #include "vl_net.h"
 #include "vl_node_config.h"
+#include "vl_vpool.h"
 #include "vl_zap.h"
 
 #define VOUCHERD_VERSION "0.1.0"
@@ -100,6 +119,9 @@
 /* Test hook (note 6): how long the DEALERs may take to flush. */
 #define VL_NODE_TEST_FLUSH_MS 2000
 
+_Static_assert(VL_NODE_MAX_VERIFY_THREADS <= VL_VPOOL_MAX_THREADS,
+               "verify_threads must fit the pool");
+
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static volatile sig_atomic_t stop_signal = 0;
@@ -124,6 +146,7 @@ typedef struct {
     uint64_t test_kill_after; /* note 6; 0: off */
     uint64_t vote_requests_sent;
     vl_metrics *metrics;      /* note 7; NULL: off */
+    vl_vpool *pool;           /* note 8; NULL: verify in the loop */
     vl_metrics_snapshot snap; /* the loop's copy (note 7) */
     uint64_t metrics_published_ms;
     vl_core_storage storage;  /* note 3: after the last step */
@@ -238,6 +261,31 @@ static vl_err open_core(vl_daemon *d, char *err, size_t cap)
     return vl_core_open(&d->core, &cc, err, cap);
 }
 
+/* verify_threads as configured: 0 is the online CPUs, at most
+ * VL_NODE_DEFAULT_VERIFY_THREADS_MAX (1 when they cannot be counted). */
+static unsigned verify_threads(const vl_daemon *d)
+{
+    if (d->cfg.verify_threads != 0)
+        return d->cfg.verify_threads;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1)
+        return 1;
+    return cpus > (long)VL_NODE_DEFAULT_VERIFY_THREADS_MAX ? VL_NODE_DEFAULT_VERIFY_THREADS_MAX
+                                                          : (unsigned)cpus;
+}
+
+/* Note 8: the verification pool, when more than one thread verifies. */
+static vl_err pool_start(vl_daemon *d, char *err, size_t cap)
+{
+    unsigned threads = verify_threads(d);
+    vl_log(VL_LOG_INFO, "verify_pool", "threads=%u configured=%u%s", threads,
+           (unsigned)d->cfg.verify_threads, threads > 1 ? "" : " reason=\"verifying in the loop\"");
+    if (threads <= 1)
+        return VL_OK;
+    return vl_vpool_start(&d->pool, threads, d->cfg.max_batch, d->g, vl_core_sigcache(d->core),
+                          err, cap);
+}
+
 /* Everything between the configuration and the loop, in this order: the
  * core (a data directory in use fails before any socket exists), the ZAP
  * handler, then the sockets (the peer ROUTER only after the handler). */
@@ -251,6 +299,8 @@ static vl_err daemon_start(vl_daemon *d, char *err, size_t cap)
         return VL_ERR_NOMEM;
     }
     vl_err e = open_core(d, err, cap);
+    if (e == VL_OK)
+        e = pool_start(d, err, cap);
     if (e != VL_OK)
         return e;
     d->ctx = zmq_ctx_new();
@@ -278,6 +328,7 @@ static void daemon_stop(vl_daemon *d)
     vl_metrics_stop(&d->metrics); /* note 7: first */
     vl_net_close(&d->net); /* the peer ROUTER first, then the ZAP handler */
     vl_zap_stop(&d->zap);
+    vl_vpool_stop(&d->pool); /* note 8: before the core, whose cache it uses */
     vl_core_close(&d->core);
     if (d->ctx != NULL)
         zmq_ctx_term(d->ctx);
@@ -497,6 +548,8 @@ static int step_once(vl_daemon *d, size_t n)
     d->in[n] = (vl_input){.kind = VL_IN_TICK};
     if (d->metrics != NULL)
         metrics_count_submits(d, n);
+    if (d->pool != NULL && n > 0 && d->storage.refusing == VL_OK) /* note 8 */
+        d->snap.prevalidated_sigs += vl_vpool_run(d->pool, d->in, n);
     uint64_t t0_us = d->metrics != NULL ? now_us() : 0;
     vl_err e = vl_core_step(d->core, now_ms(CLOCK_REALTIME), d->in, n + 1u, &d->out);
     if (d->metrics != NULL) {

@@ -19,7 +19,8 @@ driver=$3
 work=$(mktemp -d /tmp/metrics-test.XXXXXX)
 passed=0
 failed=0
-node_config_extra='"log_level": "info", "sync_interval_ms": 200, "client_timeout_ms": 2000'
+# verify_threads 3: the verification pool runs whatever the CPU count.
+node_config_extra='"log_level": "info", "sync_interval_ms": 200, "client_timeout_ms": 2000, "verify_threads": 3'
 # shellcheck source=netlib.sh
 . "$(dirname "$0")/netlib.sh"
 
@@ -155,7 +156,7 @@ names="voucher_orders_submitted_total voucher_client_requests_total
   voucher_bad_inputs_total voucher_messages_dropped_total voucher_zap_refused_total
   voucher_log_head voucher_pending_locks voucher_peers_connected voucher_quorum_reachable
   voucher_read_only voucher_syncing voucher_lmdb_map_size_bytes voucher_lmdb_map_used_bytes
-  voucher_step_duration_seconds voucher_step_inputs"
+  voucher_step_duration_seconds voucher_step_inputs voucher_prevalidated_signatures_total"
 for i in 1 2 3 4; do
   # shellcheck disable=SC2086
   out=$(prom check "$(murl "$i" /metrics)" $names 2>&1)
@@ -210,6 +211,10 @@ check "orders_submitted_total (all nodes) grew by at least $certs ($orders0 -> $
 check "certificates_formed_total (all nodes) grew by at least $certs ($formed0 -> $formed1)" \
   [ "$formed1" -ge $((formed0 + certs)) ]
 check "the step histograms observed steps ($steps0 -> $steps1)" [ "$steps1" -gt "$steps0" ]
+# Every certificate a coordinator broadcasts reaches the other voters as a
+# CERTS message, whose order and vote signatures the pool checks first.
+prevalidated() { [ "$(sum_metric voucher_prevalidated_signatures_total)" -gt 0 ]; }
+check "prevalidated_signatures_total (all nodes) counts the pool's checks" wait_for 20 prevalidated
 v=$(metric 1 voucher_votes_sent_total)
 check "votes_sent_total counts ($v)" [ "${v:-0}" -ge 1 ]
 v=$(metric 1 voucher_lmdb_map_used_bytes)

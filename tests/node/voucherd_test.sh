@@ -57,6 +57,13 @@ check "--check refuses a group/other-readable key file" [ $rc -eq 1 ] && [[ $out
 sed 's/"node1.key"/"node2.key"/' "$work/node1.json" >"$work/bad3.json"
 out=$("$voucherd" --config "$work/bad3.json" --check 2>&1); rc=$?
 check "--check refuses another node's key" [ $rc -eq 1 ] && [[ $out == *"not the genesis"* ]]
+sed 's/"log_level"/"verify_threads": 65, "log_level"/' "$work/node1.json" >"$work/bad4.json"
+out=$("$voucherd" --config "$work/bad4.json" --check 2>&1); rc=$?
+check "--check refuses verify_threads 65, naming it and its range" \
+  [ $rc -eq 1 ] && [[ $out == *verify_threads*0..64* ]]
+sed 's/"log_level"/"verify_threads": 4, "log_level"/' "$work/node1.json" >"$work/vt4.json"
+out=$("$voucherd" --config "$work/vt4.json" --check 2>&1)
+check "--check accepts verify_threads 4" [ $? -eq 0 ]
 out=$("$voucherd" --config "$work/node1.json" 2>&1); rc=$?
 check "a second voucherd on a data directory in use exits 1" [ $rc -eq 1 ] && [[ $out == *"in use"* || $out == *locked* ]]
 
