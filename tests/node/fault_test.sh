@@ -40,24 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-# A failing run can wait out many bounded waits; stop (and clean up) before
-# ctest's TIMEOUT would kill this script without running the trap.
-(
-  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-  sleep 330 & nap=$!
-  wait "$nap" && { echo "fault_test: 330 s watchdog: stopping"; kill -TERM $$; }
-) &
-watchdog=$!
+watchdog_start 330 fault_test
 
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 drv() { local cmd=$1; shift; "$driver" "$cmd" "$work" "$@"; }
-finish() {
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit
-}
 
 # Every ack file (fault_driver.c): the driver's `check` wants them all.
 acks=("$work/acks.setup" "$work/acks.s2a" "$work/acks.s2b" "$work/acks.s3a" "$work/acks.s3b"

@@ -1,5 +1,6 @@
 # netlib.sh - shell functions for tests that run a network of real voucherd
-# processes on 127.0.0.1 (sourced by voucherd_test.sh and fault_test.sh).
+# processes on 127.0.0.1 (sourced by voucherd_test.sh, fault_test.sh,
+# metrics_test.sh and resource_test.sh; it sources ../testlib.sh).
 #
 # The caller sets, before calling anything here:
 #   voucherd, ctl     paths of the voucherd and voucherctl binaries
@@ -27,6 +28,9 @@
 #  20800-22999 clock_test         23000-25199 devnet_test 25200-27399 reconcile_tamper_test
 #  27400-29599 reconcile_test     29600-30199 systemd_unit_test
 #  30200-32199 readme_test
+
+# shellcheck source=../testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../testlib.sh"
 
 pids=()
 declare -a node_pid

@@ -77,22 +77,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-(
-  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-  sleep 380 & nap=$!
-  wait "$nap" && { echo "resource_test: 380 s watchdog: stopping"; kill -TERM $$; }
-) &
-watchdog=$!
+watchdog_start 380 resource_test
 
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 drv() { local cmd=$1; shift; "$driver" "$cmd" "$work" "$@"; }
-finish() {
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit
-}
 
 # /metrics value NAME (with labels) of node I, or /healthz "CODE BODY".
 http() {

@@ -1,5 +1,6 @@
 # devnetlib.sh - what the tests that drive a `voucherctl devnet` share
-# (sourced by devnet_test.sh and backup_test.sh).
+# (sourced by the devnet, backup, ops, clock and reconcile tests; it sources
+# ../testlib.sh).
 #
 # The caller sets `ctl` (voucherctl) and calls devnet_test_init NAME, which
 # makes the scratch directory $work (/tmp/NAME.XXXXXX) with the devnet in
@@ -11,6 +12,8 @@
 
 passed=0
 failed=0
+# shellcheck source=../testlib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../testlib.sh"
 
 devnet_test_init() {
   work=$(mktemp -d "/tmp/$1.XXXXXX")
@@ -35,9 +38,6 @@ devnet_cleanup() {
   if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
 }
 
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
 # run NAME SECONDS ARGS...: voucherctl with a time bound; stdout in
 # $work/NAME.out, stderr in $work/NAME.err, exit status in $rc.

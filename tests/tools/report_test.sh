@@ -30,9 +30,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# shellcheck source=../testlib.sh
+. "$(dirname "$0")/../testlib.sh"
 finish() { echo "report_test: $passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
 
 # --- the tools -------------------------------------------------------------

@@ -30,9 +30,8 @@ unit=$(realpath "$unit") opsmd=$(realpath "$opsmd")
 
 passed=0
 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# shellcheck source=../testlib.sh
+. "$(dirname "$0")/../testlib.sh"
 
 work=$(mktemp -d /tmp/systemd-unit-test.XXXXXX)
 node_pid=
