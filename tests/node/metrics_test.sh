@@ -32,6 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+watchdog_start 270 metrics_test # below ctest's TIMEOUT of 300 s
 
 
 # ---- a small Prometheus client (python3: curl may be missing) ---------------------------

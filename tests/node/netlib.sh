@@ -146,6 +146,7 @@ net_start() {
 # Kill and reap every process started (SIGKILL ends a stopped one too).
 net_cleanup() {
   local p
+  [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null # testlib.sh watchdog_start
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 }

@@ -23,6 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+watchdog_start 270 voucherd_test # below ctest's TIMEOUT of 300 s
 
 
 # ---- keys, genesis, configs; start four nodes (another port base if one cannot bind) ----

@@ -22,7 +22,7 @@ loop_pid=
 cleanup_extra() {
   if [ -n "$loop_pid" ]; then kill -KILL "$loop_pid" 2>/dev/null; wait "$loop_pid" 2>/dev/null; fi
 }
-devnet_test_init backup-test
+devnet_test_init backup-test 150 # ctest TIMEOUT 180
 
 # ---- a devnet, some vouchers ---------------------------------------------------------------
 

@@ -36,7 +36,7 @@ if [ -z "$faketime_lib" ]; then
 fi
 
 . "$(dirname "$0")/devnetlib.sh"
-devnet_test_init clock-test
+devnet_test_init clock-test 370 # ctest TIMEOUT 400
 
 converged='d["reachable"] == 4 and len({(n["status"]["log_head"], n["status"]["state_digest"]) for n in d["nodes"]}) == 1'
 # offset URL PEER: node's voucher_peer_clock_offset_seconds for PEER (empty if absent)

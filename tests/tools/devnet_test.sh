@@ -13,7 +13,7 @@ ctl=${1:?usage: devnet_test.sh VOUCHERCTL VOUCHERD}
 voucherd=${2:?usage: devnet_test.sh VOUCHERCTL VOUCHERD}
 
 . "$(dirname "$0")/devnetlib.sh"
-devnet_test_init devnet-test
+devnet_test_init devnet-test 150 # ctest TIMEOUT 180
 
 # A process that exited but was not reaped (its parent is gone, and PID 1 in
 # some containers never reaps) is a zombie: kill -0 still succeeds on it, so

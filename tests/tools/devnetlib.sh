@@ -2,13 +2,18 @@
 # (sourced by the devnet, backup, ops, clock and reconcile tests; it sources
 # ../testlib.sh).
 #
-# The caller sets `ctl` (voucherctl) and calls devnet_test_init NAME, which
-# makes the scratch directory $work (/tmp/NAME.XXXXXX) with the devnet in
-# $dir = $work/net, and installs the EXIT trap.  Every pid an `up` reported
-# (record_pids appends them to $work/pids) is killed on exit, success or
-# failure, if it is still this devnet's voucherd (its command line names a
-# file under $dir; a recycled pid is never killed).  A caller with more to
-# stop defines cleanup_extra.  $work is kept when a check failed.
+# The caller sets `ctl` (voucherctl) and calls devnet_test_init NAME SECONDS,
+# which makes the scratch directory $work (/tmp/NAME.XXXXXX) with the devnet
+# in $dir = $work/net, installs the EXIT trap, and starts a watchdog that
+# ends the test after SECONDS (testlib.sh), which must be below ctest's
+# TIMEOUT for it: ctest's kill would skip the trap and leave the detached
+# nodes running.  Every pid an `up` reported (record_pids appends them to
+# $work/pids) is killed on exit, success or failure, if it is still this
+# devnet's voucherd (its command line names a file under $dir; a recycled
+# pid is never killed), and so is any other process whose command line
+# names a file under $dir (a node whose `up` was cut short before its pid
+# was recorded).  A caller with more to stop defines cleanup_extra.  $work
+# is kept when a check failed.
 
 passed=0
 failed=0
@@ -20,6 +25,7 @@ devnet_test_init() {
   dir=$work/net
   trap devnet_cleanup EXIT
   trap 'exit 1' INT TERM HUP
+  watchdog_start "$2" "$1"
 }
 
 record_pids() {
@@ -29,12 +35,22 @@ record_pids() {
 
 devnet_cleanup() {
   local p
+  [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
   if declare -F cleanup_extra >/dev/null; then cleanup_extra; fi
   if [ -f "$work/pids" ]; then
     while read -r p; do
       if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$dir/"; then kill -KILL "$p"; fi
     done <"$work/pids"
   fi
+  # A node of an `up` the test did not get to record (a signal or the
+  # watchdog ended the script as `up` returned): any process whose command
+  # line names a file under $dir.
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    if [ "$p" != "$$" ] && tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$dir/"; then
+      kill -KILL "$p" 2>/dev/null
+    fi
+  done
   if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
 }
 

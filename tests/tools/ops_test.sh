@@ -28,7 +28,7 @@ bench_pid=
 cleanup_extra() {
   if [ -n "$bench_pid" ]; then kill -KILL "$bench_pid" 2>/dev/null; wait "$bench_pid" 2>/dev/null; fi
 }
-devnet_test_init ops-test
+devnet_test_init ops-test 370 # ctest TIMEOUT 400
 
 # set_config FILE KEY JSONVALUE: edit a node's configuration (KEY=null deletes).
 set_config() {

@@ -32,7 +32,7 @@ ctl=${4:?}
 voucherd=${5:?}
 
 . "$(dirname "$0")/devnetlib.sh"
-devnet_test_init reconcile-tamper
+devnet_test_init reconcile-tamper 270 # ctest TIMEOUT 300
 
 # rec NAME ARGS...: voucher-reconcile with a time bound; JSON report in
 # $work/NAME.json, stderr in $work/NAME.err, exit status in $rc.

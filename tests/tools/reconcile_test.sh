@@ -21,7 +21,7 @@ ctl=${2:?usage: reconcile_test.sh RECONCILE VOUCHERCTL VOUCHERD}
 voucherd=${3:?usage: reconcile_test.sh RECONCILE VOUCHERCTL VOUCHERD}
 
 . "$(dirname "$0")/devnetlib.sh"
-devnet_test_init reconcile-test
+devnet_test_init reconcile-test 270 # ctest TIMEOUT 300
 
 # ---- up, on a free port base ------------------------------------------------------------
 devnet_start 27400
