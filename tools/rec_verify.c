@@ -34,6 +34,7 @@
 
 #include "rec.h"
 #include "vl_crypto.h"
+#include "vl_time.h"
 
 #define CHUNK 256u
 #define PROGRESS_MS 1000u
@@ -375,22 +376,6 @@ typedef struct {
     double last_line; /* seconds after started */
 } verify_pass;
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds of the whole process (all threads): on a shared machine the
- * wall time says little about the work. */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* *order_sigs counts the order signatures checked (the cache counts the
  * vote signatures it had to check: vl_sigcache_misses). */
 static void verify_one(rec_run *r, rec_cert *rc, vl_cert *c, vl_sigcache *cache,
@@ -454,7 +439,7 @@ static void verify_tick(void *arg)
     if (!r->progress)
         return;
     uint64_t done = atomic_load(&r->verified_done);
-    double t = mono_s() - p->started;
+    double t = vl_seconds(CLOCK_MONOTONIC) - p->started;
     if (!r->progress_tty && done < r->cert_count && t < p->last_line + PROGRESS_LINE_S)
         return;
     p->last_line = t;
@@ -469,7 +454,7 @@ static void verify_tick(void *arg)
 bool rec_verify_all(rec_run *r)
 {
     chain_pass a = {.r = r};
-    double a_started = mono_s(), a_cpu = cpu_s();
+    double a_started = vl_seconds(CLOCK_MONOTONIC), a_cpu = vl_seconds(CLOCK_PROCESS_CPUTIME_ID);
     unsigned threads = r->threads < r->src_count ? r->threads : r->src_count;
     if (threads > 0 && !pool_run(threads, chain_worker, &a, NULL, &a.running)) {
         fprintf(stderr, "voucher-reconcile: cannot start a thread\n");
@@ -479,8 +464,8 @@ bool rec_verify_all(rec_run *r)
         fprintf(stderr, "voucher-reconcile: out of memory\n");
         return false;
     }
-    verify_pass c = {.r = r, .started = mono_s()};
-    double cpu_b = cpu_s();
+    verify_pass c = {.r = r, .started = vl_seconds(CLOCK_MONOTONIC)};
+    double cpu_b = vl_seconds(CLOCK_PROCESS_CPUTIME_ID);
     if (r->progress)
         fprintf(stderr,
                 "voucher-reconcile: %" PRIu32 " source(s) chained, %" PRIu32
@@ -495,7 +480,8 @@ bool rec_verify_all(rec_run *r)
         if (r->progress_tty)
             fputc('\n', stderr);
         fprintf(stderr, "voucher-reconcile: %" PRIu64 " signatures checked (%.2f s, %.2f s of CPU)\n",
-                (uint64_t)atomic_load(&r->signatures), mono_s() - c.started, cpu_s() - cpu_b);
+                (uint64_t)atomic_load(&r->signatures), vl_seconds(CLOCK_MONOTONIC) - c.started,
+                vl_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu_b);
     }
     if (atomic_load(&c.nomem)) {
         fprintf(stderr, "voucher-reconcile: out of memory\n");

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "vl_crypto.h"
+#include "vl_time.h"
 
 #define SIGS 256                   /* distinct signatures cycled through */
 #define MAX_COUNT 100000000u       /* --count limit (per thread) */
@@ -49,21 +50,6 @@ typedef struct {
     uint32_t count;
     uint32_t failed;
 } worker;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds this process used so far (all threads). */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int prepare(void)
 {
@@ -117,14 +103,14 @@ static double run_threads(unsigned threads, uint32_t count, double *cpu_us)
         exit(1);
     }
     pthread_barrier_wait(&bar);
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = vl_seconds(CLOCK_MONOTONIC), c0 = vl_seconds(CLOCK_PROCESS_CPUTIME_ID);
     uint64_t failed = 0;
     for (unsigned i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
         failed += ws[i].failed;
     }
-    double dt = now_s() - t0;
-    *cpu_us = (cpu_s() - c0) * 1e6 / ((double)threads * (double)count);
+    double dt = vl_seconds(CLOCK_MONOTONIC) - t0;
+    *cpu_us = (vl_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1e6 / ((double)threads * (double)count);
     pthread_barrier_destroy(&bar);
     if (failed != 0) {
         fprintf(stderr, "schnorr-rate: %" PRIu64 " valid signatures did not verify\n", failed);
@@ -154,7 +140,7 @@ static double fsync_rate(const char *dir, uint32_t n)
         fprintf(stderr, "schnorr-rate: open %s: %s\n", path, strerror(errno));
     } else {
         static uint8_t block[FSYNC_BLOCK];
-        double t0 = now_s();
+        double t0 = vl_seconds(CLOCK_MONOTONIC);
         uint32_t i = 0;
         for (; i < n; i++) {
             block[0] = (uint8_t)i;
@@ -165,7 +151,7 @@ static double fsync_rate(const char *dir, uint32_t n)
                 break;
             }
         }
-        double dt = now_s() - t0;
+        double dt = vl_seconds(CLOCK_MONOTONIC) - t0;
         if (i == n)
             rate = dt > 0 ? (double)n / dt : 0.0;
         close(fd);

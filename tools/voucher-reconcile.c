@@ -41,6 +41,7 @@
 #include "vl_client.h"
 #include "vl_file.h"
 #include "vl_logfile.h"
+#include "vl_time.h"
 
 #define EXIT_OK 0
 #define EXIT_DISCREPANCY 1
@@ -492,13 +493,6 @@ static int load_genesis(const char *path, vl_genesis *g)
     return e == VL_OK ? EXIT_OK : EXIT_USAGE;
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int write_outputs(const options *o, json_t *rep)
 {
     char err[512] = "";
@@ -579,7 +573,7 @@ int main(int argc, char **argv)
         free(g);
         return g == NULL ? EXIT_DISCREPANCY : st;
     }
-    double t0 = mono_now();
+    double t0 = vl_seconds(CLOCK_MONOTONIC);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     r.g = g;
     r.threads = o.threads != 0 ? o.threads : cpus > 0 && cpus <= MAX_THREADS ? (unsigned)cpus : 1u;
@@ -600,22 +594,22 @@ int main(int argc, char **argv)
     }
     json_t *rep = NULL;
     bool ok = false;
-    double t1 = mono_now(), t2 = t1;
+    double t1 = vl_seconds(CLOCK_MONOTONIC), t2 = t1;
     if (r.progress)
         fprintf(stderr, "voucher-reconcile: sources read (%.2f s)\n", t1 - t0);
     if (rec_verify_all(&r)) {
-        t2 = mono_now();
+        t2 = vl_seconds(CLOCK_MONOTONIC);
         r.seconds = t2 - t0;
         rep = rec_report(&r, &ok);
     }
     if (r.progress && rep != NULL)
         fprintf(stderr, "voucher-reconcile: union, comparison and ledger (%.2f s)\n",
-                mono_now() - t2);
+                vl_seconds(CLOCK_MONOTONIC) - t2);
     if (rep == NULL) {
         fprintf(stderr, "voucher-reconcile: out of memory\n");
         st = EXIT_DISCREPANCY;
     } else {
-        r.seconds = mono_now() - t0;
+        r.seconds = vl_seconds(CLOCK_MONOTONIC) - t0;
         json_object_set_new(json_object_get(rep, "summary"), "seconds", json_real(r.seconds));
         st = write_outputs(&o, rep);
         if (!o.json_stdout)

@@ -68,6 +68,7 @@
 #include "vl_orderkit.h"
 #include "vl_verify.h"
 #include "vl_wire.h"
+#include "vl_time.h"
 
 #define KEY_TAG "voucher-synthlog/v1/key" /* tool-local, not a protocol domain */
 #define VOTERS 4u
@@ -788,13 +789,6 @@ static int make_dirs(const char *out)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int run(synth *s)
 {
     char path[4096], err[512] = "";
@@ -842,7 +836,7 @@ int main(int argc, char **argv)
     s->threads = ncpu < 1 ? 1u : ncpu > (long)MAX_THREADS ? MAX_THREADS : (uint32_t)ncpu;
     if (parse_opts(s, argc, argv) != 0)
         return 2;
-    double t0 = now_s();
+    double t0 = vl_seconds(CLOCK_MONOTONIC);
     s->g = calloc(1, sizeof *s->g);
     s->items = calloc(BATCH, sizeof *s->items);
     s->hash = calloc(BATCH, sizeof *s->hash);
@@ -858,7 +852,7 @@ int main(int argc, char **argv)
     for (uint32_t node = 0; node < s->nodes; node++)
         if (s->w[node] != NULL)
             vl_logfile_close(&s->w[node], NULL, 0);
-    double dt = now_s() - t0;
+    double dt = vl_seconds(CLOCK_MONOTONIC) - t0;
     if (rc == 0) {
         uint64_t sigs = s->order_sigs + s->vote_sigs + s->nodes;
         char hex[65];
