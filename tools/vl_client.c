@@ -35,6 +35,17 @@
  *     are not verified again; votes, paths and quorum are checked as always
  *     (docs/performance.md, change 5).  Off by default: bytes handed to
  *     vl_client_submit may come from someone else.
+ *  7. Pipelined SUBMIT (vl_client_send / vl_client_next): up to
+ *     VL_CLIENT_MAX_INFLIGHT orders in flight on the same DEALERs.  Each
+ *     has a slot holding what its answer is checked against (the order's
+ *     hash and signature bytes, vl_own_order) and its deadline; the slot
+ *     index is the low VL_CLIENT_INFLIGHT_BITS of its req_id, so a reply
+ *     finds its order in O(1), and a reply whose whole req_id (or
+ *     endpoint) is not the slot's is stale and dropped.  The blocking calls
+ *     would drop the pipelined replies as stale, so they refuse to run
+ *     while anything is in flight.  The sockets' high-water marks are twice
+ *     VL_CLIENT_MAX_INFLIGHT, so a full pipeline is never refused or
+ *     dropped by ZeroMQ on this side.  docs/performance.md, change 8.
  */
 #include "vl_client.h"
 
@@ -47,6 +58,9 @@
 #include <zmq.h>
 
 #include "vl_crypto.h"
+
+_Static_assert(VL_CLIENT_MAX_INFLIGHT == (1u << VL_CLIENT_INFLIGHT_BITS),
+               "slot index in the low bits of a req_id");
 
 /* Signature cache entries per client: one per (voter, batch root). */
 #define CLIENT_CACHE_ENTRIES 4096u
@@ -67,6 +81,22 @@ struct vl_client {
     bool have_reply;
     vl_cert *cert; /* scratch for verification */
     bool vouch;    /* note 6 */
+    /* pipelined SUBMITs (note 7): a slot per order in flight, made on first use */
+    struct inflight *fl;
+    uint32_t *fl_free; /* stack of free slot indexes */
+    uint32_t fl_free_count;
+    uint32_t fl_count; /* in flight */
+    uint32_t fl_on[VL_CLIENT_MAX_ENDPOINTS]; /* in flight per endpoint */
+    size_t fl_next_ep; /* where vl_client_next looks first (fairness) */
+};
+
+/* One pipelined SUBMIT in flight (note 7). */
+struct inflight {
+    uint64_t req_id;      /* 0: the slot is free */
+    uint64_t tag;         /* the caller's */
+    uint64_t deadline_ms; /* 0: its endpoint was given up; finish it as unanswered */
+    uint32_t endpoint;
+    vl_own_order own;
 };
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -155,6 +185,8 @@ void vl_client_destroy(vl_client **cp)
     if (c->zctx != NULL)
         zmq_ctx_term(c->zctx);
     vl_sigcache_destroy(&c->own_cache);
+    free(c->fl);
+    free(c->fl_free);
     free(c->cert);
     free(c->st);
     free(c->g);
@@ -197,8 +229,11 @@ static void *sock_get(vl_client *c, size_t i)
     if (s == NULL)
         return NULL;
     int linger = 0;
+    int hwm = (int)(2 * VL_CLIENT_MAX_INFLIGHT); /* a full pipeline never meets it (note 7) */
     int64_t max_msg = VL_MAX_MSG_BYTES;
     if (zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) != 0 ||
         zmq_connect(s, c->endpoints[i]) != 0) {
         zmq_close(s);
@@ -260,6 +295,8 @@ static vl_err await_reply(vl_client *c, void *s, uint64_t req_id, uint64_t deadl
  * note 1); an encoding error or VL_ERR_NOMEM. */
 static vl_err exchange(vl_client *c, size_t i, vl_msg *req)
 {
+    if (c->fl_count > 0)
+        return VL_ERR_USAGE; /* its replies would be taken for stale ones (note 7) */
     uint8_t *buf = NULL;
     size_t len = 0;
     vl_err e = encode_request(c, req, &buf, &len);
@@ -397,25 +434,15 @@ static vl_err take_refusal(vl_client *c, size_t i, vl_client_result *r)
     return r->code;
 }
 
-/* One SUBMIT attempt at endpoint i.  *final: the result is the answer. */
-static vl_err submit_at(vl_client *c, size_t i, const uint8_t *order, size_t order_len,
-                        const vl_own_order *own, vl_client_result *r, bool *final)
+/* The SUBMIT reply in c->msg, from endpoint i, for the order `own`: a
+ * certificate that verifies (VL_OK), a refusal, or a failover code.
+ * *final: the result is the answer (no other node need be asked). */
+static vl_err judge_submit_reply(vl_client *c, size_t i, const vl_own_order *own,
+                                 vl_client_result *r, bool *final)
 {
-    vl_msg req;
-    vl_bytes item = {order, (uint32_t)order_len};
-    vl_msg_init(&req, NULL);
-    req.req_kind = VL_REQ_SUBMIT;
-    req.items = &item;
-    req.item_count = 1;
     *final = false;
-    r->tried++;
-    vl_err e = exchange(c, i, &req);
-    if (e != VL_OK) {
-        *final = e != VL_ERR_UNAVAILABLE;
-        return e;
-    }
-    r->answered++;
     const vl_msg *m = &c->msg;
+    vl_err e;
     if (m->reply_kind == VL_REPLY_CERT && m->item_count == 1) {
         vl_bytes ct = m->items[0];
         if (c->vouch) { /* note 6 */
@@ -452,6 +479,27 @@ static vl_err submit_at(vl_client *c, size_t i, const uint8_t *order, size_t ord
     return take_refusal(c, i, r);
 }
 
+/* One SUBMIT attempt at endpoint i.  *final: the result is the answer. */
+static vl_err submit_at(vl_client *c, size_t i, const uint8_t *order, size_t order_len,
+                        const vl_own_order *own, vl_client_result *r, bool *final)
+{
+    vl_msg req;
+    vl_bytes item = {order, (uint32_t)order_len};
+    vl_msg_init(&req, NULL);
+    req.req_kind = VL_REQ_SUBMIT;
+    req.items = &item;
+    req.item_count = 1;
+    *final = false;
+    r->tried++;
+    vl_err e = exchange(c, i, &req);
+    if (e != VL_OK) {
+        *final = e != VL_ERR_UNAVAILABLE;
+        return e;
+    }
+    r->answered++;
+    return judge_submit_reply(c, i, own, r, final);
+}
+
 vl_err vl_client_submit(vl_client *c, const uint8_t *order, size_t order_len,
                         vl_client_result *r)
 {
@@ -480,6 +528,193 @@ vl_err vl_client_submit(vl_client *c, const uint8_t *order, size_t order_len,
         last = VL_ERR_UNAVAILABLE;
     }
     return r->code = last;
+}
+
+/* ---- pipelined SUBMIT (note 7) ------------------------------------------------------ */
+
+size_t vl_client_inflight(const vl_client *c)
+{
+    assert(c != NULL);
+    return c->fl_count;
+}
+
+static vl_err inflight_init(vl_client *c)
+{
+    if (c->fl != NULL)
+        return VL_OK;
+    c->fl = calloc(VL_CLIENT_MAX_INFLIGHT, sizeof *c->fl);
+    c->fl_free = malloc(VL_CLIENT_MAX_INFLIGHT * sizeof *c->fl_free);
+    if (c->fl == NULL || c->fl_free == NULL) {
+        free(c->fl);
+        free(c->fl_free);
+        c->fl = NULL;
+        c->fl_free = NULL;
+        return VL_ERR_NOMEM;
+    }
+    for (uint32_t k = 0; k < VL_CLIENT_MAX_INFLIGHT; k++)
+        c->fl_free[k] = VL_CLIENT_MAX_INFLIGHT - 1 - k; /* slot 0 on top */
+    c->fl_free_count = VL_CLIENT_MAX_INFLIGHT;
+    return VL_OK;
+}
+
+vl_err vl_client_send(vl_client *c, size_t endpoint, const uint8_t *order, size_t order_len,
+                      uint64_t tag)
+{
+    assert(c != NULL && (order != NULL || order_len == 0));
+    if (endpoint >= c->n)
+        return VL_ERR_USAGE;
+    if (order_len > VL_MAX_MSG_BYTES)
+        return VL_ERR_LIMIT;
+    vl_err e = inflight_init(c);
+    if (e != VL_OK)
+        return e;
+    if (c->fl_free_count == 0)
+        return VL_ERR_LIMIT;
+    vl_order *o = &c->cert->order; /* scratch */
+    if ((e = vl_order_decode(order, order_len, o)) != VL_OK)
+        return e;
+    uint32_t slot = c->fl_free[c->fl_free_count - 1];
+    struct inflight *f = &c->fl[slot];
+    uint8_t hash[32];
+    vl_order_hash(hash, o);
+    vl_own_order_set(&f->own, o, hash);
+    /* The slot rides in the req_id's low bits; the counter above them makes
+     * every id unique, so a reply to an earlier use of the slot is stale. */
+    vl_msg req;
+    vl_bytes item = {order, (uint32_t)order_len};
+    vl_msg_init(&req, NULL);
+    req.type = VL_MSG_CLIENT_REQUEST;
+    req.req_kind = VL_REQ_SUBMIT;
+    req.req_id = (c->next_req_id++ << VL_CLIENT_INFLIGHT_BITS) | slot;
+    req.items = &item;
+    req.item_count = 1;
+    size_t len = 0;
+    if ((e = vl_msg_encode(&req, NULL, 0, &len)) != VL_OK)
+        return e;
+    zmq_msg_t m;
+    if (zmq_msg_init_size(&m, len) != 0)
+        return VL_ERR_NOMEM;
+    if ((e = vl_msg_encode(&req, zmq_msg_data(&m), len, &len)) != VL_OK) {
+        zmq_msg_close(&m);
+        return e;
+    }
+    void *s = sock_get(c, endpoint);
+    if (s == NULL || zmq_msg_send(&m, s, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        return VL_ERR_UNAVAILABLE; /* not queued: nothing is in flight */
+    }
+    c->fl_free_count--;
+    f->req_id = req.req_id;
+    f->tag = tag;
+    f->deadline_ms = now_ms() + c->timeout_ms;
+    f->endpoint = (uint32_t)endpoint;
+    c->fl_count++;
+    c->fl_on[endpoint]++;
+    return VL_OK;
+}
+
+/* Free slot k; its tag goes to *tag and its order hash into r. */
+static void inflight_end(vl_client *c, uint32_t k, uint64_t *tag, vl_client_result *r)
+{
+    struct inflight *f = &c->fl[k];
+    *tag = f->tag;
+    memcpy(r->order_hash, f->own.hash, 32);
+    r->tried = 1;
+    c->fl_on[f->endpoint]--;
+    c->fl_count--;
+    f->req_id = 0;
+    c->fl_free[c->fl_free_count++] = k;
+}
+
+/* Slot k's endpoint did not answer in time: it ends unanswered, and so
+ * does every other order in flight there, one per call (note 1: the
+ * socket is closed, its queue dropped). */
+static void inflight_expire(vl_client *c, uint32_t k, uint64_t *tag, vl_client_result *r)
+{
+    uint32_t ep = c->fl[k].endpoint;
+    if (c->socks[ep] != NULL) {
+        sock_close(c, ep);
+        for (uint32_t j = 0; j < VL_CLIENT_MAX_INFLIGHT; j++)
+            if (c->fl[j].req_id != 0 && c->fl[j].endpoint == ep)
+                c->fl[j].deadline_ms = 0;
+    }
+    r->code = VL_ERR_UNAVAILABLE;
+    snprintf(r->message, sizeof r->message, "no answer from %s within %u ms",
+             c->endpoints[ep], c->timeout_ms);
+    inflight_end(c, k, tag, r);
+}
+
+/* Receive one frame from endpoint ep if one is waiting.  1: it answered
+ * an order in flight (*tag, r filled); 0: nothing waiting; -1: a frame
+ * that answers nothing in flight (stale or junk, discarded). */
+static int inflight_take(vl_client *c, size_t ep, uint64_t *tag, vl_client_result *r)
+{
+    reply_release(c);
+    zmq_msg_init(&c->reply);
+    c->have_reply = true;
+    if (zmq_msg_recv(&c->reply, c->socks[ep], ZMQ_DONTWAIT) < 0)
+        return 0;
+    if (vl_msg_decode(zmq_msg_data(&c->reply), zmq_msg_size(&c->reply), &c->msg) != VL_OK ||
+        c->msg.type != VL_MSG_CLIENT_REPLY)
+        return -1;
+    uint32_t k = (uint32_t)(c->msg.req_id & (VL_CLIENT_MAX_INFLIGHT - 1));
+    struct inflight *f = &c->fl[k];
+    if (f->req_id == 0 || f->req_id != c->msg.req_id || f->endpoint != ep)
+        return -1;
+    bool final;
+    r->answered = 1;
+    r->code = judge_submit_reply(c, ep, &f->own, r, &final);
+    inflight_end(c, k, tag, r);
+    return 1;
+}
+
+vl_err vl_client_next(vl_client *c, uint32_t wait_ms, uint64_t *tag, vl_client_result *r)
+{
+    assert(c != NULL && tag != NULL && r != NULL);
+    memset(r, 0, sizeof *r);
+    r->endpoint = -1;
+    if (c->fl_count == 0)
+        return VL_ERR_EMPTY;
+    uint64_t until = now_ms() + wait_ms;
+    for (uint32_t stale = 0; stale <= VL_CLIENT_MAX_STALE;) {
+        /* a frame already waiting, starting where the last call stopped */
+        for (size_t n = 0; n < c->n; n++) {
+            size_t ep = (c->fl_next_ep + n) % c->n;
+            if (c->fl_on[ep] == 0 || c->socks[ep] == NULL)
+                continue;
+            int got;
+            while ((got = inflight_take(c, ep, tag, r)) < 0 && stale < VL_CLIENT_MAX_STALE)
+                stale++;
+            if (got > 0) {
+                c->fl_next_ep = (ep + 1) % c->n;
+                return VL_OK;
+            }
+        }
+        /* the order closest to its deadline, and whether it is past it */
+        uint64_t t = now_ms(), first = UINT64_MAX;
+        uint32_t first_k = 0;
+        for (uint32_t k = 0; k < VL_CLIENT_MAX_INFLIGHT; k++)
+            if (c->fl[k].req_id != 0 && c->fl[k].deadline_ms < first) {
+                first = c->fl[k].deadline_ms;
+                first_k = k;
+            }
+        if (first <= t) {
+            inflight_expire(c, first_k, tag, r);
+            return VL_OK;
+        }
+        if (t >= until || stale >= VL_CLIENT_MAX_STALE)
+            return VL_ERR_TIMEOUT;
+        zmq_pollitem_t items[VL_CLIENT_MAX_ENDPOINTS];
+        int n_items = 0;
+        for (size_t ep = 0; ep < c->n; ep++)
+            if (c->fl_on[ep] > 0 && c->socks[ep] != NULL)
+                items[n_items++] = (zmq_pollitem_t){.socket = c->socks[ep], .events = ZMQ_POLLIN};
+        uint64_t stop = first < until ? first : until;
+        if (zmq_poll(items, n_items, (long)(stop - t)) < 0 && zmq_errno() != EINTR)
+            return VL_ERR_UNAVAILABLE;
+        stale++; /* bounds the loop: a wake-up with nothing for us counts too */
+    }
+    return VL_ERR_TIMEOUT;
 }
 
 /* ---- GET_ACCOUNT ------------------------------------------------------------------ */

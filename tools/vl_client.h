@@ -151,6 +151,54 @@ void vl_client_result_free(vl_client_result *result);
  * VL_ERR_DISK_FULL, VL_ERR_CORRUPT, VL_ERR_NOMEM. */
 bool vl_client_should_failover(int code);
 
+/* ---- pipelined SUBMIT ------------------------------------------------------
+ *
+ * Many orders in flight on one client, from one thread: a billing system
+ * that submits a stream of redemptions needs no thread per order waiting
+ * for its certificate.  vl_client_send queues one SUBMIT to one endpoint and
+ * returns at once; vl_client_next waits until any one of the orders in
+ * flight is finished and reports it.  Answers are checked exactly as
+ * vl_client_submit checks them (a certificate only if it verifies and
+ * certifies that order; vl_client_vouch_for_orders applies).
+ *
+ * One attempt each, no failover: an order that ends with a failover code
+ * (vl_client_should_failover; VL_ERR_UNAVAILABLE when its endpoint did not
+ * answer within timeout_ms of the send) is the caller's to send again with
+ * the SAME bytes, normally to another endpoint.  An endpoint that does not
+ * answer in time is given up as in vl_client_submit: its socket is closed,
+ * and every other order in flight there ends VL_ERR_UNAVAILABLE too (its
+ * request may still have reached the node: resending the same bytes is
+ * safe).  While any order is in flight the blocking calls of the same
+ * client (vl_client_submit, reads) return VL_ERR_USAGE: their replies
+ * share the sockets. */
+
+#define VL_CLIENT_INFLIGHT_BITS 10u
+/* Orders one client can have in flight. */
+#define VL_CLIENT_MAX_INFLIGHT (1u << VL_CLIENT_INFLIGHT_BITS)
+
+/* Queue a SUBMIT of the encoded ORDER to endpoint `endpoint` (an index
+ * below vl_client_endpoint_count); `tag` is the caller's, given back by
+ * vl_client_next.  The bytes are copied.  Returns VL_OK (in flight),
+ * VL_ERR_LIMIT (VL_CLIENT_MAX_INFLIGHT already in flight, or an order over
+ * VL_MAX_MSG_BYTES), a decode error (not an ORDER: nothing sent),
+ * VL_ERR_USAGE (no such endpoint), VL_ERR_UNAVAILABLE (the socket would
+ * not take it: nothing in flight), VL_ERR_NOMEM. */
+vl_err vl_client_send(vl_client *c, size_t endpoint, const uint8_t *order, size_t order_len,
+                      uint64_t tag);
+
+/* Wait up to wait_ms for one order in flight to finish.  Returns VL_OK:
+ * *tag is its tag and result is filled as vl_client_submit fills it
+ * (result->code the order's outcome: VL_OK with the verified certificate,
+ * a refusal with message and evidence, a failover code, or a verification
+ * code when the node served a certificate that does not verify; tried = 1);
+ * free it with vl_client_result_free.  VL_ERR_TIMEOUT: none finished
+ * within wait_ms (0: only what is already there).  VL_ERR_EMPTY: nothing is
+ * in flight.  VL_ERR_UNAVAILABLE: polling failed. */
+vl_err vl_client_next(vl_client *c, uint32_t wait_ms, uint64_t *tag, vl_client_result *result);
+
+/* Orders in flight. */
+size_t vl_client_inflight(const vl_client *c);
+
 /* ---- reads ---------------------------------------------------------------- */
 
 typedef struct {

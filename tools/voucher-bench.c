@@ -64,6 +64,15 @@
  *     client side).  A pid whose /proc/PID/comm is not "voucherd" (a
  *     stopped devnet, a pid reused) gets no figure.  The resolution is one
  *     clock tick (10 ms): give runs of a few thousand orders.
+ *  9. --pipeline: one thread and one vl_client (one DEALER per node, one
+ *     ZeroMQ I/O thread) keep up to C units in flight with vl_client_send
+ *     and vl_client_next, the way etcd's Go client multiplexes C goroutines
+ *     on one connection per member (docs/performance.md, change 8).  Unit
+ *     k goes to node k mod n (a pair's second order to the next node); an
+ *     order that ends with a failover code is sent again to the next node,
+ *     at most once per node, as vl_client_submit would; latency still
+ *     counts from the first send (or the due time).  Open loop: a unit is
+ *     sent when due if fewer than C are in flight, else when one ends.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -149,6 +158,7 @@ typedef struct {
     uint32_t verify_sample;
     uint32_t verify_wait_s;
     bool json;
+    bool pipelined; /* note 9 */
 } bench_opts;
 
 /* ---- orders and their outcomes ----------------------------------------------------- */
@@ -288,7 +298,7 @@ static const char usage_text[] =
     "                     [--provider-key K]) --mode issue|redeem|mixed\n"
     "                     [--clients C] [--count N] [--rate R] [--duration S] [--json]\n"
     "                     [--conflict-share X] [--batch B] [--timeout-ms MS]\n"
-    "                     [--verify-sample N] [--verify-wait S]\n"
+    "                     [--verify-sample N] [--verify-wait S] [--pipeline]\n"
     "\n"
     "Submits pre-signed orders to a running network and prints throughput, latency\n"
     "percentiles and errors, then checks that every certificate it got is on every node.\n"
@@ -300,7 +310,10 @@ static const char usage_text[] =
     "  --provider-key K    provider key file (redeem, mixed)\n"
     "  --mode M            issue: ISSUE orders; redeem: REDEEM orders of distinct vouchers\n"
     "                      (issued first, untimed); mixed: redeem plus conflicting pairs\n"
-    "  --clients C         client threads (default 1, at most 1024)\n"
+    "  --clients C         concurrent clients: threads, one order in flight each\n"
+    "                      (default 1, at most 1024)\n"
+    "  --pipeline          redeem, mixed: one thread keeps the C clients' orders in\n"
+    "                      flight on one socket per node (vl_client_send/_next)\n"
     "  --count N           orders to submit (default 1000; 20000 pre-signed with --duration)\n"
     "  --rate R            open loop: R orders a second, latency from the due time\n"
     "  --duration S        stop after S seconds\n"
@@ -433,6 +446,10 @@ static int parse_args(bench_opts *o, int argc, char **argv)
             o->json = true;
             continue;
         }
+        if (strcmp(arg, "--pipeline") == 0) {
+            o->pipelined = true;
+            continue;
+        }
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
             return usage_error("unexpected argument", arg);
         char name[32];
@@ -451,6 +468,9 @@ static int parse_args(bench_opts *o, int argc, char **argv)
     }
     if (!o->mode_set)
         return usage_error("missing --mode issue|redeem|mixed", NULL);
+    if (o->pipelined && o->mode == MODE_ISSUE)
+        return usage_error("--pipeline: redeem and mixed modes only (an issuer's chain is "
+                           "sequential)", NULL);
     if ((o->devnet_dir == NULL) == (o->genesis_path == NULL))
         return usage_error("give --devnet DIR, or --genesis FILE with the keys", NULL);
     if (o->duration_s > 0 && !o->count_set)
@@ -1154,6 +1174,137 @@ static int run(bench *b)
     return st;
 }
 
+/* ---- the timed run, pipelined (note 9) ------------------------------------------------- */
+
+/* Per job while it is in flight. */
+typedef struct {
+    uint64_t from_ns; /* latency counts from here (note 5) */
+    uint32_t endpoint;
+    uint32_t tries;
+} pipe_job;
+
+/* One attempt of job j at endpoint ep; false: it could not be sent (code). */
+static bool pipe_send(bench *b, vl_client *cl, pipe_job *pj, uint32_t j, uint32_t ep,
+                      vl_err *code)
+{
+    pj[j].endpoint = ep;
+    pj[j].tries++;
+    *code = vl_client_send(cl, ep, b->jobs[j].raw, b->jobs[j].len, j);
+    return *code == VL_OK;
+}
+
+/* Job j ended with `code`: resend it to the next endpoint if the code says
+ * this node cannot finish it now (as vl_client_submit would), else record
+ * it.  True when the job is over. */
+static bool pipe_settle(bench *b, vl_client *cl, pipe_job *pj, uint32_t j, vl_err code)
+{
+    while (vl_client_should_failover(code) && pj[j].tries < b->endpoint_count) {
+        uint32_t ep = (pj[j].endpoint + 1) % (uint32_t)b->endpoint_count;
+        if (pipe_send(b, cl, pj, j, ep, &code))
+            return false;
+    }
+    job *x = &b->jobs[j];
+    x->latency_ns = now_ns() - pj[j].from_ns;
+    x->code = code;
+    x->submitted = true;
+    return true;
+}
+
+/* Send unit k: its first order to endpoint k mod n, a conflicting second
+ * to the next endpoint at the same moment (note 2). */
+static void pipe_start_unit(bench *b, vl_client *cl, pipe_job *pj, uint64_t k, uint64_t due_ns)
+{
+    const unit *u = &b->units[k];
+    uint32_t n = (uint32_t)b->endpoint_count;
+    uint32_t js[2] = {u->first, u->second};
+    uint64_t t = now_ns();
+    for (int i = 0; i < 2 && js[i] != NO_JOB; i++) {
+        vl_err code;
+        pj[js[i]].from_ns = due_ns != 0 && due_ns < t ? due_ns : t;
+        pj[js[i]].tries = 0;
+        if (!pipe_send(b, cl, pj, js[i], (uint32_t)((k + (uint64_t)i) % n), &code))
+            (void)pipe_settle(b, cl, pj, js[i], code);
+    }
+}
+
+/* Whether unit k (the unit of job j) has ended: both orders of a pair. */
+static bool unit_over(const bench *b, uint32_t j)
+{
+    const job *x = &b->jobs[j];
+    return x->submitted && (x->partner == NO_JOB || b->jobs[x->partner].submitted);
+}
+
+/* One thread, one vl_client: up to C units in flight (note 9).  0 or 1. */
+static int run_pipelined(bench *b)
+{
+    b->worker_count = 1;
+    vl_client *cl = make_client(b, 0);
+    pipe_job *pj = calloc(b->job_count + 1u, sizeof *pj);
+    b->run_cache = vl_sigcache_new(RUN_CACHE_ENTRIES);
+    if (cl == NULL || pj == NULL || b->run_cache == NULL) {
+        say("cannot make the pipelined client");
+        vl_client_destroy(&cl);
+        free(pj);
+        vl_sigcache_destroy(&b->run_cache);
+        return 1;
+    }
+    vl_client_use_cache(cl, b->run_cache);
+    vl_client_vouch_for_orders(cl, true);
+    vl_status s;
+    for (size_t i = 0; i < b->endpoint_count; i++)
+        (void)vl_client_status(cl, i, &s); /* connect before the clock starts */
+    cpu_sample(b, false);
+    b->t0_ns = now_ns();
+    b->deadline_ns = b->o.duration_s > 0 ? b->t0_ns + (uint64_t)(b->o.duration_s * 1e9) : 0;
+    uint64_t k = 0, units_in_flight = 0, due = 0;
+    bool more = true;
+    for (;;) {
+        while (more && units_in_flight < b->o.clients) {
+            due = b->o.rate > 0 ? b->t0_ns + (uint64_t)((double)k * 1e9 / b->o.rate) : 0;
+            uint64_t t = now_ns();
+            more = k < b->unit_count &&
+                   (b->deadline_ns == 0 || (due > 0 ? due : t) < b->deadline_ns);
+            if (!more || due > t)
+                break;
+            pipe_start_unit(b, cl, pj, k, due);
+            k++;
+            if (unit_over(b, b->units[k - 1].first))
+                continue; /* both sends failed for good: never in flight */
+            units_in_flight++;
+        }
+        if (units_in_flight == 0 && !more)
+            break;
+        uint32_t wait_ms = 1000;
+        if (more && b->o.rate > 0 && units_in_flight < b->o.clients) {
+            uint64_t t = now_ns();
+            wait_ms = due > t ? (uint32_t)((due - t + 999999u) / 1000000u) : 0;
+        }
+        uint64_t tag;
+        vl_client_result r;
+        vl_err e = vl_client_next(cl, wait_ms, &tag, &r);
+        if (e == VL_OK && tag < b->job_count) {
+            uint32_t j = (uint32_t)tag;
+            if (pipe_settle(b, cl, pj, j, r.code) && unit_over(b, j))
+                units_in_flight--;
+        } else if (e != VL_OK && e != VL_ERR_TIMEOUT && e != VL_ERR_EMPTY) {
+            say("pipelined client: %s", vl_strerror(e));
+            break;
+        }
+        vl_client_result_free(&r);
+    }
+    uint64_t end = now_ns();
+    cpu_sample(b, true);
+    b->elapsed_s = seconds(end - b->t0_ns);
+    atomic_store(&b->next_unit, k);
+    b->ran_out = b->deadline_ns != 0 && k >= b->unit_count &&
+                 (b->o.rate > 0 ? (double)b->unit_count < b->o.rate * b->o.duration_s
+                                : end < b->deadline_ns);
+    vl_client_destroy(&cl);
+    free(pj);
+    vl_sigcache_destroy(&b->run_cache);
+    return units_in_flight == 0 ? 0 : 1;
+}
+
 /* ---- outcomes ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -1477,6 +1628,7 @@ static json_t *params_json(const bench *b)
     json_object_set_new(p, "mode", json_string(mode_names[o->mode]));
     json_object_set_new(p, "clients", json_integer(o->clients));
     json_object_set_new(p, "client_threads", json_integer(b->worker_count));
+    json_object_set_new(p, "pipelined", json_boolean(o->pipelined));
     json_object_set_new(p, "count", json_integer((json_int_t)o->count));
     json_object_set_new(p, "rate", o->rate > 0 ? jreal(o->rate) : json_null());
     json_object_set_new(p, "duration_s", o->duration_s > 0 ? jreal(o->duration_s) : json_null());
@@ -1561,8 +1713,13 @@ static json_t *result_json(const bench *b, const tally *t, const verify_result *
 static void print_text(const bench *b, const tally *t, const verify_result *v)
 {
     const bench_opts *o = &b->o;
-    printf("voucher-bench: mode %s, %u client thread%s, %s loop", mode_names[o->mode],
-           b->worker_count, b->worker_count == 1 ? "" : "s", o->rate > 0 ? "open" : "closed");
+    if (o->pipelined)
+        printf("voucher-bench: mode %s, %u clients pipelined on 1 thread, %s loop",
+               mode_names[o->mode], o->clients, o->rate > 0 ? "open" : "closed");
+    else
+        printf("voucher-bench: mode %s, %u client thread%s, %s loop", mode_names[o->mode],
+               b->worker_count, b->worker_count == 1 ? "" : "s",
+               o->rate > 0 ? "open" : "closed");
     if (o->rate > 0)
         printf(" at %.1f orders/s", o->rate);
     printf(", %zu nodes, network \"%s\" (%u voters, quorum %u)\n", b->endpoint_count,
@@ -1644,7 +1801,7 @@ static int prepare_and_run(bench *b)
         return 1;
     if (!b->o.json)
         fprintf(stderr, PROG ": %u orders pre-signed; running\n", b->job_count);
-    return run(b);
+    return b->o.pipelined ? run_pipelined(b) : run(b);
 }
 
 int main(int argc, char **argv)
