@@ -5,13 +5,17 @@
 #   tools/compare-etcd.sh [--build-dir DIR] [--clients C] [--duration S]
 #                         [--count N] [--conns K] [--quick] [--json]
 #                         [--json-out FILE] [--no-install] [--keep]
+#                         [--threaded-client]
 #
 # In order, on 127.0.0.1, each system stopped before the next starts:
 #   1. a 3-member etcd (Debian's etcd-server, default durability: the WAL is
 #      fsynced before every acknowledgement), etcd-bench closed loop at C
 #      clients; then open loop at R = half that throughput;
 #   2. a 4-voter devnet (f=1), voucher-bench --mode redeem closed loop at C
-#      clients; then open loop at the same R;
+#      clients; then open loop at the same R;  voucher-bench runs --pipeline
+#      (C orders in flight from one thread, one socket per node, as etcd-bench
+#      multiplexes C goroutines on one connection per member);
+#      --threaded-client: one thread and one socket per client instead;
 #   3. a 1-member etcd, closed loop at C; 4. a 1-voter devnet, closed loop at C.
 # Then one table (throughput, p50/p90/p99/max of each run) and the ratios
 # ours/etcd; with --json one JSON object instead; --json-out FILE writes that
@@ -53,9 +57,10 @@ json=false
 json_out=
 install=true
 keep=false
+ours_client=(--pipeline)
 
 usage() {
-  sed -n '4,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//' >&2
   [ -n "${1:-}" ] && echo "compare-etcd.sh: $1" >&2
   exit 2
 }
@@ -74,6 +79,7 @@ while [ $# -gt 0 ]; do
     --json-out) [ $# -ge 2 ] || usage "--json-out needs a value"; json_out=$2; shift 2 ;;
     --no-install) install=false; shift ;;
     --keep) keep=true; shift ;;
+    --threaded-client) ours_client=(); shift ;;
     -h|--help) usage ;;
     *) usage "unknown argument $1" ;;
   esac
@@ -235,8 +241,9 @@ run_etcd() {
 # run_ours NAME DEVNET ARGS...: voucher-bench --mode redeem, JSON in $work/NAME.json.
 run_ours() {
   local name=$1 dir=$work/$2; shift 2
-  say "  $name: voucher-bench --mode redeem $*"
-  timeout 900 "$vbench" --devnet "$dir" --mode redeem --json "$@" >"$work/$name.json" 2>"$work/$name.err" ||
+  say "  $name: voucher-bench --mode redeem ${ours_client[*]} $*"
+  timeout 900 "$vbench" --devnet "$dir" --mode redeem "${ours_client[@]}" --json "$@" \
+    >"$work/$name.json" 2>"$work/$name.err" ||
     { cat "$work/$name.err" >&2; failed_run=1; }
   [ -s "$work/$name.json" ] || die "$name: voucher-bench printed no result"
 }
@@ -282,11 +289,12 @@ run_ours dn1_closed devnet1 --clients "$clients" --count "$(ours_count etcd1_clo
 stop_devnet "$work/devnet1"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$work" "$json" "$clients" "$half" "$load_start" "$load_end" "$(nproc)" "$quick" "$json_out" <<'PY'
+python3 - "$work" "$json" "$clients" "$half" "$load_start" "$load_end" "$(nproc)" "$quick" "$json_out" \
+  "$([ ${#ours_client[@]} -gt 0 ] && echo pipelined || echo threads)" <<'PY'
 import json, sys
 work, as_json, clients, half = sys.argv[1], sys.argv[2] == "true", int(sys.argv[3]), float(sys.argv[4])
 load_start, load_end, cores, quick = sys.argv[5], sys.argv[6], int(sys.argv[7]), sys.argv[8] == "true"
-json_out = sys.argv[9]
+json_out, ours_client = sys.argv[9], sys.argv[10]
 runs = [("etcd3_closed", "etcd, 3 members", "closed"), ("dn4_closed", "ours, 4 voters", "closed"),
         ("etcd3_open", "etcd, 3 members", "open %g/s" % half), ("dn4_open", "ours, 4 voters", "open %g/s" % half),
         ("etcd1_closed", "etcd, 1 member", "closed"), ("dn1_closed", "ours, 1 voter", "closed")]
@@ -316,7 +324,7 @@ def cpu_of(x):
             "client": client,
             "machine": total + client if total is not None and client is not None else None}
 cpu = {k: cpu_of(r[k]) for k, _, loop in runs if loop == "closed"}
-out = json.dumps({"clients": clients, "half_rate_per_s": half, "cores": cores, "quick": quick,
+out = json.dumps({"clients": clients, "ours_client": ours_client, "half_rate_per_s": half, "cores": cores, "quick": quick,
                   "load_start": load_start, "load_end": load_end, "ratios": ratios,
                   "targets_met": targets, "cpu_us_per_redemption": cpu, "runs": r})
 if json_out:
@@ -331,6 +339,9 @@ def f(v):
 print()
 print("redeem-once, %d clients, %d cores, load average %s at start, %s at end%s"
       % (clients, cores, load_start, load_end, " (--quick: the figures mean nothing)" if quick else ""))
+print("clients: etcd-bench, C goroutines on one gRPC connection per member; ours: %s"
+      % ("voucher-bench --pipeline, C orders in flight from one thread on one socket per node"
+         if ours_client == "pipelined" else "voucher-bench, C threads with a socket each"))
 print("%-17s %-14s %12s %9s %9s %9s %9s %7s" % ("system", "loop", "throughput/s", "p50 ms", "p90 ms",
                                                "p99 ms", "max ms", "errors"))
 for k, name, loop in runs:

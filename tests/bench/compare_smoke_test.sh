@@ -100,6 +100,10 @@ for k, loop in want.items():
     if runs[k]["parameters"]["loop"] != loop: problems.append(k + ": loop")
 if runs["dn4_closed"]["parameters"]["voters"] != 4: problems.append("dn4 voters")
 if runs["dn1_closed"]["parameters"]["voters"] != 1: problems.append("dn1 voters")
+# ours runs the pipelined client by default, as etcd-bench multiplexes its goroutines
+if d.get("ours_client") != "pipelined": problems.append("ours_client: %s" % d.get("ours_client"))
+for k in ("dn4_closed", "dn4_open", "dn1_closed"):
+    if runs[k]["parameters"].get("pipelined") is not True: problems.append(k + ": not pipelined")
 if len(runs["etcd3_closed"]["parameters"]["endpoints"]) != 3: problems.append("etcd3 endpoints")
 if len(runs["etcd1_closed"]["parameters"]["endpoints"]) != 1: problems.append("etcd1 endpoints")
 for k in runs:
