@@ -463,6 +463,7 @@ static vl_err judge_submit_reply(vl_client *c, size_t i, const vl_own_order *own
         snprintf(r->message, sizeof r->message,
                  "%s served a certificate that does not verify: %s", c->endpoints[i],
                  vl_err_slug(e));
+        r->endpoint = (int)i;
         return e;
     }
     if (m->reply_kind != VL_REPLY_ERROR) {
@@ -506,6 +507,8 @@ vl_err vl_client_submit(vl_client *c, const uint8_t *order, size_t order_len,
     assert(c != NULL && r != NULL && (order != NULL || order_len == 0));
     memset(r, 0, sizeof *r);
     r->endpoint = -1;
+    if (c->fl_count > 0)
+        return r->code = VL_ERR_USAGE; /* note 7: nothing tried */
     vl_order *o = &c->cert->order;
     vl_err e = order_len > VL_MAX_MSG_BYTES ? VL_ERR_LIMIT : vl_order_decode(order, order_len, o);
     if (e != VL_OK)
