@@ -720,6 +720,8 @@ static vl_err step_once(vl_core *c, uint64_t now_ms, const vl_input *in, size_t 
     }
     if (err == VL_OK)
         err = outbox_reserve(out, c->stage.count);
+    if (err == VL_OK && c->cfg.before_commit != NULL)
+        c->cfg.before_commit(c->cfg.before_commit_ctx);
     if (err == VL_OK) {
         err = vl_store_xlate(mdb_txn_commit(c->txn)); /* frees the txn either way */
         c->txn = NULL;

@@ -60,6 +60,14 @@ typedef struct {
      * tests: a step then never depends on the host's disk, DESIGN.md 2).
      * voucherd passes vl_core_fs_free_bytes. */
     uint64_t (*free_bytes)(const char *dir);
+    /* Called by vl_core_step on its thread when the step's writes are
+     * staged and its commit (with the fsync) is about to start, or NULL.
+     * It must not call into the core, and nothing it does can change the
+     * step: voucherd uses it to receive the next batch and start checking
+     * its signatures on other threads while the fsync runs (voucherd.c
+     * note 9).  Not called when a step fails before its commit. */
+    void (*before_commit)(void *ctx);
+    void *before_commit_ctx;
 } vl_core_config;
 
 /* statvfs(dir): the bytes an unprivileged writer may still use, or

@@ -238,6 +238,10 @@ static void format_counters(writer *w, const vl_metrics_snapshot *s)
            "Client and certificate signatures the verification pool (verify_threads) found "
            "valid before the step, so that the core's own checks hit its cache.",
            s->prevalidated_sigs);
+    metric(w, "batches_received_during_commit_total", "counter",
+           "Batches received while the previous step's commit ran, their signatures checked "
+           "by the verification pool meanwhile (verify_threads > 1).",
+           s->early_batches);
 }
 
 static void format_gauges(writer *w, const vl_metrics_snapshot *s)

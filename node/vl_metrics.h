@@ -70,6 +70,7 @@ typedef struct {
     uint64_t map_grows;         /* LMDB map doublings */
     uint64_t storage_reopens;   /* LMDB environment reopened after MDB_PANIC */
     uint64_t prevalidated_sigs; /* signatures the verification pool found valid */
+    uint64_t early_batches;     /* batches received during a commit (voucherd note 9) */
     /* gauges */
     uint64_t log_head;
     uint64_t accounts;

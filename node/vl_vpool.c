@@ -43,6 +43,12 @@
  *     the caller returns only after in_job fell to 0, so no worker touches
  *     the inputs after vl_vpool_run returned.
  *
+ *     vl_vpool_begin / vl_vpool_finish are the two halves of that: the
+ *     workers start on a batch at begin, and the caller may do other work
+ *     (voucherd: commit the previous step) before it joins in at finish.
+ *     The only thing between the two that touches the workers' data is
+ *     the signature cache, which is locked.
+ *
  *  5. Bounded, preallocated: threads <= VL_VPOOL_MAX_THREADS, units <=
  *     max_inputs * threads (allocated at start), one scratch (message
  *     storage, an order, a certificate: about 300 KiB) per thread.
@@ -240,17 +246,17 @@ static size_t plan_units(vl_vpool *p, const vl_input *in, size_t n, size_t *orde
     return count;
 }
 
-uint64_t vl_vpool_run(vl_vpool *p, const vl_input *in, size_t n)
+bool vl_vpool_begin(vl_vpool *p, const vl_input *in, size_t n)
 {
     assert(p != NULL && (in != NULL || n == 0) && n <= p->max_inputs);
+    assert(!p->open && p->in_job == 0 && "vl_vpool_begin: a batch is still open");
     size_t orders;
     size_t units = plan_units(p, in, n, &orders);
     if (orders < VL_VPOOL_MIN_ORDERS || units == 0)
-        return 0;
+        return false;
     for (unsigned t = 0; t < p->threads; t++)
         p->scratch[t]->valid = 0;
     lock(&p->mu);
-    assert(!p->open && p->in_job == 0);
     p->in = in;
     p->unit_count = units;
     atomic_store_explicit(&p->next_unit, 0, memory_order_relaxed);
@@ -258,6 +264,12 @@ uint64_t vl_vpool_run(vl_vpool *p, const vl_input *in, size_t n)
     p->open = true;
     pthread_cond_broadcast(&p->work);
     unlock(&p->mu);
+    return true;
+}
+
+uint64_t vl_vpool_finish(vl_vpool *p)
+{
+    assert(p != NULL && p->open);
     drain_units(p, p->scratch[0]);
     lock(&p->mu);
     p->open = false;
@@ -270,6 +282,11 @@ uint64_t vl_vpool_run(vl_vpool *p, const vl_input *in, size_t n)
     for (unsigned t = 0; t < p->threads; t++)
         valid += p->scratch[t]->valid;
     return valid;
+}
+
+uint64_t vl_vpool_run(vl_vpool *p, const vl_input *in, size_t n)
+{
+    return vl_vpool_begin(p, in, n) ? vl_vpool_finish(p) : 0;
 }
 
 unsigned vl_vpool_threads(const vl_vpool *p)

@@ -19,6 +19,7 @@
 #ifndef VL_VPOOL_H
 #define VL_VPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,17 @@ void vl_vpool_stop(vl_vpool **p);
  * VL_VPOOL_MIN_ORDERS (the workers were not woken).  One caller at a
  * time.  Does not allocate, except inside vl_msg_decode (list messages). */
 uint64_t vl_vpool_run(vl_vpool *p, const vl_input *in, size_t n);
+
+/* vl_vpool_run in two halves, so that the caller can do something else
+ * while the workers verify (voucherd note 9: the previous step's commit).
+ * vl_vpool_begin wakes the workers on in[0..n) and returns at once: true
+ * when it did, false when the batch is below VL_VPOOL_MIN_ORDERS (nothing
+ * started, no finish).  vl_vpool_finish, once per true begin, makes the
+ * caller check what the workers have not claimed yet, waits until every
+ * worker has left the batch and returns vl_vpool_run's count; only then
+ * may the inputs be released.  No other begin or run in between. */
+bool vl_vpool_begin(vl_vpool *p, const vl_input *in, size_t n);
+uint64_t vl_vpool_finish(vl_vpool *p);
 
 /* Threads that verify, the caller's included. */
 unsigned vl_vpool_threads(const vl_vpool *p);

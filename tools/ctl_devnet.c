@@ -695,6 +695,8 @@ static int make_node(const vl_ctx *c, devnet *d, uint32_t i, vl_gen_node *gn)
     jset(cfg, "key_file", json_string(n->key_file));
     jset(cfg, "data_dir", json_string(n->data_dir));
     jset(cfg, "log_level", json_string("info"));
+    if (d->verify_threads >= 0)
+        jset(cfg, "verify_threads", json_integer(d->verify_threads));
     if (metrics_port(d, i) != 0) {
         char bind[32];
         snprintf(bind, sizeof bind, "127.0.0.1:%u", (unsigned)metrics_port(d, i));
@@ -992,17 +994,26 @@ static void print_up(const devnet *d, bool restarted)
 
 /* ---- up: the command -------------------------------------------------------------- */
 
-enum { U_DIR, U_VOTERS, U_OBSERVERS, U_BASE_PORT, U_VOUCHERD, U_COUNT };
+enum { U_DIR, U_VOTERS, U_OBSERVERS, U_BASE_PORT, U_VOUCHERD, U_VERIFY_THREADS, U_COUNT };
 
 typedef struct {
     uint64_t voters, observers, base_port;
+    uint64_t verify_threads; /* DEVNET_NO_VERIFY_THREADS: not given */
 } up_shape;
+
+#define DEVNET_NO_VERIFY_THREADS UINT64_MAX
+/* voucherd's range of verify_threads (docs/voucherd.md) */
+#define DEVNET_MAX_VERIFY_THREADS 64u
 
 static int parse_shape(const vl_ctx *c, const vl_opt *opts, up_shape *s)
 {
     s->voters = DEVNET_DEFAULT_VOTERS;
     s->observers = 0;
     s->base_port = DEVNET_DEFAULT_BASE_PORT;
+    s->verify_threads = DEVNET_NO_VERIFY_THREADS;
+    if (opts[U_VERIFY_THREADS].value != NULL &&
+        !parse_uint(opts[U_VERIFY_THREADS].value, DEVNET_MAX_VERIFY_THREADS, &s->verify_threads))
+        return fail(c, EXIT_USAGE, "--verify-threads: want 0..%u", DEVNET_MAX_VERIFY_THREADS);
     if (opts[U_VOTERS].value != NULL &&
         (!parse_uint(opts[U_VOTERS].value, VL_MAX_NODES, &s->voters) || s->voters == 0))
         return fail(c, EXIT_USAGE, "--voters: want 1..%d", VL_MAX_NODES);
@@ -1092,10 +1103,12 @@ static int check_restart(const vl_ctx *c, const vl_opt *opts, const up_shape *s,
                     d->dir, live, d->dir);
     if ((opts[U_VOTERS].value != NULL && s->voters != d->voters) ||
         (opts[U_OBSERVERS].value != NULL && s->observers != d->observers) ||
-        (opts[U_BASE_PORT].value != NULL && s->base_port != d->base_port))
+        (opts[U_BASE_PORT].value != NULL && s->base_port != d->base_port) ||
+        opts[U_VERIFY_THREADS].value != NULL)
         return fail(c, EXIT_USAGE,
                     "%s holds a stopped devnet of %u voters and %u observers on base port %u; "
-                    "`up` restarts it as it is. For another shape use a new --dir",
+                    "`up` restarts it as it is (--verify-threads: edit nodes/*/config.json). "
+                    "For another shape use a new --dir",
                     d->dir, (unsigned)d->voters, (unsigned)d->observers,
                     (unsigned)d->base_port);
     return EXIT_OK;
@@ -1115,6 +1128,8 @@ static int new_devnet(const vl_ctx *c, const char *dir, const up_shape *s, devne
     d->observers = (uint32_t)s->observers;
     d->node_count = d->voters + d->observers;
     d->base_port = (uint32_t)s->base_port;
+    d->verify_threads = s->verify_threads == DEVNET_NO_VERIFY_THREADS ? -1
+                                                                      : (int32_t)s->verify_threads;
     return EXIT_OK;
 }
 
@@ -1124,7 +1139,8 @@ static int devnet_up(vl_ctx *c, int argc, char **argv)
                      {.name = "voters", .kind = OPT_VALUE},
                      {.name = "observers", .kind = OPT_VALUE},
                      {.name = "base-port", .kind = OPT_VALUE},
-                     {.name = "voucherd", .kind = OPT_VALUE}};
+                     {.name = "voucherd", .kind = OPT_VALUE},
+                     {.name = "verify-threads", .kind = OPT_VALUE}};
     vl_args a = {.opts = opts, .opt_count = U_COUNT};
     char voucherd[DEVNET_MAX_PATH], json_path[DEVNET_MAX_PATH];
     char *dir = NULL;

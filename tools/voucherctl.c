@@ -523,15 +523,17 @@ static const vl_command commands[] = {
      "certificate) to a new FILE for voucher-reconcile --log (docs/reconcile.md).",
      cmd_log},
     {"devnet", "up|down|status|demo --dir DIR [--voters N] [--observers N] [--base-port P]\n"
-               "        [--voucherd PATH]",
+               "        [--voucherd PATH] [--verify-threads N]",
      "A local network of real voucherd processes on 127.0.0.1 (docs/devnet.md).\n"
      "  up --dir DIR [--voters 4] [--observers 0] [--base-port 7700] [--voucherd PATH]\n"
+     "     [--verify-threads N]\n"
      "     Make keys (nodes; the issuers Beijing, Shanghai, Henan, Shandong, Chengdu,\n"
      "     Shenzhen, Ningbo; the data centers Guizhou, Ningxia, Inner Mongolia, Gansu;\n"
      "     holders firm1..3) and a genesis in DIR (new or empty), start one detached\n"
      "     voucherd per node (node i: peer port P+2i-2, client port P+2i-1) and return\n"
      "     once every node is ready. On a stopped devnet, restart the same nodes on\n"
-     "     their data. Refused while it runs. Writes DIR/devnet.json.\n"
+     "     their data. Refused while it runs. Writes DIR/devnet.json. --verify-threads N\n"
+     "     puts verify_threads N in every new node's config.json (docs/voucherd.md).\n"
      "  down --dir DIR     SIGTERM every node (SIGKILL after 20 s); again: no-op.\n"
      "  status --dir DIR   each node's pid, log length, peers and state digest.\n"
      "  demo --dir DIR     the sample scenario (issue, redeem in two provinces, an\n"

@@ -2,14 +2,16 @@
 # bench_smoke_test.sh VOUCHERD VOUCHERCTL VOUCHER_BENCH
 #
 # Smoke test of voucher-bench against a devnet of four real voucherd
-# processes on 127.0.0.1 (`voucherctl devnet up`, ports 22000-23999 derived
+# processes on 127.0.0.1 (`voucherctl devnet up`, ports 2000-4199 derived
 # from $$, another base if one cannot bind): runs `voucher-bench --mode
 # redeem`, `--mode mixed` and `--mode issue` with --json, and the redeem
 # and mixed modes again with --pipeline (closed and open loop), and checks
 # from the JSON that every order was certified or refused as expected,
 # that no error was counted and that every certificate is on every node.
-# Then one node is stopped and a pipelined run must still certify every
-# order by failing over to the next node.  No timing is
+# A lone voter made with `devnet up --verify-threads 2` must certify a
+# pipelined run and report batches checked during commits (voucherd note
+# 9).  Then one node of the four is stopped and a pipelined run must still
+# certify every order by failing over to the next node.  No timing is
 # asserted.  Every node is stopped on exit (devnet down, then SIGKILL by the
 # pids of devnet.json); every wait is bounded.  Prints "N passed, N failed".
 set -u
@@ -28,7 +30,7 @@ devnet_pids() {
 }
 cleanup() {
   local pids
-  pids=$(devnet_pids)
+  pids="$(devnet_pids) $(net=$work/devnet1 devnet_pids)"
   timeout 60 "$ctl" devnet down --dir "$net" >/dev/null 2>&1
   for p in $pids; do kill -KILL "$p" 2>/dev/null; done
   if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
@@ -126,6 +128,44 @@ if [ $? -eq 2 ]; then ok "no --mode: exit 2"; else bad "no --mode: exit 2"; fi
 for p in $(devnet_pids); do
   if kill -0 "$p" 2>/dev/null; then ok "node pid $p still running"; else bad "node pid $p still running"; fi
 done
+
+# A lone voter with verify_threads 2 (voucherd note 9: the next batch is
+# received and its signatures checked while the previous step commits),
+# driven by the pipelined client: every order certified, and the node says
+# that batches were checked during commits.
+net1=$work/devnet1
+base1=$((base + 40))
+if timeout 90 "$ctl" devnet up --dir "$net1" --voters 1 --base-port "$base1" --verify-threads 2 \
+    --voucherd "$voucherd" >"$work/up1.out" 2>&1; then
+  ok "lone voter with --verify-threads 2 up"
+  grep -q '"verify_threads": 2' "$net1/nodes/node1/config.json" &&
+    ok "devnet up --verify-threads 2 wrote verify_threads 2 in config.json" ||
+    bad "devnet up --verify-threads 2 wrote verify_threads 2 in config.json"
+  timeout 120 "$bench" --devnet "$net1" --count 400 --json --mode redeem --clients 32 --pipeline \
+    >"$work/lone.json" 2>"$work/lone.err"
+  rc=$?
+  if [ $rc -eq 0 ] && check_json lone "$work/lone.json" 400; then
+    ok "lone voter, pool, pipelined: 400 orders certified, on the node"
+  else
+    bad "lone voter, pool, pipelined: exit $rc"; cat "$work/lone.err"
+  fi
+  murl1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["nodes"][0]["metrics_url"])' "$net1/devnet.json")
+  early=$(curl -s --max-time 5 "$murl1" | awk '$1 == "voucher_batches_received_during_commit_total" {print $2}')
+  if [ "${early:-0}" -gt 0 ] 2>/dev/null; then
+    ok "lone voter: $early batches received and checked during a commit"
+  else
+    bad "lone voter: batches received during a commit: '${early:-}'"
+  fi
+  timeout 60 "$ctl" devnet down --dir "$net1" >/dev/null 2>&1
+else
+  bad "lone voter with --verify-threads 2 up"; tail -n 20 "$work/up1.out"
+fi
+
+timeout 30 "$ctl" devnet up --dir "$work/devnet-bad" --verify-threads 65 --voucherd "$voucherd" \
+  >/dev/null 2>&1
+[ $? -eq 2 ] && [ ! -e "$work/devnet-bad/devnet.json" ] &&
+  ok "devnet up --verify-threads 65: exit 2, nothing made" ||
+  bad "devnet up --verify-threads 65: exit 2, nothing made"
 
 # One node stopped: the pipelined client's orders whose first node it is
 # get no answer within --timeout-ms and go to the next node, as

@@ -149,7 +149,8 @@ names="voucher_orders_submitted_total voucher_client_requests_total
   voucher_bad_inputs_total voucher_messages_dropped_total voucher_zap_refused_total
   voucher_log_head voucher_pending_locks voucher_peers_connected voucher_quorum_reachable
   voucher_read_only voucher_syncing voucher_lmdb_map_size_bytes voucher_lmdb_map_used_bytes
-  voucher_step_duration_seconds voucher_step_inputs voucher_prevalidated_signatures_total"
+  voucher_step_duration_seconds voucher_step_inputs voucher_prevalidated_signatures_total
+  voucher_batches_received_during_commit_total"
 for i in 1 2 3 4; do
   # shellcheck disable=SC2086
   out=$(prom check "$(murl "$i" /metrics)" $names 2>&1)
