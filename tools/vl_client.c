@@ -631,11 +631,13 @@ static void inflight_end(vl_client *c, uint32_t k, uint64_t *tag, vl_client_resu
 
 /* Slot k's endpoint did not answer in time: it ends unanswered, and so
  * does every other order in flight there, one per call (note 1: the
- * socket is closed, its queue dropped). */
+ * socket is closed, its queue dropped).  An order already marked so
+ * (deadline 0) belongs to a socket given up before: the endpoint may have
+ * a fresh socket by now, with orders of its own, which it leaves alone. */
 static void inflight_expire(vl_client *c, uint32_t k, uint64_t *tag, vl_client_result *r)
 {
     uint32_t ep = c->fl[k].endpoint;
-    if (c->socks[ep] != NULL) {
+    if (c->fl[k].deadline_ms != 0 && c->socks[ep] != NULL) {
         sock_close(c, ep);
         for (uint32_t j = 0; j < VL_CLIENT_MAX_INFLIGHT; j++)
             if (c->fl[j].req_id != 0 && c->fl[j].endpoint == ep)

@@ -583,6 +583,47 @@ static void pl_silent(h_net *h, fake *f, const pl_orders *p)
     vl_client_destroy(&c);
 }
 
+/* A billing system that resends to a node as soon as it was given up:
+ * the node answers again, on a fresh socket, while the given-up socket's
+ * other orders are still to be reported.  Reporting those must not give
+ * the node up a second time: the new order is certified, the old ones end
+ * VL_ERR_UNAVAILABLE. */
+static void pl_resend_early(h_net *h, fake *f, const pl_orders *p)
+{
+    const char *eps[] = {f->ep_a, f->ep_b};
+    vl_client *c = NULL;
+    vl_client_result r;
+    uint64_t tag = 0;
+    int certified = 0, unanswered = 0;
+    CHECK_ERR(vl_client_new(&c, h->g, eps, 2, 200), VL_OK);
+    atomic_store(&f->mode_a, A_SILENT);
+    for (int i = PL_SILENT0; i < PL_ALL; i++)
+        CHECK_ERR(pl_send(c, 0, p, i), VL_OK);
+    CHECK_ERR(vl_client_next(c, PL_WAIT_MS, &tag, &r), VL_OK);
+    CHECK_ERR(r.code, VL_ERR_UNAVAILABLE);
+    vl_client_result_free(&r);
+    atomic_store(&f->mode_a, A_TABLE);
+    CHECK_ERR(pl_send(c, 0, p, 3), VL_OK); /* a fresh socket to A */
+    for (int k = 0; k < 3; k++) {
+        vl_err e = vl_client_next(c, PL_WAIT_MS, &tag, &r);
+        CHECK_ERR(e, VL_OK);
+        if (e != VL_OK)
+            break;
+        if (pl_index(tag) == 3) {
+            CHECK_ERR(r.code, VL_OK);
+            certified += pl_certified(p, &r, 3, 0);
+        } else {
+            CHECK(pl_index(tag) >= PL_SILENT0 && r.code == VL_ERR_UNAVAILABLE);
+            unanswered++;
+        }
+        vl_client_result_free(&r);
+    }
+    CHECK(certified == 1 && unanswered == 2);
+    CHECK_ERR(vl_client_next(c, 0, &tag, &r), VL_ERR_EMPTY);
+    atomic_store(&f->mode_a, A_UNAVAILABLE);
+    vl_client_destroy(&c);
+}
+
 /* Misuse and limits: nothing goes out and nothing stays in flight; the
  * blocking calls refuse to run beside the pipeline; a full pipeline
  * refuses one more; wait_ms 0 does not wait; destroy frees it all (ASan). */
@@ -664,6 +705,7 @@ static void test_pipeline(h_net *h, fake *f)
     pl_bad_answers(c, f, p);
     vl_client_destroy(&c);
     pl_silent(h, f, p);
+    pl_resend_early(h, f, p);
     pl_limits(h, f, p);
 
     atomic_store(&f->table_n, 0);
