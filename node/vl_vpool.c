@@ -249,7 +249,7 @@ static size_t plan_units(vl_vpool *p, const vl_input *in, size_t n, size_t *orde
 bool vl_vpool_begin(vl_vpool *p, const vl_input *in, size_t n)
 {
     assert(p != NULL && (in != NULL || n == 0) && n <= p->max_inputs);
-    assert(!p->open && p->in_job == 0 && "vl_vpool_begin: a batch is still open");
+    assert(!p->open && "vl_vpool_begin: a batch is still open"); /* only the caller writes it */
     size_t orders;
     size_t units = plan_units(p, in, n, &orders);
     if (orders < VL_VPOOL_MIN_ORDERS || units == 0)
@@ -257,6 +257,7 @@ bool vl_vpool_begin(vl_vpool *p, const vl_input *in, size_t n)
     for (unsigned t = 0; t < p->threads; t++)
         p->scratch[t]->valid = 0;
     lock(&p->mu);
+    assert(p->in_job == 0 && "vl_vpool_begin: a worker is still in the last batch");
     p->in = in;
     p->unit_count = units;
     atomic_store_explicit(&p->next_unit, 0, memory_order_relaxed);

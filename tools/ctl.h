@@ -261,7 +261,10 @@ typedef struct {
     char dir[DEVNET_MAX_PATH]; /* absolute */
     char genesis[DEVNET_MAX_PATH];
     uint32_t base_port, voters, observers, node_count;
-    int32_t verify_threads; /* up --verify-threads for new nodes' config.json; -1: unset */
+    /* up --verify-threads for new nodes' config.json; a zeroed devnet (one
+     * loaded from devnet.json) writes none */
+    bool verify_threads_set;
+    uint32_t verify_threads;
     devnet_node nodes[VL_MAX_NODES]; /* node1.. in order: voters, then observers */
     uint32_t issuer_count, provider_count, holder_count;
     devnet_member issuers[DEVNET_MAX_MEMBERS];

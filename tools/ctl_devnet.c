@@ -695,7 +695,7 @@ static int make_node(const vl_ctx *c, devnet *d, uint32_t i, vl_gen_node *gn)
     jset(cfg, "key_file", json_string(n->key_file));
     jset(cfg, "data_dir", json_string(n->data_dir));
     jset(cfg, "log_level", json_string("info"));
-    if (d->verify_threads >= 0)
+    if (d->verify_threads_set)
         jset(cfg, "verify_threads", json_integer(d->verify_threads));
     if (metrics_port(d, i) != 0) {
         char bind[32];
@@ -1128,8 +1128,8 @@ static int new_devnet(const vl_ctx *c, const char *dir, const up_shape *s, devne
     d->observers = (uint32_t)s->observers;
     d->node_count = d->voters + d->observers;
     d->base_port = (uint32_t)s->base_port;
-    d->verify_threads = s->verify_threads == DEVNET_NO_VERIFY_THREADS ? -1
-                                                                      : (int32_t)s->verify_threads;
+    d->verify_threads_set = s->verify_threads != DEVNET_NO_VERIFY_THREADS;
+    d->verify_threads = d->verify_threads_set ? (uint32_t)s->verify_threads : 0;
     return EXIT_OK;
 }
 
