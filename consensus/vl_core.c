@@ -484,6 +484,8 @@ static vl_err core_alloc(vl_core *c, const vl_core_config *cfg)
     c->acert2 = malloc(sizeof *c->acert2);
     c->fcert = calloc(1, sizeof *c->fcert);
     c->items = calloc(VL_MAX_MSG_ITEMS + 1u, sizeof *c->items);
+    c->sums = malloc((size_t)VL_MAX_MSG_ITEMS * VL_SUMMARY_BYTES);
+    c->ring = calloc(VL_SUMMARY_RING, sizeof *c->ring);
     c->paths = malloc(VL_MAX_BATCH_ORDERS * sizeof *c->paths);
     c->want = calloc(VL_MAX_BATCH_ORDERS, 1);
     c->batch = malloc(VL_MAX_BATCH_ORDERS * sizeof *c->batch);
@@ -492,6 +494,7 @@ static vl_err core_alloc(vl_core *c, const vl_core_config *cfg)
     c->orphans = malloc(VL_ORPHANS_MAX * sizeof *c->orphans);
     if (c->dir == NULL || c->mst == NULL || c->vord == NULL || c->cord == NULL ||
         c->acert == NULL || c->acert2 == NULL || c->fcert == NULL || c->items == NULL ||
+        c->sums == NULL || c->ring == NULL ||
         c->paths == NULL || c->want == NULL || c->batch == NULL || c->batch_index == NULL ||
         c->drain == NULL || c->orphans == NULL)
         return VL_ERR_NOMEM;
@@ -556,6 +559,8 @@ void vl_core_close(vl_core **pc)
     free(c->batch);
     free(c->want);
     free(c->paths);
+    free(c->ring);
+    free(c->sums);
     free(c->items);
     free(c->fcert);
     free(c->acert2);
@@ -637,6 +642,10 @@ static vl_err process_peer(vl_core *c, const vl_input *in)
         return vl_on_log_request(c, p, m);
     case VL_MSG_LOG_REPLY:
         return vl_on_log_reply(c, p, m);
+    case VL_MSG_SUMMARY_REQUEST:
+        return vl_on_summary_request(c, p, m);
+    case VL_MSG_SUMMARY_REPLY:
+        return vl_on_summary_reply(c, p, m);
     case VL_MSG_ACCOUNT_REQUEST:
         return vl_on_account_request(c, p, m);
     default: /* a client message on the peer link */
@@ -786,9 +795,11 @@ static vl_err refused_peer(vl_core *c, const vl_input *in)
         return VL_OK;
     if (m->type == VL_MSG_LOG_REQUEST)
         return vl_on_log_request(c, p, m);
+    if (m->type == VL_MSG_SUMMARY_REQUEST)
+        return vl_on_summary_request(c, p, m);
     if (m->type == VL_MSG_ACCOUNT_REQUEST)
         return vl_on_account_request(c, p, m);
-    return VL_OK; /* votes, certificates, log replies: note 20 */
+    return VL_OK; /* votes, certificates, log and summary replies: note 20 */
 }
 
 static vl_err reopen_after_panic(vl_core *c);

@@ -76,6 +76,10 @@
 #define VL_REFUSED_RETRY_MS 1000u
 /* Framing counted per item when packing (u32 length, answer header). */
 #define VL_ITEM_OVERHEAD 64u
+/* Summaries kept in memory for the log's tail (vl_state.c log_append,
+ * vl_serve.c gather_summaries): peers' sync asks mostly for the tail.
+ * About 1 MiB. */
+#define VL_SUMMARY_RING 8192u
 
 /* ---- coordination ------------------------------------------------------------ */
 
@@ -183,6 +187,8 @@ struct vl_core {
     vl_cert *acert2; /* apply: a second certificate to compare */
     vl_cert *fcert;  /* forming */
     vl_bytes *items; /* VL_MAX_MSG_ITEMS + 1 list items being sent */
+    uint8_t *sums;   /* VL_MAX_MSG_ITEMS encoded summaries being sent */
+    vl_summary *ring; /* summaries of the last VL_SUMMARY_RING entries appended */
     uint8_t (*paths)[VL_MAX_MERKLE_DEPTH][32]; /* per batch leaf */
     uint8_t *want;                             /* per batch leaf */
     vl_issuer_id *issuers;                     /* sorted by id */
@@ -215,6 +221,11 @@ struct vl_core {
     /* liveness and sync */
     uint64_t last_heard[VL_MAX_NODES];
     uint64_t peer_head[VL_MAX_NODES];
+    /* summary sync (vl_serve.c): the first entry of a peer's log found
+     * lacking, and when (0: none); whole entries are asked for once it is
+     * still lacking a sync interval later */
+    uint64_t lack_index[VL_MAX_NODES];
+    uint64_t lack_since_ms[VL_MAX_NODES];
     /* peers' clocks (vl_serve.c, clock_sample): offset, and when measured (0 never) */
     int64_t peer_clock_ms[VL_MAX_NODES];
     uint64_t peer_clock_at_ms[VL_MAX_NODES];
@@ -383,6 +394,8 @@ vl_err vl_stage_orphans(vl_core *c, const vl_input *in, size_t n);
 
 vl_err vl_on_log_request(vl_core *c, uint16_t peer, const vl_msg *m);
 vl_err vl_on_log_reply(vl_core *c, uint16_t peer, const vl_msg *m);
+vl_err vl_on_summary_request(vl_core *c, uint16_t peer, const vl_msg *m);
+vl_err vl_on_summary_reply(vl_core *c, uint16_t peer, const vl_msg *m);
 vl_err vl_on_account_request(vl_core *c, uint16_t peer, const vl_msg *m);
 /* CERTS to `peer` with the certificates of account for seq in
  * [from_seq, to_seq) (origin ISSUE first for a voucher from 0); *sent is

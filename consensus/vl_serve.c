@@ -127,16 +127,94 @@ vl_err vl_on_log_request(vl_core *c, uint16_t peer, const vl_msg *m)
     return vl_stage_msg(c, VL_OUT_PEER, peer, 0, &r);
 }
 
-static vl_err send_log_request(vl_core *c, uint16_t peer)
+/* LOG_REQUEST (full entries) or SUMMARY_REQUEST from the cursor into
+ * peer's log (note 15). */
+static vl_err send_sync_request(vl_core *c, uint16_t peer, uint8_t type)
 {
     vl_msg m;
     vl_msg_init(&m, NULL);
-    m.type = VL_MSG_LOG_REQUEST;
+    m.type = type;
     m.req_id = c->next_req_id++;
     m.from = c->self;
     m.from_index = c->mem.cursors[peer].next;
     m.max_items = c->cfg.sync_batch;
     return vl_stage_msg(c, VL_OUT_PEER, peer, 0, &m);
+}
+
+/* Entry `index` of this node's log, decoded (borrowing from the map). */
+static vl_err entry_get(vl_core *c, MDB_txn *t, uint64_t index, vl_entry *e)
+{
+    uint8_t key[8];
+    MDB_val v;
+    bool found;
+    vl_be64_put(key, index);
+    VL_TRY(vl_db_get(t, c->st.log, key, sizeof key, &v, &found));
+    if (!found || v.mv_size > VL_MAX_MSG_BYTES ||
+        vl_entry_decode(v.mv_data, v.mv_size, e) != VL_OK || e->index != index)
+        return VL_ERR_CORRUPT;
+    return VL_OK;
+}
+
+/* The summary of entry `index`: from the ring (vl_state.c log_append) for
+ * the log's tail, else read and decoded, and its certificate hashed. */
+static vl_err summarize(vl_core *c, MDB_txn *t, uint64_t index, vl_summary *sum)
+{
+    const vl_summary *r = &c->ring[index % VL_SUMMARY_RING];
+    vl_entry e;
+    uint8_t cert_hash[32];
+    if (r->index == index) {
+        *sum = *r;
+        return VL_OK;
+    }
+    VL_TRY(entry_get(c, t, index, &e));
+    if (vl_cert_decode(e.cert.ptr, e.cert.len, c->acert) != VL_OK)
+        return VL_ERR_CORRUPT;
+    memset(sum, 0, sizeof *sum);
+    sum->index = index;
+    sum->time_ms = e.time_ms;
+    vl_cert_hash(cert_hash, e.cert.ptr, e.cert.len);
+    vl_entry_hash(sum->entry_hash, index, e.prev_hash, cert_hash);
+    vl_order_account(sum->account, &c->acert->order);
+    sum->seq = c->acert->order.seq;
+    vl_order_hash(sum->order_hash, &c->acert->order);
+    return VL_OK;
+}
+
+/* Summaries of the log from `from` (1 if 0), at most max, encoded into
+ * c->sums and listed in c->items. */
+static vl_err gather_summaries(vl_core *c, MDB_txn *t, uint64_t from, uint32_t max, uint32_t *n)
+{
+    *n = 0;
+    if (from == 0)
+        from = 1;
+    if (max > VL_MAX_MSG_ITEMS)
+        max = VL_MAX_MSG_ITEMS;
+    for (uint64_t i = from; i <= c->mem.head && *n < max; i++) {
+        vl_summary sum;
+        size_t len;
+        uint8_t *out = c->sums + (size_t)*n * VL_SUMMARY_BYTES;
+        VL_TRY(summarize(c, t, i, &sum));
+        vl_err err = vl_summary_encode(&sum, out, VL_SUMMARY_BYTES, &len);
+        assert(err == VL_OK && len == VL_SUMMARY_BYTES && "a summary encodes");
+        (void)err;
+        c->items[(*n)++] = (vl_bytes){out, VL_SUMMARY_BYTES};
+    }
+    return VL_OK;
+}
+
+vl_err vl_on_summary_request(vl_core *c, uint16_t peer, const vl_msg *m)
+{
+    uint32_t n;
+    VL_TRY(gather_summaries(c, c->txn, m->from_index, m->max_items, &n));
+    vl_msg r;
+    vl_msg_init(&r, NULL);
+    r.type = VL_MSG_SUMMARY_REPLY;
+    r.req_id = m->req_id;
+    r.from = c->self;
+    r.log_head = c->mem.head;
+    r.items = c->items;
+    r.item_count = n;
+    return vl_stage_msg(c, VL_OUT_PEER, peer, 0, &r);
 }
 
 /* Peer clocks.  An entry of a peer's log for a certificate this node
@@ -156,30 +234,30 @@ static vl_err send_log_request(vl_core *c, uint16_t peer)
 typedef struct {
     bool have;
     int64_t best_ms;
+    uint32_t taken; /* samples taken from this reply */
 } clock_pick;
+
+/* At most this many samples per reply: each reads and decodes one of our
+ * entries, and a full reply is mostly the tail. */
+#define CLOCK_SAMPLES_PER_REPLY 8u
 
 static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
 
-static vl_err clock_sample(vl_core *c, const vl_entry *e, const vl_apply_info *info,
-                           uint64_t peer_head, clock_pick *pick)
+/* A sample from entry peer_index of the peer's log (peer_time_ms by its
+ * clock) whose certificate is our entry my_index. */
+static vl_err clock_sample(vl_core *c, uint64_t peer_index, uint64_t peer_time_ms,
+                           uint64_t my_index, uint64_t peer_head, clock_pick *pick)
 {
-    bool found;
-    uint8_t hash[32];
-    uint64_t index;
-    vl_bytes raw;
     vl_entry mine;
-    if (e->index + CLOCK_SAMPLE_TAIL <= peer_head || e->time_ms > (uint64_t)INT64_MAX)
+    if (pick->taken >= CLOCK_SAMPLES_PER_REPLY || peer_index + CLOCK_SAMPLE_TAIL <= peer_head ||
+        peer_time_ms > (uint64_t)INT64_MAX)
         return VL_OK;
-    VL_TRY(vl_slot_get(c, c->txn, info->account, info->seq, &found, hash, &index));
-    if (!found)
-        return VL_OK;
-    VL_TRY(vl_entry_cert(c, c->txn, index, &raw, NULL));
-    if (vl_entry_decode(raw.ptr, raw.len, &mine) != VL_OK)
-        return VL_ERR_CORRUPT;
+    pick->taken++;
+    VL_TRY(entry_get(c, c->txn, my_index, &mine));
     if (mine.time_ms > (uint64_t)INT64_MAX ||
         vl_elapsed(c->now_ms, mine.time_ms) > CLOCK_SAMPLE_RECENT_MS)
         return VL_OK;
-    int64_t d = (int64_t)e->time_ms - (int64_t)mine.time_ms;
+    int64_t d = (int64_t)peer_time_ms - (int64_t)mine.time_ms;
     if (!pick->have || abs64(d) < abs64(pick->best_ms)) {
         pick->best_ms = d;
         pick->have = true;
@@ -187,22 +265,37 @@ static vl_err clock_sample(vl_core *c, const vl_entry *e, const vl_apply_info *i
     return VL_OK;
 }
 
-/* One entry of a peer's log at the cursor: chain check, apply, advance.
- * *stop when the reply must not be read further. */
+static void clock_keep(vl_core *c, uint16_t peer, const clock_pick *pick)
+{
+    if (pick->have) {
+        c->peer_clock_ms[peer] = pick->best_ms;
+        c->peer_clock_at_ms[peer] = c->now_ms > 0 ? c->now_ms : 1u;
+    }
+}
+
+/* What pull_entry did with one entry. */
+typedef enum {
+    PULL_SKIPPED,  /* below the cursor: a duplicate reply */
+    PULL_STOP,     /* read no further: malformed, a gap, a broken chain, invalid */
+    PULL_HELD,     /* we held its certificate already */
+    PULL_NEW,      /* applied, pending, fork or evidence: it was news */
+} pull_res;
+
+/* One entry of a peer's log at the cursor: chain check, apply, advance. */
 static vl_err pull_entry(vl_core *c, uint16_t peer, vl_bytes raw, uint64_t peer_head,
-                         clock_pick *pick, bool *advanced, bool *stop)
+                         clock_pick *pick, pull_res *res)
 {
     vl_cursor *cur = &c->mem.cursors[peer];
     vl_entry e;
     vl_apply_info info;
     uint8_t cert_hash[32];
-    *stop = true;
+    *res = PULL_STOP;
     if (vl_entry_decode(raw.ptr, raw.len, &e) != VL_OK) {
         vl_bad_input(c);
         return VL_OK;
     }
-    if (e.index < cur->next) { /* a duplicate reply: seen already */
-        *stop = false;
+    if (e.index < cur->next) {
+        *res = PULL_SKIPPED;
         return VL_OK;
     }
     if (e.index != cur->next || memcmp(e.prev_hash, cur->hash, 32) != 0) {
@@ -212,32 +305,112 @@ static vl_err pull_entry(vl_core *c, uint16_t peer, vl_bytes raw, uint64_t peer_
     VL_TRY(vl_apply_cert(c, e.cert.ptr, e.cert.len, 0, VL_SRC_NONE, &info));
     if (info.res == VL_APPLY_INVALID)
         return VL_OK; /* counted by the apply; the cursor stays */
-    if (info.res == VL_APPLY_DUPLICATE)
-        VL_TRY(clock_sample(c, &e, &info, peer_head, pick));
+    *res = PULL_NEW;
+    if (info.res == VL_APPLY_DUPLICATE) {
+        bool found;
+        uint64_t mine;
+        *res = PULL_HELD;
+        VL_TRY(vl_slot_get(c, c->txn, info.account, info.seq, &found, NULL, &mine));
+        if (found)
+            VL_TRY(clock_sample(c, e.index, e.time_ms, mine, peer_head, pick));
+    }
     vl_cert_hash(cert_hash, e.cert.ptr, e.cert.len);
     vl_entry_hash(cur->hash, e.index, e.prev_hash, cert_hash);
     cur->next = e.index + 1u;
-    *advanced = true;
-    *stop = false;
     return VL_OK;
 }
 
 vl_err vl_on_log_reply(vl_core *c, uint16_t peer, const vl_msg *m)
 {
-    bool advanced = false, stop = false;
-    clock_pick pick = {false, 0};
+    bool advanced = false;
+    pull_res res = PULL_SKIPPED;
+    clock_pick pick = {false, 0, 0};
     c->peer_head[peer] = m->log_head;
-    for (uint32_t i = 0; i < m->item_count && !stop; i++)
-        VL_TRY(pull_entry(c, peer, m->items[i], m->log_head, &pick, &advanced, &stop));
-    if (pick.have) {
-        c->peer_clock_ms[peer] = pick.best_ms;
-        c->peer_clock_at_ms[peer] = c->now_ms > 0 ? c->now_ms : 1u;
+    for (uint32_t i = 0; i < m->item_count && res != PULL_STOP; i++) {
+        VL_TRY(pull_entry(c, peer, m->items[i], m->log_head, &pick, &res));
+        advanced |= res == PULL_HELD || res == PULL_NEW;
     }
+    clock_keep(c, peer, &pick);
     if (!advanced)
         return VL_OK;
     VL_TRY(vl_cursor_save(c, peer));
-    if (!stop && m->log_head >= c->mem.cursors[peer].next)
-        return send_log_request(c, peer); /* catching up: ask for more now */
+    uint64_t next = c->mem.cursors[peer].next;
+    if (res == PULL_STOP || m->log_head < next)
+        return VL_OK;
+    /* Catching up: ask for more now.  Whole entries while the last one was
+     * news and the peer is more than a batch ahead (a node back from a
+     * crash or a partition); else summaries, which skip what the
+     * broadcasts brought meanwhile. */
+    bool far = m->log_head - next >= c->cfg.sync_batch;
+    return send_sync_request(c, peer,
+                             res == PULL_NEW && far ? VL_MSG_LOG_REQUEST : VL_MSG_SUMMARY_REQUEST);
+}
+
+/* The entry at the cursor into peer's log holds an order this node lacks.
+ * Under load that is mostly a certificate whose broadcast is still on its
+ * way (the peer applied it a moment ago), so the cursor waits there: whole
+ * entries are asked for only when the same entry is still lacking a sync
+ * interval after it was first found lacking.  Until then the next sync
+ * tick asks for summaries from the cursor again. */
+static vl_err lacking_entry(vl_core *c, uint16_t peer)
+{
+    uint64_t at = c->mem.cursors[peer].next;
+    uint64_t now = c->now_ms > 0 ? c->now_ms : 1u;
+    if (c->lack_since_ms[peer] == 0 || c->lack_index[peer] != at) {
+        c->lack_index[peer] = at;
+        c->lack_since_ms[peer] = now;
+        return VL_OK;
+    }
+    if (vl_elapsed(now, c->lack_since_ms[peer]) < c->cfg.sync_interval_ms)
+        return VL_OK;
+    c->lack_since_ms[peer] = 0;
+    return send_sync_request(c, peer, VL_MSG_LOG_REQUEST);
+}
+
+/* Summaries of a peer's log at the cursor (note 15): each one whose order
+ * this node holds in its slot moves the cursor on, taking the summary's
+ * entry hash as the chain's; at the first one it does not hold (or a slot
+ * holding another order: a fork to record) it asks for whole entries from
+ * there, which are checked and applied as ever. */
+vl_err vl_on_summary_reply(vl_core *c, uint16_t peer, const vl_msg *m)
+{
+    vl_cursor *cur = &c->mem.cursors[peer];
+    bool advanced = false, lacking = false;
+    clock_pick pick = {false, 0, 0};
+    c->peer_head[peer] = m->log_head;
+    for (uint32_t i = 0; i < m->item_count; i++) {
+        vl_summary sum;
+        bool found;
+        uint8_t have[32];
+        uint64_t mine;
+        if (vl_summary_decode(m->items[i].ptr, m->items[i].len, &sum) != VL_OK) {
+            vl_bad_input(c); /* the message decoder checked it: not reached */
+            break;
+        }
+        if (sum.index < cur->next)
+            continue; /* a duplicate reply */
+        if (sum.index != cur->next) {
+            vl_bad_input(c); /* a gap */
+            break;
+        }
+        VL_TRY(vl_slot_get(c, c->txn, sum.account, sum.seq, &found, have, &mine));
+        if (!found || memcmp(have, sum.order_hash, 32) != 0) {
+            lacking = true;
+            break;
+        }
+        VL_TRY(clock_sample(c, sum.index, sum.time_ms, mine, m->log_head, &pick));
+        memcpy(cur->hash, sum.entry_hash, 32);
+        cur->next = sum.index + 1u;
+        advanced = true;
+    }
+    clock_keep(c, peer, &pick);
+    if (advanced)
+        VL_TRY(vl_cursor_save(c, peer));
+    if (lacking)
+        return lacking_entry(c, peer);
+    c->lack_since_ms[peer] = 0;
+    if (advanced && m->log_head >= cur->next)
+        return send_sync_request(c, peer, VL_MSG_SUMMARY_REQUEST);
     return VL_OK;
 }
 
@@ -248,7 +421,7 @@ vl_err vl_sync_tick(vl_core *c)
     c->mem.next_sync_ms = vl_sat_add(c->now_ms, c->cfg.sync_interval_ms);
     for (uint32_t p = 0; p < c->g->node_count; p++)
         if (p != c->self)
-            VL_TRY(send_log_request(c, (uint16_t)p));
+            VL_TRY(send_sync_request(c, (uint16_t)p, VL_MSG_SUMMARY_REQUEST));
     return VL_OK;
 }
 

@@ -210,7 +210,13 @@ vl_err vl_slot_cert(vl_core *c, MDB_txn *t, const uint8_t account[32], uint64_t 
     return vl_entry_cert(c, t, index, NULL, cert);
 }
 
-static vl_err log_append(vl_core *c, const uint8_t *raw, size_t len)
+/* Append certificate raw (of the order in info) to the log.  Its summary
+ * goes to the ring as well: a slot is read only for an index at or below
+ * the head and only if it holds that index, and every index at or below
+ * the head was written by its latest append (a failed step's appends are
+ * above the restored head until appended again), so a slot never serves
+ * an entry the log does not hold. */
+static vl_err log_append(vl_core *c, const uint8_t *raw, size_t len, const vl_apply_info *info)
 {
     vl_core_mem *m = &c->mem;
     uint8_t cert_hash[32], key[8];
@@ -229,6 +235,13 @@ static vl_err log_append(vl_core *c, const uint8_t *raw, size_t len)
     vl_entry_hash(m->head_hash, e.index, e.prev_hash, cert_hash);
     m->head = e.index;
     m->head_dirty = true;
+    vl_summary *r = &c->ring[e.index % VL_SUMMARY_RING];
+    r->index = e.index;
+    r->time_ms = e.time_ms;
+    memcpy(r->entry_hash, m->head_hash, 32);
+    memcpy(r->account, info->account, 32);
+    r->seq = info->seq;
+    memcpy(r->order_hash, info->hash, 32);
     return VL_OK;
 }
 
@@ -464,7 +477,7 @@ static vl_err apply_next(vl_core *c, const uint8_t *raw, size_t len, vl_apply_in
         return pending_del_if_same(c, slot, sizeof slot, raw, len);
     }
     VL_TRY(vl_acct_save(c, info->account, a));
-    VL_TRY(log_append(c, raw, len));
+    VL_TRY(log_append(c, raw, len, info));
     uint8_t val[40];
     vl_be64_put(val, c->mem.head);
     memcpy(val + 8, info->hash, 32);

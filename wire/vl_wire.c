@@ -155,7 +155,7 @@ static vl_err account_check(const vl_account *a)
 
 static int is_msg_type(uint8_t type)
 {
-    return (type >= VL_MSG_VOTE_REQUEST && type <= VL_MSG_ACCOUNT_REQUEST) ||
+    return (type >= VL_MSG_VOTE_REQUEST && type <= VL_MSG_SUMMARY_REPLY) ||
            type == VL_MSG_CLIENT_REQUEST || type == VL_MSG_CLIENT_REPLY;
 }
 
@@ -256,6 +256,7 @@ static vl_err cert_read(vl_reader *r, void *obj, scratch *s);
 static vl_err entry_read(vl_reader *r, void *obj, scratch *s);
 static vl_err checkpoint_read(vl_reader *r, void *obj, scratch *s);
 static vl_err account_read(vl_reader *r, void *obj, scratch *s);
+static vl_err summary_read(vl_reader *r, void *obj, scratch *s);
 
 /* Check that raw bytes are one valid object of `type` (design note 5). */
 static vl_err check_obj(scratch *s, uint8_t type, vl_bytes b)
@@ -264,6 +265,7 @@ static vl_err check_obj(scratch *s, uint8_t type, vl_bytes b)
     vl_entry e;
     vl_checkpoint cp;
     vl_account a;
+    vl_summary sum;
     switch (type) {
     case VL_MSG_ORDER:
         TRY(scratch_cert(s, &c));
@@ -277,6 +279,8 @@ static vl_err check_obj(scratch *s, uint8_t type, vl_bytes b)
         return decode_with(b.ptr, b.len, type, checkpoint_read, &cp, s);
     case VL_MSG_ACCOUNT:
         return decode_with(b.ptr, b.len, type, account_read, &a, s);
+    case VL_MSG_SUMMARY:
+        return decode_with(b.ptr, b.len, type, summary_read, &sum, s);
     default:
         assert(0 && "check_obj: not a nested object type");
         return VL_ERR_TYPE;
@@ -618,6 +622,47 @@ void vl_entry_hash(uint8_t out[32], uint64_t index, const uint8_t prev_hash[32],
     memcpy(buf + 8, prev_hash, 32);
     memcpy(buf + 40, cert_hash, 32);
     vl_tagged_hash(out, VL_TAG_ENTRY, buf, sizeof buf);
+}
+
+/* ---- log entry summaries ------------------------------------------------------ */
+
+static vl_err summary_write(vl_writer *w, const void *obj, scratch *s)
+{
+    const vl_summary *e = obj;
+    (void)s;
+    if (e->index == 0)
+        return VL_ERR_RANGE;
+    vl_put_u64(w, e->index);
+    vl_put_u64(w, e->time_ms);
+    vl_put_bytes(w, e->entry_hash, 32);
+    vl_put_bytes(w, e->account, 32);
+    vl_put_u64(w, e->seq);
+    vl_put_bytes(w, e->order_hash, 32);
+    return VL_OK;
+}
+
+static vl_err summary_read(vl_reader *r, void *obj, scratch *s)
+{
+    vl_summary *e = obj;
+    (void)s;
+    TRY(vl_get_u64(r, &e->index));
+    if (e->index == 0)
+        return VL_ERR_RANGE;
+    TRY(vl_get_u64(r, &e->time_ms));
+    TRY(vl_get_fixed(r, e->entry_hash, 32));
+    TRY(vl_get_fixed(r, e->account, 32));
+    TRY(vl_get_u64(r, &e->seq));
+    return vl_get_fixed(r, e->order_hash, 32);
+}
+
+vl_err vl_summary_encode(const vl_summary *e, uint8_t *out, size_t cap, size_t *len)
+{
+    return encode_top(VL_MSG_SUMMARY, summary_write, e, out, cap, len);
+}
+
+vl_err vl_summary_decode(const uint8_t *buf, size_t len, vl_summary *e)
+{
+    return decode_top(buf, len, VL_MSG_SUMMARY, summary_read, e, sizeof *e);
 }
 
 /* ---- checkpoints ------------------------------------------------------------ */
@@ -1038,6 +1083,7 @@ static vl_err msg_write(vl_writer *w, const void *obj, scratch *s)
         vl_put_u16(w, m->from);
         return items_write(w, s, m, VL_MSG_CERT, 1, VL_MAX_MSG_ITEMS);
     case VL_MSG_LOG_REQUEST:
+    case VL_MSG_SUMMARY_REQUEST:
         TRY(max_items_check(m->max_items));
         vl_put_u16(w, m->from);
         vl_put_u64(w, m->from_index);
@@ -1047,6 +1093,10 @@ static vl_err msg_write(vl_writer *w, const void *obj, scratch *s)
         vl_put_u16(w, m->from);
         vl_put_u64(w, m->log_head);
         return items_write(w, s, m, VL_MSG_ENTRY, 0, VL_MAX_MSG_ITEMS);
+    case VL_MSG_SUMMARY_REPLY:
+        vl_put_u16(w, m->from);
+        vl_put_u64(w, m->log_head);
+        return items_write(w, s, m, VL_MSG_SUMMARY, 0, VL_MAX_MSG_ITEMS);
     case VL_MSG_ACCOUNT_REQUEST:
         vl_put_u16(w, m->from);
         vl_put_bytes(w, m->account_id, 32);
@@ -1073,6 +1123,7 @@ static vl_err msg_read(vl_reader *r, vl_msg *m, scratch *s)
         TRY(vl_get_u16(r, &m->from));
         return items_read(r, s, m, VL_MSG_CERT, 1, VL_MAX_MSG_ITEMS);
     case VL_MSG_LOG_REQUEST:
+    case VL_MSG_SUMMARY_REQUEST:
         TRY(vl_get_u16(r, &m->from));
         TRY(vl_get_u64(r, &m->from_index));
         TRY(vl_get_u32(r, &m->max_items));
@@ -1081,6 +1132,10 @@ static vl_err msg_read(vl_reader *r, vl_msg *m, scratch *s)
         TRY(vl_get_u16(r, &m->from));
         TRY(vl_get_u64(r, &m->log_head));
         return items_read(r, s, m, VL_MSG_ENTRY, 0, VL_MAX_MSG_ITEMS);
+    case VL_MSG_SUMMARY_REPLY:
+        TRY(vl_get_u16(r, &m->from));
+        TRY(vl_get_u64(r, &m->log_head));
+        return items_read(r, s, m, VL_MSG_SUMMARY, 0, VL_MAX_MSG_ITEMS);
     case VL_MSG_ACCOUNT_REQUEST:
         TRY(vl_get_u16(r, &m->from));
         TRY(vl_get_fixed(r, m->account_id, 32));

@@ -59,6 +59,7 @@ typedef enum {
     VL_MSG_CHECKPOINT = 0x13,
     VL_MSG_ACCOUNT = 0x14,
     VL_MSG_BATCH_VOTE = 0x15,
+    VL_MSG_SUMMARY = 0x16, /* a log entry's summary (SUMMARY_REPLY items) */
     /* peer messages (node <-> node) */
     VL_MSG_VOTE_REQUEST = 0x20,
     VL_MSG_VOTE_REPLY = 0x21,
@@ -66,6 +67,8 @@ typedef enum {
     VL_MSG_LOG_REQUEST = 0x23,
     VL_MSG_LOG_REPLY = 0x24,
     VL_MSG_ACCOUNT_REQUEST = 0x25,
+    VL_MSG_SUMMARY_REQUEST = 0x26,
+    VL_MSG_SUMMARY_REPLY = 0x27,
     /* client messages (client <-> node) */
     VL_MSG_CLIENT_REQUEST = 0x30,
     VL_MSG_CLIENT_REPLY = 0x31,
@@ -196,6 +199,26 @@ void vl_cert_hash(uint8_t out[32], const uint8_t *cert, size_t cert_len);
 void vl_entry_hash(uint8_t out[32], uint64_t index, const uint8_t prev_hash[32],
                    const uint8_t cert_hash[32]);
 
+/* The summary of entry `index` of a node's log: enough for a peer's sync
+ * to tell whether it already holds the entry's certificate (a certificate
+ * for this order in slot (account, seq)) without the certificate's bytes,
+ * and the entry's hash to continue the chain from (docs/protocol.md 4.8).
+ * A summary proves nothing by itself: it is the serving node's claim. */
+typedef struct {
+    uint64_t index;          /* >= 1 */
+    uint64_t time_ms;        /* the entry's time_ms */
+    uint8_t entry_hash[32];  /* vl_entry_hash of this entry */
+    uint8_t account[32];     /* vl_order_account of the certificate's order */
+    uint64_t seq;            /* the order's seq */
+    uint8_t order_hash[32];  /* vl_order_hash of the certificate's order */
+} vl_summary;
+
+/* The encoding's length: version, type and the six fields. */
+#define VL_SUMMARY_BYTES (2u + 8u + 8u + 32u + 32u + 8u + 32u)
+
+vl_err vl_summary_encode(const vl_summary *s, uint8_t *out, size_t cap, size_t *len);
+vl_err vl_summary_decode(const uint8_t *buf, size_t len, vl_summary *s);
+
 /* A node's signed statement of its log head and state digest. */
 typedef struct {
     uint8_t network_id[32];
@@ -318,6 +341,8 @@ typedef struct {
  *   CERTS          req_id, from, items = certificates (1..VL_MAX_MSG_ITEMS)
  *   LOG_REQUEST    req_id, from, from_index, max_items (1..VL_MAX_MSG_ITEMS)
  *   LOG_REPLY      req_id, from, log_head, items = entries (0..)
+ *   SUMMARY_REQUEST req_id, from, from_index, max_items (1..VL_MAX_MSG_ITEMS)
+ *   SUMMARY_REPLY  req_id, from, log_head, items = summaries (0..)
  *   ACCOUNT_REQUEST req_id, from, account_id, from_seq
  *   CLIENT_REQUEST req_id, req_kind and
  *                    SUBMIT: item = order (items[0])

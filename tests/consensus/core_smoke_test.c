@@ -2,7 +2,9 @@
  *
  * Issue a voucher through node 0 and redeem part of it through node 2;
  * every node must apply both certificates and reach the same state digest.
- * Node 3 is partitioned away meanwhile and must catch up by log sync.
+ * Node 3 is partitioned away meanwhile and must catch up by log sync:
+ * summaries first, whole entries for what it lacks; once every node holds
+ * every certificate, sync rounds carry summaries only.
  * Then the answers a client sees for a repeated order, a conflicting order
  * and an overspend; a restart keeps the state; the directory is refused to
  * a second opener and to another node index.
@@ -46,6 +48,8 @@ static uint64_t now_ms = T0_MS;
 static int isolated = -1; /* a node whose traffic is dropped, or -1 */
 static uint64_t round_ms = 10;
 static vl_msg_storage mst;
+static size_t sent_of_type[256]; /* peer messages routed, by type byte */
+static size_t summaries_sent;     /* summary items in SUMMARY_REPLYs routed */
 
 static void key_of(vl_keypair *kp, uint8_t pattern)
 {
@@ -162,6 +166,14 @@ static void enqueue(uint16_t from, const vl_output *o)
             continue;
         if (to == isolated || from == isolated)
             continue; /* partitioned */
+        if (o->len >= 2)
+            sent_of_type[o->data[1]]++;
+        if (o->len >= 2 && o->data[1] == VL_MSG_SUMMARY_REPLY) {
+            vl_msg sm;
+            vl_msg_init(&sm, &mst);
+            CHECK_ERR(vl_msg_decode(o->data, o->len, &sm), VL_OK);
+            summaries_sent += sm.item_count;
+        }
         if (queued >= MAX_QUEUE)
             abort();
         queue[queued].to = to;
@@ -356,13 +368,17 @@ int main(void)
      * 1 s; a round is 1 s now). */
     isolated = -1;
     round_ms = 1000;
+    memset(sent_of_type, 0, sizeof sent_of_type);
     for (int r = 0; r < 5; r++)
         round_once();
     run_until_quiet();
-    round_ms = 10;
     vl_core_get_stats(core[3], &st);
     CHECK(st.bad_inputs == 0);
     check_all_nodes(1, 2);
+    /* node 3 lacked both certificates: it asked for summaries, then whole entries */
+    CHECK(sent_of_type[VL_MSG_SUMMARY_REQUEST] > 0);
+    CHECK(sent_of_type[VL_MSG_LOG_REQUEST] > 0 && sent_of_type[VL_MSG_LOG_REPLY] > 0);
+    round_ms = 10;
 
     /* the same order again, at a third node: the certificate at once */
     CHECK(submit(3, 3, red, &m));
@@ -382,6 +398,31 @@ int main(void)
     test_reopen();
     check_all_nodes(1, -1);
 
+    /* A redemption every node applies from the broadcast.  The sync rounds
+     * after it find its entry in each peer's log by summary and skip it:
+     * no certificate moves a second time. */
+    vl_order *more = redeem_order(1, 1, 1000);
+    CHECK(submit(1, 6, more, &m));
+    check_cert_reply(&m, more);
+    run_until_quiet();
+    memset(sent_of_type, 0, sizeof sent_of_type);
+    summaries_sent = 0;
+    round_ms = 1000;
+    for (int r = 0; r < 4; r++)
+        round_once();
+    run_until_quiet();
+    round_ms = 10;
+    CHECK(sent_of_type[VL_MSG_SUMMARY_REQUEST] >= 4u * NODES * (NODES - 1));
+    CHECK(summaries_sent >= NODES * (NODES - 1)); /* each node's new entry, to each peer */
+    CHECK(sent_of_type[VL_MSG_LOG_REQUEST] == 0 && sent_of_type[VL_MSG_LOG_REPLY] == 0);
+    CHECK(sent_of_type[VL_MSG_CERTS] == 0);
+    for (unsigned i = 0; i < NODES; i++) {
+        vl_core_stats ns;
+        vl_core_get_stats(core[i], &ns);
+        CHECK(ns.bad_inputs == 0);
+        CHECK(ns.status.log_head == 3);
+    }
+
     clear_replies();
     for (unsigned i = 0; i < NODES; i++) {
         vl_core_close(&core[i]);
@@ -393,6 +434,7 @@ int main(void)
     free(red);
     free(other);
     free(over);
+    free(more);
     free(g);
     VL_TEST_END();
 }

@@ -82,6 +82,7 @@ static void emit(const char *target, const char *name, encode_fn fn, const void 
 ENCODER(order, vl_order)
 ENCODER(cert, vl_cert)
 ENCODER(entry, vl_entry)
+ENCODER(summary, vl_summary)
 ENCODER(checkpoint, vl_checkpoint)
 ENCODER(account, vl_account)
 ENCODER(batch_vote, vl_batch_vote)
@@ -288,9 +289,9 @@ static void make_max_cert(vl_cert *c, const vl_order *o)
 /* Encoded fixtures shared by the entry and message corpora. */
 typedef struct {
     uint8_t *order, *order_issue, *cert, *cert_issue, *entry1, *entry2, *checkpoint,
-        *account;
+        *account, *summary1, *summary2;
     size_t order_len, order_issue_len, cert_len, cert_issue_len, entry1_len, entry2_len,
-        checkpoint_len, account_len;
+        checkpoint_len, account_len, summary1_len, summary2_len;
 } fixtures;
 
 static vl_bytes B(uint8_t *p, size_t n)
@@ -326,6 +327,24 @@ static void objects_corpus(fixtures *fx, vl_order *o, vl_cert *c)
     fx->cert = encode(enc_cert, c, &fx->cert_len);
 }
 
+/* The summary of entry e (whose hash is entry_hash), as its node serves it. */
+static uint8_t *summarize(const vl_entry *e, const uint8_t entry_hash[32], size_t *len)
+{
+    vl_cert *c = malloc(sizeof *c);
+    if (c == NULL || vl_cert_decode(e->cert.ptr, e->cert.len, c) != VL_OK)
+        die("an entry's certificate does not decode");
+    vl_summary s;
+    memset(&s, 0, sizeof s);
+    s.index = e->index;
+    s.time_ms = e->time_ms;
+    memcpy(s.entry_hash, entry_hash, 32);
+    vl_order_account(s.account, &c->order);
+    s.seq = c->order.seq;
+    vl_order_hash(s.order_hash, &c->order);
+    free(c);
+    return encode(enc_summary, &s, len);
+}
+
 static void log_corpus(fixtures *fx)
 {
     vl_entry e;
@@ -339,6 +358,8 @@ static void log_corpus(fixtures *fx)
     uint8_t ch[32], head[32];
     vl_cert_hash(ch, fx->cert_issue, fx->cert_issue_len);
     vl_entry_hash(head, 1, e.prev_hash, ch);
+    fx->summary1 = summarize(&e, head, &fx->summary1_len);
+    write_file("summary", "first", fx->summary1, fx->summary1_len);
     e.index = 2;
     memcpy(e.prev_hash, head, 32);
     e.time_ms += 1500;
@@ -353,6 +374,8 @@ static void log_corpus(fixtures *fx)
     cp.log_index = 2;
     vl_cert_hash(ch, fx->cert, fx->cert_len);
     vl_entry_hash(cp.entry_hash, 2, head, ch);
+    fx->summary2 = summarize(&e, cp.entry_hash, &fx->summary2_len);
+    write_file("summary", "second", fx->summary2, fx->summary2_len);
     fill(cp.state_digest, 32, 5);
     cp.time_ms = 1767225602000u;
     uint8_t msg[32];
@@ -464,6 +487,15 @@ static void peer_corpus(const fixtures *fx)
     m.items[0] = B(fx->entry1, fx->entry1_len);
     m.items[1] = B(fx->entry2, fx->entry2_len);
     emit("msg", "log_reply", enc_msg, &m);
+    msg(VL_MSG_SUMMARY_REQUEST)->from_index = 1;
+    m.max_items = VL_MAX_MSG_ITEMS;
+    emit("msg", "summary_request", enc_msg, &m);
+    msg(VL_MSG_SUMMARY_REPLY)->log_head = 2;
+    emit("msg", "summary_reply_empty", enc_msg, &m);
+    m.item_count = 2;
+    m.items[0] = B(fx->summary1, fx->summary1_len);
+    m.items[1] = B(fx->summary2, fx->summary2_len);
+    emit("msg", "summary_reply", enc_msg, &m);
     msg(VL_MSG_ACCOUNT_REQUEST)->from_seq = 1;
     fill(m.account_id, 32, 3);
     emit("msg", "account_request", enc_msg, &m);
@@ -554,8 +586,9 @@ int main(int argc, char **argv)
     peer_corpus(fx);
     client_request_corpus(fx);
     client_reply_corpus(fx);
-    uint8_t *bufs[] = {fx->order, fx->order_issue, fx->cert, fx->cert_issue,
-                       fx->entry1, fx->entry2, fx->checkpoint, fx->account};
+    uint8_t *bufs[] = {fx->order, fx->order_issue, fx->cert,       fx->cert_issue,
+                       fx->entry1, fx->entry2,     fx->checkpoint, fx->account,
+                       fx->summary1, fx->summary2};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     free(fx);

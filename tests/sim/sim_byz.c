@@ -297,9 +297,11 @@ static void harvest_reply(sim_world *w, uint16_t i, uint16_t peer, const vl_msg 
 
 static void send_garbage(sim_world *w, uint16_t i, uint16_t to, uint64_t client)
 {
-    static const uint8_t types[] = {VL_MSG_VOTE_REQUEST, VL_MSG_VOTE_REPLY, VL_MSG_CERTS,
-                                    VL_MSG_LOG_REQUEST,  VL_MSG_LOG_REPLY,  VL_MSG_CLIENT_REPLY,
-                                    VL_MSG_ACCOUNT_REQUEST, VL_MSG_CLIENT_REQUEST};
+    static const uint8_t types[] = {VL_MSG_VOTE_REQUEST,    VL_MSG_VOTE_REPLY,
+                                    VL_MSG_CERTS,           VL_MSG_LOG_REQUEST,
+                                    VL_MSG_LOG_REPLY,       VL_MSG_CLIENT_REPLY,
+                                    VL_MSG_ACCOUNT_REQUEST, VL_MSG_CLIENT_REQUEST,
+                                    VL_MSG_SUMMARY_REQUEST, VL_MSG_SUMMARY_REPLY};
     uint8_t buf[320];
     size_t len = (size_t)sim_rng_below(&w->rng, sizeof buf);
     sim_rng_bytes(&w->rng, buf, len);

@@ -49,6 +49,8 @@ const char *sim_msg_name(uint8_t type)
     case VL_MSG_LOG_REQUEST: return "LOG_REQUEST";
     case VL_MSG_LOG_REPLY: return "LOG_REPLY";
     case VL_MSG_ACCOUNT_REQUEST: return "ACCOUNT_REQUEST";
+    case VL_MSG_SUMMARY_REQUEST: return "SUMMARY_REQUEST";
+    case VL_MSG_SUMMARY_REPLY: return "SUMMARY_REPLY";
     case VL_MSG_CLIENT_REQUEST: return "CLIENT_REQUEST";
     case VL_MSG_CLIENT_REPLY: return "CLIENT_REPLY";
     default: return "?";

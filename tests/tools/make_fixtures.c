@@ -7,8 +7,9 @@
  * The three orders (ISSUE of vouchers 1 and 2, REDEEM of 1, REVOKE of 2)
  * form one batch; every voter key signs its root.  cert.bin is the REDEEM
  * with all the voters' votes, cert_short.bin the same with one vote (below
- * any quorum > 1).  Then an entry, a checkpoint, two accounts, a batch
- * vote, every peer and client message type, and the genesis in binary.
+ * any quorum > 1).  Then an entry, its summary, a checkpoint, two
+ * accounts, a batch vote, every peer and client message type, and the
+ * genesis in binary.
  * Exits 2 on any error.
  */
 #include <stdio.h>
@@ -44,7 +45,7 @@ static struct {
     uint8_t leaves[ORDER_COUNT][32];
     uint8_t root[32];
     uint8_t vote_sig[VL_MAX_NODES][64];
-    blob cert, cert_short, entry, checkpoint, account;
+    blob cert, cert_short, entry, summary, checkpoint, account;
 } fx;
 
 static _Noreturn void die(const char *what)
@@ -206,6 +207,14 @@ static void make_log_objects(void)
     vl_checkpoint_sign(&cp, &fx.voters[0].sign, NULL);
     ENCODE(vl_checkpoint_encode, &cp, fx.checkpoint);
     write_blob("checkpoint.bin", fx.checkpoint);
+
+    /* the entry's summary: its hash, the REDEEM's slot and order hash */
+    vl_summary s = {.index = 1, .time_ms = TIME_MS, .seq = fx.orders[REDEEM].seq};
+    memcpy(s.entry_hash, cp.entry_hash, 32);
+    vl_order_account(s.account, &fx.orders[REDEEM]);
+    memcpy(s.order_hash, fx.leaves[REDEEM], 32);
+    ENCODE(vl_summary_encode, &s, fx.summary);
+    write_blob("summary.bin", fx.summary);
 }
 
 static void make_accounts(void)
@@ -301,6 +310,19 @@ static void make_peer_messages(vl_msg *m, vl_msg_storage *st)
     memset(m->account_id, 0x42, 32);
     m->from_seq = 3;
     write_msg("msg_account_request.bin", m);
+
+    vl_msg_init(m, st);
+    m->type = VL_MSG_SUMMARY_REQUEST;
+    m->from_index = 1;
+    m->max_items = 100;
+    write_msg("msg_summary_request.bin", m);
+
+    vl_msg_init(m, st);
+    m->type = VL_MSG_SUMMARY_REPLY;
+    m->log_head = 1;
+    m->items[0] = view(fx.summary);
+    m->item_count = 1;
+    write_msg("msg_summary_reply.bin", m);
 }
 
 static void make_client_messages(vl_msg *m, vl_msg_storage *st)
@@ -372,6 +394,7 @@ int main(int argc, char **argv)
     free(fx.cert.buf);
     free(fx.cert_short.buf);
     free(fx.entry.buf);
+    free(fx.summary.buf);
     free(fx.checkpoint.buf);
     free(fx.account.buf);
     vl_keyfile_wipe(&fx.issuer);

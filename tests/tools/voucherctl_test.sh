@@ -184,7 +184,7 @@ expect_err inspect-short "VL_ERR_TRUNCATED"
 # ---- every wire object through inspect ---------------------------------------------------
 
 inspect_fixtures() {
-    local fx=$dir/fx f name entry_hash redeem_account
+    local fx=$dir/fx f name entry_hash redeem_account redeem_hash
     mkdir "$fx"
     if "$fixtures" "$dir/genesis.json" "$fx" "$dir/i1.key" "$dir/holder.key" "$dir/p1.key" \
         "$dir/n1.key" "$dir/n2.key" "$dir/n3.key" "$dir/n4.key" 2>"$dir/fx.err"; then pass; else
@@ -216,6 +216,18 @@ inspect_fixtures() {
     expect_json fx-account_voucher 'd["kind"], d["remaining_fen"], d["status"], d["account_id"]' \
         "('voucher', 400000, 'active', '$redeem_account')"
     expect_json fx-account_issuer 'd["kind"], d["issuer_id"]' "('issuer', 'shanghai')"
+    # a summary restates its entry: the entry's hash, the REDEEM's slot and
+    # order hash; it carries no signature, so nothing is "verified"
+    redeem_hash=$(json "$dir/fx-redeem.out" 'd["order_hash"]')
+    expect_json fx-summary 'd["type"], d["index"], d["entry_hash"], "verified" in d' \
+        "('summary', 1, '$entry_hash', False)"
+    expect_json fx-summary 'd["account_id"], d["seq"], d["order_hash"]' \
+        "('$redeem_account', 0, '$redeem_hash')"
+    expect_json fx-msg_summary_request 'd["type"], d["from_index"], d["max_items"]' \
+        "('summary_request', 1, 100)"
+    expect_json fx-msg_summary_reply \
+        'd["type"], d["log_head"], d["items"][0]["type"], d["items"][0]["entry_hash"]' \
+        "('summary_reply', 1, 'summary', '$entry_hash')"
     expect_json fx-msg_vote_reply 'd["verified"]["ok"], [a["kind"] for a in d["answers"]]' \
         "(True, ['behind', 'rejected', 'conflict', 'certified'])"
     expect_json fx-msg_vote_request '[o["kind"] for o in d["items"]]' \

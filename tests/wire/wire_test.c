@@ -53,6 +53,7 @@ CODEC_WRAP(cert, vl_cert)
 CODEC_WRAP(entry, vl_entry)
 CODEC_WRAP(checkpoint, vl_checkpoint)
 CODEC_WRAP(account, vl_account)
+CODEC_WRAP(summary, vl_summary)
 
 static vl_msg_storage dec_storage; /* for every decoded message */
 static vl_msg_storage enc_storage; /* for the message being built */
@@ -77,6 +78,7 @@ static const codec C_ENTRY = {"entry", sizeof(vl_entry), enc_entry, dec_entry, 0
 static const codec C_CP = {"checkpoint", sizeof(vl_checkpoint), enc_checkpoint,
                            dec_checkpoint, 0};
 static const codec C_ACCOUNT = {"account", sizeof(vl_account), enc_account, dec_account, 0};
+static const codec C_SUMMARY = {"summary", sizeof(vl_summary), enc_summary, dec_summary, 0};
 static const codec C_MSG = {"msg", sizeof(vl_msg), enc_msg, dec_msg, 1};
 
 /* ---- fixtures ------------------------------------------------------------ */
@@ -943,13 +945,87 @@ static void test_entry(vl_cert *c, vl_order *o)
     free(cenc);
 }
 
+/* ---- log entry summaries ------------------------------------------------------ */
+
+static void make_summary(vl_summary *s, uint64_t index, unsigned seed)
+{
+    memset(s, 0, sizeof *s);
+    s->index = index;
+    s->time_ms = 1767225600123u + index;
+    fill(s->entry_hash, 32, seed);
+    fill(s->account, 32, seed + 1);
+    s->seq = 0x0102030405060708u;
+    fill(s->order_hash, 32, seed + 2);
+}
+
+/* Offsets of the documented layout (docs/protocol.md, SUMMARY). */
+#define S_INDEX 2
+#define S_ACCOUNT 50
+#define S_SEQ 82
+
+static void test_summary(void)
+{
+    CHECK(VL_SUMMARY_BYTES == 122);
+    vl_summary s, d;
+    make_summary(&s, 3, 20);
+    size_t len;
+    /* roundtrip: trailing byte, version, type 0x7f, every truncation */
+    uint8_t *enc = roundtrip(&C_SUMMARY, &s, &len);
+    CHECK(enc != NULL && len == VL_SUMMARY_BYTES);
+    golden g;
+    g_head(&g, VL_MSG_SUMMARY);
+    g_le(&g, s.index, 8);
+    g_le(&g, s.time_ms, 8);
+    g_raw(&g, s.entry_hash, 32);
+    g_raw(&g, s.account, 32);
+    g_le(&g, s.seq, 8);
+    g_raw(&g, s.order_hash, 32);
+    CHECK(g.n == VL_SUMMARY_BYTES);
+    check_golden(&C_SUMMARY, &s, &g);
+    if (enc == NULL)
+        return;
+
+    /* every field comes back */
+    CHECK_ERR(vl_summary_decode(enc, len, &d), VL_OK);
+    CHECK(d.index == s.index && d.time_ms == s.time_ms && d.seq == s.seq);
+    CHECK_MEM(d.entry_hash, s.entry_hash, 32);
+    CHECK_MEM(d.account, s.account, 32);
+    CHECK_MEM(d.order_hash, s.order_hash, 32);
+
+    /* index 0 is out of range; the other u64s take any value */
+    CHECK_ERR(dec_patch(&C_SUMMARY, enc, len, S_INDEX, 8, 0), VL_ERR_RANGE);
+    CHECK_ERR(dec_patch(&C_SUMMARY, enc, len, S_INDEX, 8, 1), VL_OK);
+    CHECK_ERR(dec_patch(&C_SUMMARY, enc, len, S_INDEX, 8, UINT64_MAX), VL_OK);
+    CHECK_ERR(dec_patch(&C_SUMMARY, enc, len, S_SEQ, 8, 0), VL_OK);
+    /* another object's type byte, and a message's */
+    CHECK_ERR(dec_patch(&C_SUMMARY, enc, len, 1, 1, VL_MSG_ENTRY), VL_ERR_TYPE);
+    CHECK_ERR(dec_patch(&C_SUMMARY, enc, len, 1, 1, VL_MSG_SUMMARY_REPLY), VL_ERR_TYPE);
+    /* and the other way round: a summary is not an entry */
+    vl_entry e;
+    CHECK_ERR(vl_entry_decode(enc, len, &e), VL_ERR_TYPE);
+    free(enc);
+
+    s.index = 0;
+    CHECK_ERR(enc_err(&C_SUMMARY, &s), VL_ERR_RANGE);
+    s.index = 1;
+    s.time_ms = 0;
+    s.seq = 0;
+    memset(s.entry_hash, 0, 32);
+    roundtrip_free(&C_SUMMARY, &s); /* the smallest values */
+    s.index = UINT64_MAX;
+    s.time_ms = UINT64_MAX;
+    s.seq = UINT64_MAX;
+    memset(s.order_hash, 0xff, 32);
+    roundtrip_free(&C_SUMMARY, &s); /* the largest */
+}
+
 /* ---- messages ------------------------------------------------------------------- */
 
 /* Valid nested objects for the messages. */
 typedef struct {
-    uint8_t *order, *big_order, *cert, *big_cert, *entry, *checkpoint, *account;
+    uint8_t *order, *big_order, *cert, *big_cert, *entry, *checkpoint, *account, *summary;
     size_t order_len, big_order_len, cert_len, big_cert_len, entry_len, checkpoint_len,
-        account_len;
+        account_len, summary_len;
 } pool;
 
 static vl_bytes B(uint8_t *p, size_t n)
@@ -980,6 +1056,9 @@ static void pool_init(pool *p, vl_cert *c, vl_order *o)
     vl_account a;
     make_account(&a, VL_ACCOUNT_VOUCHER, 10);
     p->account = encode_alloc(&C_ACCOUNT, &a, &p->account_len);
+    vl_summary s;
+    make_summary(&s, 17, 4);
+    p->summary = encode_alloc(&C_SUMMARY, &s, &p->summary_len);
 }
 
 static void pool_free(pool *p)
@@ -991,6 +1070,7 @@ static void pool_free(pool *p)
     free(p->entry);
     free(p->checkpoint);
     free(p->account);
+    free(p->summary);
 }
 
 static vl_msg *msg_new(vl_msg *m, uint8_t type)
@@ -1168,6 +1248,102 @@ static void test_certs_and_log(vl_msg *m, const pool *p)
     enc = roundtrip(&C_MSG, m, &len);
     CHECK(len == M_BODY + 2 + 32 + 8);
     free(enc);
+}
+
+/* SUMMARY_REQUEST has LOG_REQUEST's layout, SUMMARY_REPLY LOG_REPLY's with
+ * summaries for entries; neither may stand in for the other. */
+static void test_summary_request(vl_msg *m)
+{
+    msg_new(m, VL_MSG_SUMMARY_REQUEST);
+    m->from_index = 0x0a0b0c0d0e0f1011u;
+    m->max_items = VL_MAX_MSG_ITEMS;
+    size_t len;
+    uint8_t *enc = roundtrip(&C_MSG, m, &len);
+    CHECK(len == M_BODY + 2 + 8 + 4);
+    golden g;
+    g_head(&g, VL_MSG_SUMMARY_REQUEST);
+    g_le(&g, m->req_id, 8);
+    g_le(&g, m->from, 2);
+    g_le(&g, m->from_index, 8);
+    g_le(&g, m->max_items, 4);
+    check_golden(&C_MSG, m, &g);
+    vl_msg_init(m, &dec_storage);
+    CHECK_ERR(vl_msg_decode(enc, len, m), VL_OK);
+    CHECK(m->type == VL_MSG_SUMMARY_REQUEST && m->from == 5 &&
+          m->from_index == 0x0a0b0c0d0e0f1011u && m->max_items == VL_MAX_MSG_ITEMS);
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, M_BODY + 10, 4, 0), VL_ERR_RANGE);
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, M_BODY + 10, 4, VL_MAX_MSG_ITEMS + 1),
+              VL_ERR_LIMIT);
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, M_BODY + 10, 4, 1), VL_OK);
+    free(enc);
+
+    msg_new(m, VL_MSG_SUMMARY_REQUEST);
+    m->from_index = 1;
+    m->max_items = 1;
+    roundtrip_free(&C_MSG, m);
+    m->max_items = 0;
+    CHECK_ERR(enc_err(&C_MSG, m), VL_ERR_RANGE);
+    m->max_items = VL_MAX_MSG_ITEMS + 1;
+    CHECK_ERR(enc_err(&C_MSG, m), VL_ERR_LIMIT);
+}
+
+static void test_summary_reply(vl_msg *m, const pool *p)
+{
+    /* empty: the sender's log has nothing from from_index on */
+    msg_new(m, VL_MSG_SUMMARY_REPLY);
+    m->log_head = 77;
+    size_t len;
+    uint8_t *enc = roundtrip(&C_MSG, m, &len);
+    CHECK(len == M_BODY + 2 + 8 + 2);
+    vl_msg_init(m, &dec_storage);
+    CHECK_ERR(vl_msg_decode(enc, len, m), VL_OK);
+    CHECK(m->type == VL_MSG_SUMMARY_REPLY && m->log_head == 77 && m->item_count == 0);
+    free(enc);
+
+    msg_new(m, VL_MSG_SUMMARY_REPLY);
+    m->log_head = 77;
+    msg_items(m, 2, p->summary, p->summary_len);
+    enc = roundtrip(&C_MSG, m, &len);
+    golden g;
+    g_head(&g, VL_MSG_SUMMARY_REPLY);
+    g_le(&g, m->req_id, 8);
+    g_le(&g, m->from, 2);
+    g_le(&g, m->log_head, 8);
+    g_le(&g, 2, 2);
+    for (int i = 0; i < 2; i++) {
+        g_le(&g, p->summary_len, 4);
+        g_raw(&g, p->summary, p->summary_len);
+    }
+    check_golden(&C_MSG, m, &g);
+    CHECK(len == M_BODY + 12 + 2 * (4 + VL_SUMMARY_BYTES));
+    size_t item = M_BODY + 12; /* the first item's u32 length */
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, M_BODY + 10, 2, VL_MAX_MSG_ITEMS + 1), VL_ERR_LIMIT);
+    /* each item is decoded strictly: index 0, another type, its length */
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, item + 4 + S_INDEX, 8, 0), VL_ERR_RANGE);
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, item + 4 + 1, 1, VL_MSG_ENTRY), VL_ERR_TYPE);
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, item, 4, VL_SUMMARY_BYTES - 1), VL_ERR_TRUNCATED);
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, item, 4, VL_SUMMARY_BYTES + 1), VL_ERR_TRAILING);
+    /* a LOG_REPLY does not carry summaries */
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, 1, 1, VL_MSG_LOG_REPLY), VL_ERR_TYPE);
+    free(enc);
+
+    /* a SUMMARY_REPLY does not carry entries, whichever side builds it */
+    msg_items(m, 1, p->entry, p->entry_len);
+    CHECK_ERR(enc_err(&C_MSG, m), VL_ERR_TYPE);
+    msg_new(m, VL_MSG_LOG_REPLY);
+    m->log_head = 77;
+    msg_items(m, 1, p->entry, p->entry_len);
+    enc = encode_alloc(&C_MSG, m, &len);
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, 1, 1, VL_MSG_SUMMARY_REPLY), VL_ERR_TYPE);
+    free(enc);
+    msg_items(m, 1, p->summary, p->summary_len);
+    CHECK_ERR(enc_err(&C_MSG, m), VL_ERR_TYPE);
+
+    msg_new(m, VL_MSG_SUMMARY_REPLY);
+    msg_items(m, VL_MAX_MSG_ITEMS, p->summary, p->summary_len);
+    roundtrip_free(&C_MSG, m); /* the largest */
+    m->item_count = VL_MAX_MSG_ITEMS + 1;
+    CHECK_ERR(enc_err(&C_MSG, m), VL_ERR_LIMIT);
 }
 
 static void test_client_request(vl_msg *m, const pool *p)
@@ -1351,6 +1527,7 @@ static void test_framing(const pool *p, vl_msg *m)
     vl_msg_init(m, &dec_storage);
     CHECK_ERR(vl_msg_decode(p->order, p->order_len, m), VL_ERR_TYPE);
     CHECK_ERR(vl_msg_decode(p->entry, p->entry_len, m), VL_ERR_TYPE);
+    CHECK_ERR(vl_msg_decode(p->summary, p->summary_len, m), VL_ERR_TYPE);
     CHECK(m->items == dec_storage.items && m->type == 0);
     vl_order *o = malloc(sizeof *o);
     assert(o != NULL);
@@ -1365,7 +1542,8 @@ static void test_framing(const pool *p, vl_msg *m)
     size_t big = (size_t)VL_MAX_MSG_BYTES + 1;
     uint8_t *huge = calloc(1, big);
     assert(huge != NULL);
-    const codec *all[] = {&C_ORDER, &C_VOTE, &C_CERT, &C_ENTRY, &C_CP, &C_ACCOUNT, &C_MSG};
+    const codec *all[] = {&C_ORDER, &C_VOTE,    &C_CERT,   &C_ENTRY,
+                          &C_CP,    &C_ACCOUNT, &C_SUMMARY, &C_MSG};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         void *x = calloc(1, all[i]->size);
         assert(x != NULL);
@@ -1397,11 +1575,14 @@ int main(void)
     test_cert_decode_errors(c, o);
     test_cert_encode_errors(c, o);
     test_entry(c, o);
+    test_summary();
 
     pool_init(p, c, o);
     test_vote_request(m, p);
     test_vote_reply(m, p);
     test_certs_and_log(m, p);
+    test_summary_request(m);
+    test_summary_reply(m, p);
     test_client_request(m, p);
     test_client_reply_data(m, p);
     test_client_reply_status(m);
