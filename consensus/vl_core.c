@@ -1022,6 +1022,8 @@ void vl_core_get_stats(vl_core *c, vl_core_stats *st)
     }
     st->bad_inputs = c->mem.bad_inputs;
     st->votes_sent = c->mem.votes_sent;
+    st->sync_skipped = c->mem.sync_skipped;
+    st->sync_pulled = c->mem.sync_pulled;
     st->certs_applied = c->mem.certs_applied;
     st->certs_formed = c->mem.certs_formed;
     vl_store_usage(&c->st, &st->map_used_bytes, &st->map_size_bytes);

@@ -151,13 +151,15 @@ typedef struct {
     bool head_dirty;
     bool digest_dirty;
     vl_cursor cursors[VL_MAX_NODES];
-    uint64_t next_sync_ms; /* send LOG_REQUESTs at the first tick at or after */
+    uint64_t next_sync_ms; /* send SUMMARY_REQUESTs at the first tick at or after */
     uint64_t next_cp_ms;   /* sign a checkpoint at the first tick at or after */
     bool has_checkpoint;
     uint64_t bad_inputs;
     uint64_t votes_sent;
     uint64_t certs_applied;
     uint64_t certs_formed;
+    uint64_t sync_skipped; /* peers' entries passed by summary */
+    uint64_t sync_pulled;  /* peers' entries pulled whole */
 } vl_core_mem;
 
 typedef struct {

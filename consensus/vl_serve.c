@@ -317,6 +317,7 @@ static vl_err pull_entry(vl_core *c, uint16_t peer, vl_bytes raw, uint64_t peer_
     vl_cert_hash(cert_hash, e.cert.ptr, e.cert.len);
     vl_entry_hash(cur->hash, e.index, e.prev_hash, cert_hash);
     cur->next = e.index + 1u;
+    c->mem.sync_pulled++;
     return VL_OK;
 }
 
@@ -401,6 +402,7 @@ vl_err vl_on_summary_reply(vl_core *c, uint16_t peer, const vl_msg *m)
         VL_TRY(clock_sample(c, sum.index, sum.time_ms, mine, m->log_head, &pick));
         memcpy(cur->hash, sum.entry_hash, 32);
         cur->next = sum.index + 1u;
+        c->mem.sync_skipped++;
         advanced = true;
     }
     clock_keep(c, peer, &pick);

@@ -211,6 +211,12 @@ static void format_counters(writer *w, const vl_metrics_snapshot *s)
     metric(w, "votes_sent_total", "counter", "Orders this node voted on.", s->votes_sent);
     metric(w, "bad_inputs_total", "counter", "Malformed or invalid inputs the core refused.",
            s->bad_inputs);
+    metric(w, "sync_entries_skipped_total", "counter",
+           "Peers' log entries passed by their summaries (certificate held already).",
+           s->sync_skipped);
+    metric(w, "sync_entries_pulled_total", "counter",
+           "Peers' log entries pulled whole by log sync (news, or held and re-checked).",
+           s->sync_pulled);
     by_socket(w, "messages_malformed_total", "Messages of more than one payload frame, dropped.",
               s->peer_malformed, s->client_malformed);
     metric(w, "peer_messages_unauthenticated_total", "counter",

@@ -576,6 +576,8 @@ static void metrics_publish(vl_daemon *d)
     s->certs_applied = st.certs_applied;
     s->votes_sent = st.votes_sent;
     s->bad_inputs = st.bad_inputs;
+    s->sync_skipped = st.sync_skipped;
+    s->sync_pulled = st.sync_pulled;
     s->peer_unauth = ns->peer_unauth;
     s->peer_malformed = ns->peer_malformed;
     s->client_malformed = ns->client_malformed;

@@ -146,7 +146,8 @@ check "the metrics endpoint is logged" grep -q 'socket=metrics endpoint=http://1
 
 names="voucher_orders_submitted_total voucher_client_requests_total
   voucher_certificates_formed_total voucher_certificates_applied_total voucher_votes_sent_total
-  voucher_bad_inputs_total voucher_messages_dropped_total voucher_zap_refused_total
+  voucher_bad_inputs_total voucher_sync_entries_skipped_total voucher_sync_entries_pulled_total
+  voucher_messages_dropped_total voucher_zap_refused_total
   voucher_log_head voucher_pending_locks voucher_peers_connected voucher_quorum_reachable
   voucher_read_only voucher_syncing voucher_lmdb_map_size_bytes voucher_lmdb_map_used_bytes
   voucher_step_duration_seconds voucher_step_inputs voucher_prevalidated_signatures_total
@@ -209,6 +210,14 @@ check "the step histograms observed steps ($steps0 -> $steps1)" [ "$steps1" -gt 
 # CERTS message, whose order and vote signatures the pool checks first.
 prevalidated() { [ "$(sum_metric voucher_prevalidated_signatures_total)" -gt 0 ]; }
 check "prevalidated_signatures_total (all nodes) counts the pool's checks" wait_for 20 prevalidated
+# Log sync (every 200 ms here) finds the broadcast certificates in each
+# peer's log by their summaries: every node passes at least the other
+# nodes' entries of them without pulling them again.
+skipped() { [ "$(metric "$1" voucher_sync_entries_skipped_total)" -ge "$certs" ]; }
+for i in 1 2 3 4; do
+  check "node$i: sync_entries_skipped_total reaches $certs (summaries of held entries)" \
+    wait_for 20 skipped "$i"
+done
 v=$(metric 1 voucher_votes_sent_total)
 check "votes_sent_total counts ($v)" [ "${v:-0}" -ge 1 ]
 v=$(metric 1 voucher_lmdb_map_used_bytes)
