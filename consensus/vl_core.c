@@ -168,13 +168,28 @@
  *     that the wire decoder already checked against one.
  *
  * 15. Sync (vl_serve.c).  A cursor per peer (next index, hash of the last
- *     entry pulled) is kept in `peers`.  Every sync_interval_ms each other
- *     node is sent LOG_REQUEST(cursor, sync_batch).  A LOG_REPLY is read in
- *     order: entries below the cursor are a duplicate reply and skipped; an
- *     entry at the cursor must chain (prev_hash == cursor hash) and carry a
- *     valid certificate, else the reply counts as bad input and reading
- *     stops.  A reply that advanced the cursor while the peer has more
- *     asks for the next batch at once.
+ *     entry passed) is kept in `peers`.  Every sync_interval_ms each other
+ *     node is sent SUMMARY_REQUEST(cursor, sync_batch); its SUMMARY_REPLY
+ *     lists {index, time, entry hash, account, seq, order hash} per entry
+ *     (the tail from an in-memory ring, older entries computed).  Summaries
+ *     are read in order: one below the cursor is a duplicate reply; one at
+ *     the cursor whose order this node holds in slot (account, seq) moves
+ *     the cursor (its entry hash becomes the chain's) and nothing else
+ *     moves; a gap is bad input and stops the reading.  At the first one
+ *     not held (no slot, or another order: a fork to record) the node
+ *     waits: whole entries are asked for (LOG_REQUEST from the cursor)
+ *     only when that entry is still lacking a sync interval later, since
+ *     under load it is mostly a certificate whose broadcast is on its way.
+ *     A LOG_REPLY is read in order: entries below the cursor are skipped;
+ *     an entry at the cursor must chain (prev_hash == cursor hash) and
+ *     carry a valid certificate, else the reply counts as bad input and
+ *     reading stops.  After a reply that moved the cursor while the peer
+ *     has more, the next request goes at once: LOG_REQUEST while the last
+ *     entry was news and the peer is at least a batch ahead (catching up),
+ *     SUMMARY_REQUEST otherwise.  What the node does not check: the chain
+ *     of entries it passes by summary (it holds their certificates; a
+ *     peer's log is the auditor's to check against its checkpoints).
+ *     docs/consensus.md "Log sync" has the costs that led here.
  *
  * 16. Serving lists (LOG_REPLY, GET_LOG, CERTS for ACCOUNT_REQUEST and
  *     BEHIND, GET_ACCOUNT) gathers at most VL_MAX_MSG_ITEMS items within
