@@ -112,19 +112,25 @@ vl_err vl_on_account_request(vl_core *c, uint16_t peer, const vl_msg *m)
     return vl_send_account_certs(c, peer, m->account_id, m->from_seq, UINT64_MAX, &sent);
 }
 
-vl_err vl_on_log_request(vl_core *c, uint16_t peer, const vl_msg *m)
+/* A LOG_REPLY or SUMMARY_REPLY to request m with the n items in c->items. */
+static vl_err send_log_list(vl_core *c, uint16_t peer, const vl_msg *m, uint8_t type, uint32_t n)
 {
-    uint32_t n;
-    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, &n));
     vl_msg r;
     vl_msg_init(&r, NULL);
-    r.type = VL_MSG_LOG_REPLY;
+    r.type = type;
     r.req_id = m->req_id;
     r.from = c->self;
     r.log_head = c->mem.head;
     r.items = c->items;
     r.item_count = n;
     return vl_stage_msg(c, VL_OUT_PEER, peer, 0, &r);
+}
+
+vl_err vl_on_log_request(vl_core *c, uint16_t peer, const vl_msg *m)
+{
+    uint32_t n;
+    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, &n));
+    return send_log_list(c, peer, m, VL_MSG_LOG_REPLY, n);
 }
 
 /* LOG_REQUEST (full entries) or SUMMARY_REQUEST from the cursor into
@@ -206,15 +212,7 @@ vl_err vl_on_summary_request(vl_core *c, uint16_t peer, const vl_msg *m)
 {
     uint32_t n;
     VL_TRY(gather_summaries(c, c->txn, m->from_index, m->max_items, &n));
-    vl_msg r;
-    vl_msg_init(&r, NULL);
-    r.type = VL_MSG_SUMMARY_REPLY;
-    r.req_id = m->req_id;
-    r.from = c->self;
-    r.log_head = c->mem.head;
-    r.items = c->items;
-    r.item_count = n;
-    return vl_stage_msg(c, VL_OUT_PEER, peer, 0, &r);
+    return send_log_list(c, peer, m, VL_MSG_SUMMARY_REPLY, n);
 }
 
 /* Peer clocks.  An entry of a peer's log for a certificate this node

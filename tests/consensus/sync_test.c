@@ -88,6 +88,24 @@ static h_buf plog_entry(const peer_log *pl, uint64_t index, const uint8_t *prev)
 
 /* ---- messages from a peer -------------------------------------------------------- */
 
+/* A LOG_REPLY or SUMMARY_REPLY from `from` with log_head and the n items. */
+static vl_err feed_list(h_net *h, uint16_t from, uint8_t type, uint64_t log_head,
+                        vl_bytes *items, uint32_t n)
+{
+    vl_msg m;
+    vl_msg_init(&m, NULL);
+    m.type = type;
+    m.req_id = h->next_req_id++;
+    m.from = from;
+    m.log_head = log_head;
+    m.items = items;
+    m.item_count = n;
+    h_buf b = h_msg_bytes(&m);
+    vl_err e = h_feed_peer(h, from, b.data, b.len);
+    h_buf_free(&b);
+    return e;
+}
+
 /* SUMMARY_REPLY from `from` with log_head and the n summaries s. */
 static vl_err feed_summaries(h_net *h, uint16_t from, uint64_t log_head, const vl_summary *s,
                              uint32_t n)
@@ -101,18 +119,7 @@ static vl_err feed_summaries(h_net *h, uint16_t from, uint64_t log_head, const v
         CHECK(len == VL_SUMMARY_BYTES);
         items[i] = (vl_bytes){enc[i], VL_SUMMARY_BYTES};
     }
-    vl_msg m;
-    vl_msg_init(&m, NULL);
-    m.type = VL_MSG_SUMMARY_REPLY;
-    m.req_id = h->next_req_id++;
-    m.from = from;
-    m.log_head = log_head;
-    m.items = items;
-    m.item_count = n;
-    h_buf b = h_msg_bytes(&m);
-    vl_err e = h_feed_peer(h, from, b.data, b.len);
-    h_buf_free(&b);
-    return e;
+    return feed_list(h, from, VL_MSG_SUMMARY_REPLY, log_head, items, n);
 }
 
 /* LOG_REPLY from `from` with log_head and the n encoded entries. */
@@ -124,18 +131,7 @@ static vl_err feed_entries(h_net *h, uint16_t from, uint64_t log_head, const h_b
     for (uint32_t i = 0; i < n; i++) {
         items[i] = (vl_bytes){entries[i].data, (uint32_t)entries[i].len};
     }
-    vl_msg m;
-    vl_msg_init(&m, NULL);
-    m.type = VL_MSG_LOG_REPLY;
-    m.req_id = h->next_req_id++;
-    m.from = from;
-    m.log_head = log_head;
-    m.items = items;
-    m.item_count = n;
-    h_buf b = h_msg_bytes(&m);
-    vl_err e = h_feed_peer(h, from, b.data, b.len);
-    h_buf_free(&b);
-    return e;
+    return feed_list(h, from, VL_MSG_LOG_REPLY, log_head, items, n);
 }
 
 /* One entry of the peer's log in a LOG_REPLY (prev as in plog_entry). */
