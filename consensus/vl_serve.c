@@ -407,8 +407,7 @@ vl_err vl_on_summary_reply(vl_core *c, uint16_t peer, const vl_msg *m)
     if (advanced)
         VL_TRY(vl_cursor_save(c, peer));
     if (lacking)
-        return lacking_entry(c, peer);
-    c->lack_since_ms[peer] = 0;
+        return lacking_entry(c, peer); /* a new index there starts a new wait */
     if (advanced && m->log_head >= cur->next)
         return send_sync_request(c, peer, VL_MSG_SUMMARY_REQUEST);
     return VL_OK;
