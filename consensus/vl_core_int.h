@@ -316,6 +316,7 @@ typedef struct {
     uint8_t hash[32];
     uint8_t account[32];
     uint64_t seq;
+    uint64_t index; /* VL_APPLY_DUPLICATE: the log index of our certificate */
 } vl_apply_info;
 
 #define VL_APPLY_VERIFIED 1u /* skip vl_cert_verify (formed from checked votes) */

@@ -305,12 +305,8 @@ static vl_err pull_entry(vl_core *c, uint16_t peer, vl_bytes raw, uint64_t peer_
         return VL_OK; /* counted by the apply; the cursor stays */
     *res = PULL_NEW;
     if (info.res == VL_APPLY_DUPLICATE) {
-        bool found;
-        uint64_t mine;
         *res = PULL_HELD;
-        VL_TRY(vl_slot_get(c, c->txn, info.account, info.seq, &found, NULL, &mine));
-        if (found)
-            VL_TRY(clock_sample(c, e.index, e.time_ms, mine, peer_head, pick));
+        VL_TRY(clock_sample(c, e.index, e.time_ms, info.index, peer_head, pick));
     }
     vl_cert_hash(cert_hash, e.cert.ptr, e.cert.len);
     vl_entry_hash(cur->hash, e.index, e.prev_hash, cert_hash);

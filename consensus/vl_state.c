@@ -519,7 +519,7 @@ static vl_err apply_one(vl_core *c, const uint8_t *raw, size_t len, unsigned fla
     info->res = VL_APPLY_DONE; /* until a check below says otherwise */
     uint8_t have[32];
     bool found;
-    VL_TRY(vl_slot_get(c, c->txn, info->account, info->seq, &found, have, NULL));
+    VL_TRY(vl_slot_get(c, c->txn, info->account, info->seq, &found, have, &info->index));
     if (found && memcmp(have, info->hash, 32) == 0) {
         info->res = VL_APPLY_DUPLICATE; /* nothing to learn: no need to verify */
         return VL_OK;
