@@ -5,7 +5,8 @@
  * Pointer discipline: an entry may be freed by settle(), by forming, or by
  * vl_coord_resolved() (called from any apply).  So no function keeps an
  * entry pointer across a call that may apply a certificate or settle; they
- * look the entry up again by order hash.
+ * look the entry up again by order hash.  Votes name the entry by its vote
+ * leaf (vl_vote_leaf), a second index.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -34,11 +35,22 @@ static vl_coord *coord_find(const vl_core *c, const uint8_t hash[32])
     return NULL;
 }
 
+static vl_coord *coord_find_leaf(const vl_core *c, const uint8_t leaf[32])
+{
+    for (vl_coord *e = c->ltable[bucket_of(leaf)]; e != NULL; e = e->lnext)
+        if (memcmp(e->leaf, leaf, 32) == 0)
+            return e;
+    return NULL;
+}
+
 static void coord_link(vl_core *c, vl_coord *e)
 {
     uint32_t b = bucket_of(e->hash);
     e->hnext = c->table[b];
     c->table[b] = e;
+    b = bucket_of(e->leaf);
+    e->lnext = c->ltable[b];
+    c->ltable[b] = e;
     e->older = c->newest;
     e->newer = NULL;
     if (c->newest != NULL)
@@ -58,6 +70,12 @@ static void coord_unlink(vl_core *c, vl_coord *e)
         pp = &(*pp)->hnext;
     }
     *pp = e->hnext;
+    pp = &c->ltable[bucket_of(e->leaf)];
+    while (*pp != e) {
+        assert(*pp != NULL && "coord_unlink: entry not in its leaf chain");
+        pp = &(*pp)->lnext;
+    }
+    *pp = e->lnext;
     if (e->older != NULL)
         e->older->newer = e->newer;
     else
@@ -84,7 +102,8 @@ static void coord_free(vl_coord *e)
 vl_err vl_coord_init(vl_core *c)
 {
     c->table = calloc(VL_COORD_BUCKETS, sizeof *c->table);
-    return c->table != NULL ? VL_OK : VL_ERR_NOMEM;
+    c->ltable = calloc(VL_COORD_BUCKETS, sizeof *c->ltable);
+    return c->table != NULL && c->ltable != NULL ? VL_OK : VL_ERR_NOMEM;
 }
 
 void vl_coord_free_all(vl_core *c)
@@ -97,6 +116,8 @@ void vl_coord_free_all(vl_core *c)
     }
     if (c->table != NULL)
         memset(c->table, 0, VL_COORD_BUCKETS * sizeof *c->table);
+    if (c->ltable != NULL)
+        memset(c->ltable, 0, VL_COORD_BUCKETS * sizeof *c->ltable);
     c->oldest = c->newest = NULL;
     c->coord_count = 0;
 }
@@ -145,9 +166,9 @@ vl_err vl_stage_orphans(vl_core *c, const vl_input *in, size_t n)
     return VL_OK;
 }
 
-bool vl_coord_tracks(vl_core *c, const uint8_t hash[32], uint16_t voter)
+bool vl_coord_tracks(vl_core *c, const uint8_t leaf[32], uint16_t voter)
 {
-    const vl_coord *e = coord_find(c, hash);
+    const vl_coord *e = coord_find_leaf(c, leaf);
     return e != NULL && (e->voted & VL_BIT(voter)) == 0;
 }
 
@@ -165,6 +186,7 @@ static vl_err coord_new(vl_core *c, vl_bytes raw, const vl_order *o, const uint8
     memcpy(e->order, raw.ptr, raw.len);
     e->order_len = raw.len;
     memcpy(e->hash, hash, 32);
+    vl_vote_leaf(e->leaf, hash, o);
     vl_order_account(e->account, o);
     e->seq = o->seq;
     e->created_ms = e->requested_ms = c->now_ms;
@@ -296,7 +318,21 @@ static vl_err fail(vl_core *c, vl_coord *e)
     return finish_entry(c, e, code, NULL, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
 }
 
-/* Form at quorum, fail when quorum became impossible; may free e. */
+static vl_err request_vote(vl_core *c, vl_coord *e, uint16_t v);
+
+/* Ask every voter not asked yet (never frees e). */
+static vl_err ask_rest(vl_core *c, vl_coord *e)
+{
+    uint64_t rest = c->voter_mask & ~e->asked & ~e->voted & ~e->refused;
+    for (uint32_t v = 0; v < c->g->node_count; v++)
+        if ((rest & VL_BIT(v)) != 0 && v != c->self)
+            VL_TRY(request_vote(c, e, (uint16_t)v));
+    return VL_OK;
+}
+
+/* Form at quorum, fail when quorum became impossible; may free e.  Else,
+ * when the voters asked so far can no longer make up a quorum (one
+ * refused, say), ask the others too (vl_core.c note 21). */
 static vl_err settle(vl_core *c, vl_coord *e)
 {
     uint32_t votes = popcount64(e->voted);
@@ -305,7 +341,10 @@ static vl_err settle(vl_core *c, vl_coord *e)
     uint32_t open = popcount64(c->voter_mask & ~e->voted & ~e->refused);
     if (votes + open < c->quorum)
         return fail(c, e);
-    return VL_OK;
+    uint64_t asked_open = c->voter_mask & e->asked & ~e->voted & ~e->refused;
+    if (votes + popcount64(asked_open) >= c->quorum)
+        return VL_OK;
+    return ask_rest(c, e);
 }
 
 /* ---- asking for votes ------------------------------------------------------------------ */
@@ -374,6 +413,7 @@ static vl_err own_vote(vl_core *c, vl_coord *e)
 /* Ask voter v (ourselves included) for its vote on e, once per step. */
 static vl_err request_vote(vl_core *c, vl_coord *e, uint16_t v)
 {
+    e->asked |= VL_BIT(v);
     if (((e->voted | e->refused) & VL_BIT(v)) != 0)
         return VL_OK;
     if (e->req_step != c->step_no) {
@@ -385,6 +425,8 @@ static vl_err request_vote(vl_core *c, vl_coord *e, uint16_t v)
     e->req_mask |= VL_BIT(v);
     if (v == c->self)
         return own_vote(c, e);
+    if (c->vote_wait_ms[v] == 0)
+        c->vote_wait_ms[v] = vl_sat_add(c->now_ms, 1u); /* time + 1: 0 means none */
     vl_peer_step *ps = &c->peers[v];
     if (ps->requests == NULL) {
         ps->requests = malloc(VL_PEER_REQUESTS_MAX * sizeof *ps->requests);
@@ -402,6 +444,55 @@ static vl_err request_all(vl_core *c, vl_coord *e)
     for (uint32_t v = 0; v < c->g->node_count; v++)
         if ((c->voter_mask & VL_BIT(v)) != 0)
             VL_TRY(request_vote(c, e, (uint16_t)v));
+    return VL_OK;
+}
+
+/* A voter is slow while a vote request to it has gone unanswered for a
+ * quarter of redrive_after_ms (vl_core.c note 21). */
+static uint64_t slow_after_ms(const vl_core *c)
+{
+    return c->cfg.redrive_after_ms / 4u + 1u;
+}
+
+static bool voter_slow(const vl_core *c, uint32_t v)
+{
+    return c->vote_wait_ms[v] != 0 &&
+           vl_elapsed(c->now_ms, c->vote_wait_ms[v] - 1u) >= slow_after_ms(c);
+}
+
+/* The first request for a new order whose own vote is coming (vl_core.c note 21):
+ * ask just enough other voters for a quorum, picked in turn from the order
+ * hash among those not slow, and probe each slow voter at most once per
+ * slow_after_ms.  Too few voters not slow: ask every voter. */
+static vl_err request_quorum(vl_core *c, vl_coord *e)
+{
+    uint32_t n = c->g->node_count, need = c->quorum - 1u, picked = 0, others = 0;
+    uint16_t other[VL_MAX_NODES];
+    for (uint32_t v = 0; v < n; v++)
+        if (v != c->self && (c->voter_mask & VL_BIT(v)) != 0)
+            other[others++] = (uint16_t)v;
+    uint64_t pick = 0;
+    uint32_t start = others > 0 ? ((uint32_t)e->hash[1] << 8 | e->hash[2]) % others : 0;
+    for (uint32_t i = 0; i < others && picked < need; i++) {
+        uint32_t v = other[(start + i) % others];
+        if (voter_slow(c, v))
+            continue;
+        pick |= VL_BIT(v);
+        picked++;
+    }
+    if (picked < need)
+        return request_all(c, e);
+    for (uint32_t v = 0; v < n; v++) {
+        if (v == c->self || (c->voter_mask & VL_BIT(v)) == 0)
+            continue;
+        bool probe = (pick & VL_BIT(v)) == 0 && voter_slow(c, v) &&
+                     (c->vote_probe_ms[v] == 0 ||
+                      vl_elapsed(c->now_ms, c->vote_probe_ms[v] - 1u) >= slow_after_ms(c));
+        if (probe)
+            c->vote_probe_ms[v] = vl_sat_add(c->now_ms, 1u);
+        if ((pick & VL_BIT(v)) != 0 || probe)
+            VL_TRY(request_vote(c, e, (uint16_t)v));
+    }
     return VL_OK;
 }
 
@@ -452,14 +543,16 @@ static vl_err submit_start(vl_core *c, uint64_t client, uint64_t req_id, vl_byte
     vl_err err = coord_new(c, raw, c->cord, hash, &e);
     if (err == VL_OK)
         err = add_waiter(c, e, client, req_id);
+    bool own_vote_coming = d.kind == VL_DECIDE_VOTE;
     if (err == VL_OK) {
         e->req_step = c->step_no;
         e->req_mask = VL_BIT(c->self); /* decided just now */
+        e->asked = VL_BIT(c->self);
         err = local_answer(c, e, &d);
     }
     vl_decision_free(&d);
     VL_TRY(err);
-    VL_TRY(request_all(c, e));
+    VL_TRY(own_vote_coming ? request_quorum(c, e) : request_all(c, e));
     return settle(c, e);
 }
 
@@ -497,11 +590,11 @@ vl_err vl_coord_submit(vl_core *c, uint64_t client, uint64_t req_id, vl_bytes ra
 
 /* ---- VOTE_REPLY ------------------------------------------------------------------------ */
 
-vl_err vl_coord_add_vote(vl_core *c, const uint8_t hash[32], uint16_t voter, uint32_t index,
+vl_err vl_coord_add_vote(vl_core *c, const uint8_t leaf[32], uint16_t voter, uint32_t index,
                          uint32_t count, const uint8_t (*path)[32], uint32_t path_len,
                          const uint8_t sig[64])
 {
-    vl_coord *e = coord_find(c, hash);
+    vl_coord *e = coord_find_leaf(c, leaf);
     if (e == NULL || (e->voted & VL_BIT(voter)) != 0)
         return VL_OK;
     assert(voter < VL_MAX_NODES && path_len <= VL_MAX_MERKLE_DEPTH);
@@ -530,6 +623,7 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
         vl_bad_input(c);
         return VL_OK;
     }
+    c->vote_wait_ms[peer] = 0; /* a signed vote: not slow (vl_core.c note 21) */
     for (uint32_t i = 0; i < n; i++) {
         c->want[i] = vl_coord_tracks(c, m->leaves[i], peer) ? 1u : 0u;
         wanted += c->want[i];
@@ -596,12 +690,14 @@ static vl_err answer_behind(vl_core *c, uint16_t peer, const vl_answer *a, vl_co
      * (a voter that knows it votes, or rejects, or says STALE_SEQ). */
     if (a->next_seq == 0 && e->seq == 0)
         e->unknown |= VL_BIT(peer);
+    /* A voter we cannot bring up to date will not vote soon: ask the
+     * others now rather than at the re-request (vl_core.c note 21). */
     if (e->behind[peer] >= VL_BEHIND_RETRIES || a->next_seq > e->seq)
-        return VL_OK;
+        return ask_rest(c, e);
     e->behind[peer]++;
     VL_TRY(vl_send_account_certs(c, peer, e->account, a->next_seq, e->seq, &sent));
     if (sent == 0)
-        return VL_OK; /* we lack them too: the re-request tries later */
+        return ask_rest(c, e); /* we lack them too: the re-request tries later */
     /* Requests are staged at the end of the step, after these CERTS. */
     return request_vote(c, e, peer);
 }
@@ -613,6 +709,7 @@ static vl_err on_answer(vl_core *c, uint16_t peer, const vl_answer *a)
     vl_coord *e = coord_find(c, a->order_hash);
     if (e == NULL)
         return VL_OK;
+    c->vote_wait_ms[peer] = 0; /* an answer about an order we asked of it: not slow */
     switch (a->kind) {
     case VL_ANSWER_CONFLICT:
         return answer_conflict(c, peer, a, e);
@@ -846,6 +943,13 @@ vl_err vl_coord_tick(vl_core *c)
         } else if (vl_elapsed(c->now_ms, e->requested_ms) >= c->cfg.redrive_after_ms &&
                    n < VL_REREQUEST_PER_TICK) {
             memcpy(due[n++], e->hash, 32);
+        } else if ((c->voter_mask & ~e->asked) != 0 &&
+                   vl_elapsed(c->now_ms, e->requested_ms) >= slow_after_ms(c)) {
+            /* The voters picked have not made a quorum in slow_after_ms
+             * (one is silent, or answers uselessly): ask the rest now, not
+             * at the re-request (vl_core.c note 21).  Stages requests only:
+             * e stays. */
+            VL_TRY(ask_rest(c, e));
         }
         e = next;
     }

@@ -126,8 +126,8 @@
  * 10. Coordination (vl_coord.c) is memory only: order bytes, waiting
  *     clients (client tag, req_id, since), votes per voter, refusals, the
  *     first verified CONFLICT evidence, the last REJECTED code.  It lives in
- *     a hash table by order hash (at most VL_COORD_MAX entries) plus a
- *     list by age.  Settling: at `quorum` distinct votes the certificate is
+ *     a hash table by order hash (at most VL_COORD_MAX entries), a second
+ *     one by vote leaf (note 21), and a list by age.  Settling: at `quorum` distinct votes the certificate is
  *     formed (votes ascending by voter), applied in the same transaction,
  *     broadcast (CERTS) and sent to every waiter; when the voters that
  *     have neither voted nor refused can no longer make up a quorum, the
@@ -246,6 +246,32 @@
  *     whose quorum is one less; wire/ is untouched),
  *     VL_PLANT_NO_REMAINING_CHECK (the voter skips amount <= remaining and
  *     the apply saturates remaining at 0 instead of refusing).
+ *
+ * 21. Whom a coordinator asks, and who checks client signatures
+ *     (docs/consensus.md; docs/design-changes.md 4; docs/performance.md,
+ *     change 11).  A vote's leaf covers the order's signature bytes
+ *     (vl_vote_leaf), and a voter puts a leaf in its batch only after
+ *     checking those bytes (vl_decide), so a certificate's q >= f + 1
+ *     votes vouch for its order's signatures and an applying node checks
+ *     only the votes (vl_cert_verify_vouched).  So a voter that is not
+ *     asked to vote never checks the order's signatures, and the
+ *     coordinator of a new order whose own vote is coming asks only q - 1
+ *     other voters (request_quorum): picked in turn from the order hash,
+ *     passing over a voter that is slow (a vote request to it unanswered
+ *     for redrive_after_ms / 4: crashed, cut off or overloaded), which is
+ *     still probed with one order per that interval so that it is picked
+ *     again once it answers (a validly signed vote, or an answer about an
+ *     order asked of it).  Whenever the voters asked can no longer make up
+ *     a quorum (one refused, answered CONFLICT, or is BEHIND beyond our
+ *     help), the rest are asked at once (ask_rest); an order without a
+ *     quorum slow_after_ms after it was asked has the rest asked at the
+ *     next tick, so a silent or junk-answering voter costs it at most that;
+ *     a re-request (redrive_after_ms without a certificate) and a lock's
+ *     re-drive ask every voter, as does a coordinator whose own vote is not
+ *     coming (an observer, or BEHIND).  Safety does not
+ *     depend on whom we ask: votes are the same votes.  The entry is found
+ *     by its vote leaf for votes (a second chain, ltable) and by its order
+ *     hash for everything else.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -567,6 +593,7 @@ void vl_core_close(vl_core **pc)
     }
     free(c->formed);
     free(c->table);
+    free(c->ltable);
     free(c->issuers);
     free(c->orphans);
     free(c->drain);

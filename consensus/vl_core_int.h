@@ -89,7 +89,7 @@ typedef struct {
     uint64_t since_ms;
 } vl_waiter;
 
-/* One voter's vote on a coordinated order: where its order hash sits in
+/* One voter's vote on a coordinated order: where its vote leaf sits in
  * the voter's batch, the path to the batch root, and the batch signature. */
 typedef struct {
     uint32_t leaf_index;
@@ -101,9 +101,11 @@ typedef struct {
 
 typedef struct vl_coord {
     struct vl_coord *hnext;  /* hash chain */
+    struct vl_coord *lnext;  /* leaf chain */
     struct vl_coord *older;  /* age list */
     struct vl_coord *newer;
     uint8_t hash[32];
+    uint8_t leaf[32]; /* vl_vote_leaf of this copy of the order: what voters vote on */
     uint8_t account[32];
     uint64_t seq;
     uint8_t *order; /* encoded order (owned) */
@@ -121,6 +123,7 @@ typedef struct vl_coord {
     uint8_t behind[VL_MAX_NODES];
     uint64_t req_step; /* step of req_mask */
     uint64_t req_mask; /* voters asked in that step */
+    uint64_t asked;    /* voters asked since the last round to all (vl_core.c note 21) */
     vl_cvote *votes[VL_MAX_NODES];
 } vl_coord;
 
@@ -198,7 +201,12 @@ struct vl_core {
     vl_core_mem saved;
     vl_outbox stage;
     /* coordination table */
-    vl_coord **table;
+    vl_coord **table;  /* by order hash */
+    vl_coord **ltable; /* by vote leaf */
+    /* per voter: since when a vote request to it has gone unanswered (0:
+     * none), and when it was last asked while slow (vl_core.c note 21) */
+    uint64_t vote_wait_ms[VL_MAX_NODES];
+    uint64_t vote_probe_ms[VL_MAX_NODES];
     vl_coord *oldest;
     vl_coord *newest;
     uint32_t coord_count;
@@ -378,10 +386,10 @@ vl_err vl_coord_init(vl_core *c);
 void vl_coord_free_all(vl_core *c);
 /* After a failed step: forget every coordination, keep its waiters. */
 void vl_coord_drop(vl_core *c);
-bool vl_coord_tracks(vl_core *c, const uint8_t hash[32], uint16_t voter);
+bool vl_coord_tracks(vl_core *c, const uint8_t leaf[32], uint16_t voter);
 vl_err vl_coord_submit(vl_core *c, uint64_t client, uint64_t req_id, vl_bytes order);
 vl_err vl_coord_on_vote_reply(vl_core *c, uint16_t peer, const vl_msg *m);
-vl_err vl_coord_add_vote(vl_core *c, const uint8_t hash[32], uint16_t voter, uint32_t index,
+vl_err vl_coord_add_vote(vl_core *c, const uint8_t leaf[32], uint16_t voter, uint32_t index,
                          uint32_t count, const uint8_t (*path)[32], uint32_t path_len,
                          const uint8_t sig[64]);
 /* A valid certificate for `hash` is known: answer its waiters. */

@@ -87,11 +87,15 @@ static vl_err decide_evidence(vl_decision *d, uint8_t kind, vl_bytes ev)
     return VL_OK;
 }
 
-static vl_err decide_vote(vl_core *c, vl_decision *d, const uint8_t hash[32])
+/* Put o's vote leaf (vl_vote_leaf: its hash and the signature bytes just
+ * checked) in the batch. */
+static vl_err decide_vote(vl_core *c, vl_decision *d, const uint8_t hash[32], const vl_order *o)
 {
-    if (!batch_room(c, hash))
+    uint8_t leaf[32];
+    vl_vote_leaf(leaf, hash, o);
+    if (!batch_room(c, leaf))
         return decide_reject(d, VL_ERR_UNAVAILABLE); /* ask again next step */
-    batch_add(c, hash);
+    batch_add(c, leaf);
     d->kind = VL_DECIDE_VOTE;
     return VL_OK;
 }
@@ -187,7 +191,7 @@ vl_err vl_decide(vl_core *c, const uint8_t *raw, size_t raw_len, const vl_order 
     if ((mode & VL_MODE_VOTE) != 0) {
         VL_TRY(lock_get(c, slot, &locked, locked_hash, &locked_order));
         if (locked && memcmp(locked_hash, hash, 32) == 0)
-            return decide_vote(c, d, hash); /* the same vote again: no write */
+            return decide_vote(c, d, hash, o); /* the same vote again: no write */
     }
     VL_TRY(decide_state(c, o, account, d, &done));
     if (done)
@@ -198,20 +202,22 @@ vl_err vl_decide(vl_core *c, const uint8_t *raw, size_t raw_len, const vl_order 
     }
     if (locked) {
 #ifdef VL_PLANT_DOUBLE_VOTE
-        return decide_vote(c, d, hash); /* planted: votes for a second order */
+        return decide_vote(c, d, hash, o); /* planted: votes for a second order */
 #else
         /* No write since lock_get: locked_order still points into the map. */
         return decide_evidence(d, VL_ANSWER_CONFLICT, locked_order);
 #endif
     }
-    if (!batch_room(c, hash))
+    uint8_t leaf[32];
+    vl_vote_leaf(leaf, hash, o);
+    if (!batch_room(c, leaf))
         return decide_reject(d, VL_ERR_UNAVAILABLE);
 #ifndef VL_PLANT_UNPERSISTED_LOCK
     VL_TRY(vl_lock_put(c, slot, hash, raw, raw_len)); /* committed before the vote leaves */
 #else
     (void)raw_len; /* planted: the vote leaves with nothing durable behind it */
 #endif
-    return decide_vote(c, d, hash);
+    return decide_vote(c, d, hash, o);
 }
 
 /* ---- VOTE_REQUEST ----------------------------------------------------------------- */

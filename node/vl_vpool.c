@@ -4,7 +4,7 @@
  *
  *  1. Why it is safe.  The core stays the only decider and still calls
  *     the verification of every signature it relies on (vl_decide,
- *     vl_coord_submit, vl_cert_verify).  The pool only warms the core's
+ *     vl_coord_submit, vl_cert_verify_vouched).  The pool only warms the core's
  *     cache, and the cache holds a signature only after it verified and
  *     matches the signature bytes as well as key slot and message
  *     (wire/vl_verify.c notes 2 and 4): a hit is exactly as good as a
@@ -17,11 +17,12 @@
  *     process_peer / process_client): a client CLIENT_REQUEST of kind
  *     SUBMIT (its order: vl_coord_submit), a peer's VOTE_REQUEST (each
  *     order: vl_on_vote_request -> vl_decide) and CERTS (each certificate:
- *     vl_apply_cert -> vl_cert_verify, which checks order and vote
- *     signatures), from the peer it claims to come from.  LOG_REPLY is
- *     left out on purpose: its certificates are mostly ones the node has
- *     already applied, which the core skips without verifying, so checking
- *     them here would be wasted work.
+ *     vl_apply_cert -> vl_cert_verify_vouched, which checks the vote
+ *     signatures and leaves the order's to the quorum), from the peer it
+ *     claims to come from.  LOG_REPLY is left out on purpose: its
+ *     certificates are mostly ones the node has already applied, which the
+ *     core skips without verifying, so checking them here would be wasted
+ *     work.
  *
  *  3. Work units.  The caller first lists units (input, part, parts)
  *     from a peek at each input's type bytes: one unit per SUBMIT, and for
@@ -135,8 +136,8 @@ static void check_cert(const vl_vpool *p, vpool_scratch *s, vl_bytes raw)
 {
     if (vl_cert_decode(raw.ptr, raw.len, &s->cert) != VL_OK)
         return;
-    if (vl_cert_verify(p->g, &s->cert, p->cache, NULL) == VL_OK)
-        s->valid += (uint64_t)s->cert.order.sig_count + s->cert.vote_count;
+    if (vl_cert_verify_vouched(p->g, &s->cert, p->cache, NULL) == VL_OK)
+        s->valid += s->cert.vote_count; /* the core leaves the order's to the quorum */
 }
 
 static void check_unit(const vl_vpool *p, vpool_scratch *s, const vpool_unit *u)

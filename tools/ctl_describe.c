@@ -158,8 +158,9 @@ json_t *order_json(vl_insp *in, const vl_order *o, bool verify)
     return j;
 }
 
-static json_t *cert_vote_json(const vl_insp *in, const vl_cert_vote *v,
-                              const uint8_t order_hash[32])
+/* `leaf` is the certificate order's vote leaf (vl_vote_leaf): the paths
+ * start there, not at the order hash. */
+static json_t *cert_vote_json(const vl_insp *in, const vl_cert_vote *v, const uint8_t leaf[32])
 {
     uint8_t root[32];
     json_t *j = jobj(), *path = jarr();
@@ -170,7 +171,7 @@ static json_t *cert_vote_json(const vl_insp *in, const vl_cert_vote *v,
     for (unsigned i = 0; i < v->path_len && i < VL_MAX_MERKLE_DEPTH; i++)
         jappend(path, jhex(v->path[i], 32));
     jset(j, "path", path);
-    if (vl_merkle_root_from_path(root, order_hash, v->leaf_index, v->leaf_count,
+    if (vl_merkle_root_from_path(root, leaf, v->leaf_index, v->leaf_count,
                                  (const uint8_t(*)[32])v->path, v->path_len) == VL_OK)
         jset(j, "root", jhex(root, 32));
     jset(j, "sig", jhex(v->sig, 64));
@@ -179,14 +180,15 @@ static json_t *cert_vote_json(const vl_insp *in, const vl_cert_vote *v,
 
 json_t *cert_json(vl_insp *in, const vl_cert *c, const uint8_t *raw, size_t len)
 {
-    uint8_t order_hash[32], cert_hash[32];
+    uint8_t order_hash[32], leaf[32], cert_hash[32];
     vl_order_hash(order_hash, &c->order);
+    vl_vote_leaf(leaf, order_hash, &c->order);
     vl_cert_hash(cert_hash, raw, len);
     json_t *j = jobj(), *votes = jarr();
     jset(j, "type", json_string("cert"));
     jset(j, "order", order_json(in, &c->order, false));
     for (unsigned i = 0; i < c->vote_count && i < VL_MAX_NODES; i++)
-        jappend(votes, cert_vote_json(in, &c->votes[i], order_hash));
+        jappend(votes, cert_vote_json(in, &c->votes[i], leaf));
     jset(j, "votes", votes);
     jset(j, "order_hash", jhex(order_hash, 32));
     jset(j, "cert_hash", jhex(cert_hash, 32));

@@ -32,8 +32,10 @@
  *                list, at the seq after their last redemption.
  *     Each round is cut into batches of up to VL_MAX_BATCH_ORDERS orders;
  *     q voters (a different one left out each batch) each sign the Merkle
- *     root of the batch once, and every certificate carries its Merkle
- *     path, so vote signatures are amortized as in a real network.
+ *     root of the batch once (its leaves are the orders' vote leaves,
+ *     vl_vote_leaf), and every certificate carries its Merkle path, so
+ *     vote signatures are amortized as in a real network.  Some of the
+ *     certificates of every batch go through vl_cert_verify before writing.
  *  4. node1's log holds the certificates in generation order.  node2's
  *     (--nodes 2) holds the same set in another order: within each batch,
  *     issuances sorted by issuer (stable, so each issuer's seqs stay in
@@ -122,7 +124,8 @@ typedef struct {
     /* the batch being made */
     item *items;
     uint32_t n;
-    uint8_t (*hash)[32];
+    uint8_t (*hash)[32]; /* order hashes (the state digest) */
+    uint8_t (*leaf)[32]; /* their vote leaves (vl_vote_leaf): the batch's leaves */
     uint8_t (*paths)[VL_MAX_MERKLE_DEPTH][32];
     uint8_t *order_buf[BATCH];
     size_t order_len[BATCH];
@@ -439,6 +442,7 @@ static void *worker_main(void *arg)
             if ((e = build_order(s, &s->items[i], o)) != VL_OK)
                 break;
             vl_order_hash(s->hash[i], o);
+            vl_vote_leaf(s->leaf[i], s->hash[i], o);
             e = vl_orderkit_encode(o, &s->order_buf[i], &s->order_len[i]);
             continue;
         }
@@ -510,8 +514,8 @@ static void paths_rec(synth *s, uint32_t lo, uint32_t n, uint32_t depth)
     while (k * 2u < n)
         k *= 2u;
     uint8_t left[32], right[32];
-    vl_merkle_root(left, (const uint8_t(*)[32])s->hash + lo, k);
-    vl_merkle_root(right, (const uint8_t(*)[32])s->hash + lo + k, n - k);
+    vl_merkle_root(left, (const uint8_t(*)[32])s->leaf + lo, k);
+    vl_merkle_root(right, (const uint8_t(*)[32])s->leaf + lo + k, n - k);
     for (uint32_t i = lo; i < lo + n; i++) {
         uint32_t len = vl_merkle_path_len(i, s->n);
         memcpy(s->paths[i][len - 1u - depth], i < lo + k ? right : left, 32);
@@ -542,6 +546,40 @@ static int put_entry(synth *s, uint32_t node, uint32_t i)
     return 0;
 }
 
+/* The full check an auditor makes (vl_cert_verify: order signatures, paths
+ * from the vote leaves, vote signatures) on certificate i of the batch: a
+ * mistake in the leaves or paths fails the run here, not in whoever reads
+ * the logs. */
+static int check_cert(synth *s, vl_cert *ct, uint32_t i)
+{
+    vl_err e = vl_cert_decode(s->cert_buf[i], s->cert_len[i], ct);
+    if (e == VL_OK)
+        e = vl_cert_verify(s->g, ct, NULL, NULL);
+    if (e != VL_OK) {
+        fprintf(stderr, "voucher-synthlog: internal error: certificate %" PRIu32 ": %s\n", i,
+                vl_strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* check_cert of every 997th certificate of the batch and of its last. */
+static int spot_check_certs(synth *s)
+{
+    vl_cert *ct = malloc(sizeof *ct);
+    if (ct == NULL) {
+        fprintf(stderr, "voucher-synthlog: out of memory\n");
+        return -1;
+    }
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < s->n; i += 997u)
+        rc = check_cert(s, ct, i);
+    if (rc == 0 && s->n > 0)
+        rc = check_cert(s, ct, s->n - 1u);
+    free(ct);
+    return rc;
+}
+
 /* Make, vote, certify and write the batch s->items[0..n) of round `round`. */
 static int do_batch(synth *s, unsigned round)
 {
@@ -549,11 +587,11 @@ static int do_batch(synth *s, unsigned round)
         fprintf(stderr, "voucher-synthlog: building orders: %s\n", vl_strerror(s->fail));
         return -1;
     }
-    vl_merkle_root(s->root, (const uint8_t(*)[32])s->hash, s->n);
+    vl_merkle_root(s->root, (const uint8_t(*)[32])s->leaf, s->n);
     paths_rec(s, 0, s->n, 0);
     for (uint32_t i = 0; i < s->n; i += 997u) { /* spot checks of the path builder */
         uint8_t check[32];
-        vl_err e = vl_merkle_root_from_path(check, s->hash[i], i, s->n,
+        vl_err e = vl_merkle_root_from_path(check, s->leaf[i], i, s->n,
                                             (const uint8_t(*)[32])s->paths[i],
                                             vl_merkle_path_len(i, s->n));
         if (e != VL_OK || memcmp(check, s->root, 32) != 0) {
@@ -575,6 +613,8 @@ static int do_batch(synth *s, unsigned round)
         fprintf(stderr, "voucher-synthlog: encoding certificates: %s\n", vl_strerror(s->fail));
         return -1;
     }
+    if (spot_check_certs(s) != 0)
+        return -1;
     /* digest, counters */
     for (uint32_t i = 0; i < s->n; i++) {
         const item *it = &s->items[i];
@@ -840,10 +880,11 @@ int main(int argc, char **argv)
     s->g = calloc(1, sizeof *s->g);
     s->items = calloc(BATCH, sizeof *s->items);
     s->hash = calloc(BATCH, sizeof *s->hash);
+    s->leaf = calloc(BATCH, sizeof *s->leaf);
     s->paths = calloc(BATCH, sizeof *s->paths);
     s->entry_buf = malloc(CERT_CAP + 256u);
-    int rc = s->g == NULL || s->items == NULL || s->hash == NULL || s->paths == NULL ||
-                     s->entry_buf == NULL
+    int rc = s->g == NULL || s->items == NULL || s->hash == NULL || s->leaf == NULL ||
+                     s->paths == NULL || s->entry_buf == NULL
                  ? (fprintf(stderr, "voucher-synthlog: out of memory\n"), -1)
                  : run(s);
     uint64_t bytes[MAX_NODES_OUT] = {0};
@@ -892,6 +933,7 @@ int main(int argc, char **argv)
     free(s->g);
     free(s->items);
     free(s->hash);
+    free(s->leaf);
     free(s->paths);
     free(s->entry_buf);
     free(s->vs);

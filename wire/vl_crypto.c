@@ -100,7 +100,7 @@ static const secp256k1_context *ctx(void)
 static const char *const vl_tags[] = {
     VL_TAG_GENESIS,     VL_TAG_ORDER,      VL_TAG_VOTE,      VL_TAG_MERKLE,
     VL_TAG_CERTIFICATE, VL_TAG_ENTRY,      VL_TAG_CHECKPOINT, VL_TAG_ISSUER_ID,
-    VL_TAG_VOUCHER_ID,  VL_TAG_STATE_DIGEST,
+    VL_TAG_VOUCHER_ID,  VL_TAG_STATE_DIGEST, VL_TAG_VOTE_LEAF,
 };
 #define VL_NTAGS (sizeof vl_tags / sizeof vl_tags[0])
 static struct sha256_ctx vl_tag_mid[VL_NTAGS];

@@ -22,6 +22,7 @@
 #define VL_TAG_GENESIS "voucher-ledger/v1/genesis"
 #define VL_TAG_ORDER "voucher-ledger/v1/order"
 #define VL_TAG_VOTE "voucher-ledger/v1/vote"
+#define VL_TAG_VOTE_LEAF "voucher-ledger/v1/vote-leaf"
 #define VL_TAG_MERKLE "voucher-ledger/v1/merkle"
 #define VL_TAG_CERTIFICATE "voucher-ledger/v1/certificate"
 #define VL_TAG_ENTRY "voucher-ledger/v1/entry"
@@ -103,9 +104,9 @@ void vl_voucher_account_id(uint8_t out[32], const uint8_t issuer_pubkey[32], uin
 
 /* ---- Merkle tree of a batch vote (RFC 6962 shape) -----------------------
  *
- * Leaves are order hashes, used as they are (so a batch of one has
- * root = that order hash and an empty path).  For n > 1 leaves the tree
- * splits at k = the largest power of two < n: left = leaves[0..k),
+ * Leaves are vote leaves (vl_vote_leaf in vl_wire.h), used as they are (so
+ * a batch of one has root = that leaf and an empty path).  For n > 1 leaves
+ * the tree splits at k = the largest power of two < n: left = leaves[0..k),
  * right = leaves[k..n), and the node is
  *   tagged_hash(merkle, left || right || n as u32 LE)   (68 bytes hashed)
  * Every node commits to the number of leaves under it.  Without that, a

@@ -69,6 +69,16 @@
  *     bytes, so a collision or a stale slot is a miss, never a wrong key;
  *     an invalid key is never stored.  The entry is copied out under the
  *     lock and the verification runs outside it.
+ *  8. The quorum vouches for an order's signatures (docs/performance.md,
+ *     change 11; docs/consensus.md, "Who checks client signatures").  A
+ *     vote's leaf covers the order's signature bytes as well as its hash
+ *     (vl_vote_leaf), and an honest voter puts a leaf in its batch only
+ *     after checking exactly those bytes (vl_decide).  A valid certificate
+ *     carries q >= f + 1 votes of distinct voters, so at least one honest
+ *     voter checked its signatures: a node applying it need not check them
+ *     again (vl_cert_verify_vouched), and a voter the coordinator did not
+ *     ask never checks them at all.  Membership runs as ever.  Auditors and
+ *     clients keep vl_cert_verify: they trust no quorum.
  */
 #include "vl_verify.h"
 
@@ -503,6 +513,8 @@ vl_err vl_order_verify_cached(const vl_genesis *g, const vl_order *o,
 static vl_err cert_votes_check(const vl_genesis *g, const vl_cert *c,
                                const uint8_t order_hash[32], uint8_t (*roots)[32])
 {
+    uint8_t leaf[32];
+    vl_vote_leaf(leaf, order_hash, &c->order);
     for (uint32_t i = 0; i < c->vote_count; i++) {
         const vl_cert_vote *v = &c->votes[i];
         if (i > 0 && v->voter <= c->votes[i - 1].voter)
@@ -512,7 +524,7 @@ static vl_err cert_votes_check(const vl_genesis *g, const vl_cert *c,
             return e;
         if (v->path_len > VL_MAX_MERKLE_DEPTH)
             return VL_ERR_BAD_PATH;
-        e = vl_merkle_root_from_path(roots[i], order_hash, v->leaf_index, v->leaf_count,
+        e = vl_merkle_root_from_path(roots[i], leaf, v->leaf_index, v->leaf_count,
                                      (const uint8_t(*)[32])v->path, v->path_len);
         if (e != VL_OK)
             return VL_ERR_BAD_PATH;
@@ -520,21 +532,27 @@ static vl_err cert_votes_check(const vl_genesis *g, const vl_cert *c,
     return VL_OK;
 }
 
-/* vl_cert_verify and vl_cert_verify_own: `own` NULL checks the order's
- * signatures, else compares them with own's (note 6). */
-static vl_err cert_verify(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache,
+/* How cert_verify treats the order's signatures. */
+enum { SIGS_VERIFY, SIGS_OWN, SIGS_VOUCHED };
+
+/* vl_cert_verify, vl_cert_verify_own and vl_cert_verify_vouched: SIGS_VERIFY
+ * checks the order's signatures, SIGS_OWN compares them with own's (note
+ * 6), SIGS_VOUCHED leaves them to the quorum (note 8). */
+static vl_err cert_verify(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache, int sigs,
                           const vl_own_order *own, uint8_t order_hash_out[32])
 {
-    assert(g != NULL && c != NULL);
+    assert(g != NULL && c != NULL && (sigs == SIGS_OWN) == (own != NULL));
     if (c->vote_count > VL_MAX_NODES)
         return VL_ERR_LIMIT;
     uint8_t order_hash[32], roots[VL_MAX_NODES][32];
     vl_order_hash(order_hash, &c->order);
     vl_err e;
-    if (own == NULL) {
+    int issuer, provider;
+    if (sigs == SIGS_VERIFY) {
         e = vl_order_verify_cached(g, &c->order, order_hash, cache);
+    } else if (sigs == SIGS_VOUCHED) {
+        e = order_members_check(g, &c->order, &issuer, &provider);
     } else {
-        int issuer, provider;
         e = order_members_check(g, &c->order, &issuer, &provider);
         if (e == VL_OK && (memcmp(order_hash, own->hash, 32) != 0 ||
                            c->order.sig_count != own->sig_count ||
@@ -556,7 +574,13 @@ static vl_err cert_verify(const vl_genesis *g, const vl_cert *c, vl_sigcache *ca
 vl_err vl_cert_verify(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache,
                       uint8_t order_hash_out[32])
 {
-    return cert_verify(g, c, cache, NULL, order_hash_out);
+    return cert_verify(g, c, cache, SIGS_VERIFY, NULL, order_hash_out);
+}
+
+vl_err vl_cert_verify_vouched(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache,
+                              uint8_t order_hash_out[32])
+{
+    return cert_verify(g, c, cache, SIGS_VOUCHED, NULL, order_hash_out);
 }
 
 void vl_own_order_set(vl_own_order *own, const vl_order *o, const uint8_t order_hash[32])
@@ -572,7 +596,7 @@ vl_err vl_cert_verify_own(const vl_genesis *g, const vl_cert *c, vl_sigcache *ca
                           const vl_own_order *own, uint8_t order_hash_out[32])
 {
     assert(own != NULL);
-    return cert_verify(g, c, cache, own, order_hash_out);
+    return cert_verify(g, c, cache, SIGS_OWN, own, order_hash_out);
 }
 
 /* ---- checkpoints ------------------------------------------------------------- */

@@ -60,11 +60,19 @@ vl_err vl_order_verify_cached(const vl_genesis *g, const vl_order *o,
  * g->quorum votes (VL_ERR_QUORUM), each from a distinct (the decoder
  * already enforces ascending voters) genesis VOTER (an observer or an
  * index past the node list: VL_ERR_UNKNOWN_KEY), each path leading from
- * the order hash to a root (VL_ERR_BAD_PATH) whose vote signature verifies
+ * the order's vote leaf (vl_vote_leaf) to a root (VL_ERR_BAD_PATH) whose vote signature verifies
  * (VL_ERR_BAD_SIG).  cache may be NULL.  On success writes the order hash
  * to order_hash_out (may be NULL). */
 vl_err vl_cert_verify(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache,
                       uint8_t order_hash_out[32]);
+
+/* vl_cert_verify without verifying the order's signatures (vl_verify.c note
+ * 8): the certificate's quorum vouches for them, since each vote's leaf
+ * covers the signature bytes and at least one of q voters is honest.  For a
+ * node applying a certificate; whoever trusts no quorum (an auditor, a
+ * client) uses vl_cert_verify. */
+vl_err vl_cert_verify_vouched(const vl_genesis *g, const vl_cert *c, vl_sigcache *cache,
+                              uint8_t order_hash_out[32]);
 
 /* An order the caller signed itself, or whose signatures it verified before
  * submitting it: its hash and signatures (vl_own_order_set), for vl_cert_verify_own. */

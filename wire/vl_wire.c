@@ -485,6 +485,15 @@ void vl_vote_message(uint8_t out[32], const uint8_t root[32])
     vl_tagged_hash(out, VL_TAG_VOTE, root, 32);
 }
 
+void vl_vote_leaf(uint8_t out[32], const uint8_t order_hash[32], const vl_order *o)
+{
+    assert(o->sig_count <= 2);
+    uint8_t buf[32 + 2 * 64];
+    memcpy(buf, order_hash, 32);
+    memcpy(buf + 32, o->sigs, 64u * o->sig_count);
+    vl_tagged_hash(out, VL_TAG_VOTE_LEAF, buf, 32u + 64u * o->sig_count);
+}
+
 static vl_err batch_vote_write(vl_writer *w, const void *obj, scratch *s)
 {
     const vl_batch_vote *v = obj;

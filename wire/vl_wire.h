@@ -154,11 +154,19 @@ typedef struct {
 /* The message a voter signs for a batch root. */
 void vl_vote_message(uint8_t out[32], const uint8_t root[32]);
 
+/* The leaf a voter puts in its batch for order o (whose hash is
+ * order_hash): tagged_hash(vote-leaf, order_hash || the order's sig_count
+ * signatures, 64 bytes each).  A vote therefore covers the very signature
+ * bytes the voter checked, not only the order they sign: a certificate's
+ * quorum vouches for its order's signatures (vl_cert_verify_vouched;
+ * docs/protocol.md 3). */
+void vl_vote_leaf(uint8_t out[32], const uint8_t order_hash[32], const vl_order *o);
+
 vl_err vl_batch_vote_encode(const vl_batch_vote *v, uint8_t *out, size_t cap, size_t *len);
 vl_err vl_batch_vote_decode(const uint8_t *buf, size_t len, vl_batch_vote *v);
 
-/* A vote inside a certificate: the Merkle path from the order hash to the
- * signed root (the root itself is recomputed, never carried). */
+/* A vote inside a certificate: the Merkle path from the order's vote leaf
+ * (vl_vote_leaf) to the signed root (the root itself is recomputed, never carried). */
 typedef struct {
     uint16_t voter;
     uint32_t leaf_index; /* < leaf_count */
@@ -335,7 +343,7 @@ typedef struct {
  *
  *   VOTE_REQUEST   req_id, from, items = orders (1..VL_MAX_MSG_ITEMS)
  *   VOTE_REPLY     req_id, from (the voter), leaves (0..VL_MAX_BATCH_ORDERS
- *                  order hashes voted on, in tree order), vote_sig (present
+ *                  vote leaves voted on, vl_vote_leaf, in tree order), vote_sig (present
  *                  iff leaf_count > 0, over the root of the leaves),
  *                  answers (0..VL_MAX_MSG_ITEMS) for the other orders
  *   CERTS          req_id, from, items = certificates (1..VL_MAX_MSG_ITEMS)

@@ -208,14 +208,14 @@ static void test_duplicate_voter(void)
 }
 
 /* Replace the last vote of a q-vote certificate by a vote of `voter`
- * signed with `key` (a batch of one: root = order hash). */
+ * signed with `key` (a batch of one: root = the order's vote leaf). */
 static h_buf forge_last_vote(h_net *h, const vl_order *o, uint16_t voter, const vl_keypair *key)
 {
     uint16_t vs[3] = {h->voter[1], h->voter[2], h->voter[3]};
     vl_cert *c = h_cert_make(h, o, vs, 3);
-    uint8_t oh[32], msg32[32];
-    h_order_hash(o, oh);
-    vl_vote_message(msg32, oh);
+    uint8_t leaf[32], msg32[32];
+    h_vote_leaf(o, leaf);
+    vl_vote_message(msg32, leaf);
     c->votes[2].voter = voter;
     vl_sign(c->votes[2].sig, key, msg32, NULL);
     h_buf b = h_cert_bytes(c);

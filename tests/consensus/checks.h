@@ -72,7 +72,7 @@ static inline void h_expect_refused(h_net *h, const vl_order *o, vl_err code, in
     vl_msg *m = h_vote_reply(h, from);
     CHECK(m != NULL);
     if (m != NULL) {
-        CHECK(!h_reply_has_leaf(m, hash));
+        CHECK(!h_reply_has_leaf(m, o));
         const vl_answer *a = h_reply_answer(m, hash);
         CHECK(a != NULL);
         if (a != NULL) {
@@ -85,8 +85,8 @@ static inline void h_expect_refused(h_net *h, const vl_order *o, vl_err code, in
 }
 #define EXPECT_REFUSED(h, o, code) h_expect_refused((h), (o), (code), __LINE__)
 
-/* Ask the node under test to vote on `o` and check it votes: the order
- * hash is a leaf of its reply, the batch signature verifies against the
+/* Ask the node under test to vote on `o` and check it votes: o's vote
+ * leaf is a leaf of its reply, the batch signature verifies against the
  * genesis, and the node is locked on that order. */
 static inline void h_expect_voted(h_net *h, const vl_order *o, int line)
 {
@@ -106,7 +106,7 @@ static inline void h_expect_voted(h_net *h, const vl_order *o, int line)
                     vl_err_name(a->code));
         }
         CHECK(a == NULL);
-        CHECK(h_reply_has_leaf(m, hash));
+        CHECK(h_reply_has_leaf(m, o));
         CHECK_ERR(h_reply_vote_verify(h, m, h->self), VL_OK);
     }
     CHECK(h_locked_on(h, acct, o->seq, hash));

@@ -2,6 +2,9 @@
  *
  * Issue a voucher through node 0 and redeem part of it through node 2;
  * every node must apply both certificates and reach the same state digest.
+ * The entry node asks q - 1 = 2 other voters, picked in turn from the order
+ * hash (vl_coord.c, request_quorum); when one of them is node 3, the
+ * certificate waits for the re-request to every voter at redrive_after_ms.
  * Node 3 is partitioned away meanwhile and must catch up by log sync:
  * summaries first, whole entries for what it lacks; once every node holds
  * every certificate, sync rounds carry summaries only.
@@ -50,6 +53,9 @@ static uint64_t round_ms = 10;
 static vl_msg_storage mst;
 static size_t sent_of_type[256]; /* peer messages routed, by type byte */
 static size_t summaries_sent;     /* summary items in SUMMARY_REPLYs routed */
+static uint64_t redrive_ms;       /* the cores' redrive_after_ms */
+static unsigned last_asked;       /* peers the last submit's step sent VOTE_REQUEST to */
+static bool last_rerequested;     /* the last submit's reply came after a re-request */
 
 static void key_of(vl_keypair *kp, uint8_t pattern)
 {
@@ -109,6 +115,7 @@ static vl_err open_node(unsigned i, uint16_t as_node, vl_core **out)
     cfg.key = &node_key[as_node];
     cfg.durable = false;
     cfg.checkpoint_every_ms = 0;
+    redrive_ms = cfg.redrive_after_ms;
     vl_err e = vl_core_open(out, &cfg, err, sizeof err);
     if (e != VL_OK && e != VL_ERR_LOCKED && i == as_node)
         fprintf(stderr, "open node %u: %s\n", i, err);
@@ -243,8 +250,52 @@ static void clear_replies(void)
     reply_count = 0;
 }
 
+/* Bit per peer that a step's outputs send a VOTE_REQUEST to. */
+static unsigned requested_mask(const vl_outbox *ob)
+{
+    unsigned mask = 0;
+    for (size_t i = 0; i < ob->count; i++) {
+        const vl_output *o = &ob->items[i];
+        if (o->kind == VL_OUT_PEER && o->len >= 2 && o->data[1] == VL_MSG_VOTE_REQUEST)
+            mask |= 1u << o->peer;
+    }
+    return mask;
+}
+
+/* Whom voter `node`, knowing no voter slow, asks for a new order o it
+ * votes on itself (vl_coord.c, request_quorum): q - 1 others, in turn from
+ * (hash[1] << 8 | hash[2]) mod the node count. */
+static unsigned rotation_pick(unsigned node, const vl_order *o)
+{
+    uint8_t hash[32];
+    vl_order_hash(hash, o);
+    /* Every node is a voter here: the rotation runs over the other NODES - 1. */
+    unsigned start = ((unsigned)hash[1] << 8 | hash[2]) % (NODES - 1u), mask = 0;
+    for (unsigned i = 0; i < g->quorum - 1u; i++) {
+        unsigned k = (start + i) % (NODES - 1u);
+        mask |= 1u << (k < node ? k : k + 1u); /* the k-th voter other than node */
+    }
+    return mask;
+}
+
+static bool find_reply(uint64_t client, vl_msg *m)
+{
+    for (size_t i = 0; i < reply_count; i++) {
+        if (replies[i].client != client)
+            continue;
+        vl_msg_init(m, &mst);
+        if (vl_msg_decode(replies[i].data, replies[i].len, m) == VL_OK &&
+            m->type == VL_MSG_CLIENT_REPLY && m->req_id == client * 100)
+            return true;
+    }
+    return false;
+}
+
 /* Submit o to `node` as client `client`, route until quiet, and decode the
- * client's reply into *m (false if none). */
+ * client's reply into *m (false if none).  No reply yet (a voter asked is
+ * cut off): move time to the re-request, which asks every voter, and route
+ * until quiet again (last_rerequested).  last_asked: the peers the entry
+ * node's own step asked to vote. */
 static bool submit(unsigned node, uint64_t client, const vl_order *o, vl_msg *m)
 {
     size_t olen, len;
@@ -267,20 +318,19 @@ static bool submit(unsigned node, uint64_t client, const vl_order *o, vl_msg *m)
     vl_outbox_init(&out);
     clear_replies();
     CHECK_ERR(vl_core_step(core[node], now_ms, &in, 1, &out), VL_OK);
+    last_asked = requested_mask(&out);
     collect((uint16_t)node, &out);
     vl_outbox_free(&out);
     free(rb);
     free(ob);
     run_until_quiet();
-    for (size_t i = 0; i < reply_count; i++) {
-        if (replies[i].client != client)
-            continue;
-        vl_msg_init(m, &mst);
-        if (vl_msg_decode(replies[i].data, replies[i].len, m) == VL_OK &&
-            m->type == VL_MSG_CLIENT_REPLY && m->req_id == client * 100)
-            return true;
-    }
-    return false;
+    last_rerequested = false;
+    if (find_reply(client, m))
+        return true;
+    last_rerequested = true;
+    now_ms += redrive_ms;
+    run_until_quiet();
+    return find_reply(client, m);
 }
 
 static void check_cert_reply(const vl_msg *m, const vl_order *o)
@@ -359,8 +409,14 @@ int main(void)
     isolated = 3; /* q = 3 of the other three still certify */
     CHECK(submit(0, 1, iss, &m));
     check_cert_reply(&m, iss);
+    /* Two peers asked, by the rotation; if node 3 is one, only the
+     * re-request to all voters brings the third vote. */
+    CHECK(last_asked == rotation_pick(0, iss));
+    CHECK(last_rerequested == ((last_asked & 1u << 3) != 0));
     CHECK(submit(2, 2, red, &m)); /* another entry node */
     check_cert_reply(&m, red);
+    CHECK(last_asked == rotation_pick(2, red));
+    CHECK(last_rerequested == ((last_asked & 1u << 3) != 0));
     vl_core_stats st;
     vl_core_get_stats(core[3], &st);
     CHECK(st.status.log_head == 0);
@@ -383,15 +439,18 @@ int main(void)
     /* the same order again, at a third node: the certificate at once */
     CHECK(submit(3, 3, red, &m));
     check_cert_reply(&m, red);
+    CHECK(last_asked == 0 && !last_rerequested);
     /* a different order for the certified slot */
     vl_order *other = redeem_order(1, 0, 1000);
     CHECK(submit(1, 4, other, &m));
     CHECK(m.reply_kind == VL_REPLY_ERROR && m.code == VL_ERR_ALREADY_CERTIFIED);
     CHECK(m.evidence_kind == VL_EVIDENCE_CERT);
+    CHECK(last_asked == 0 && !last_rerequested);
     /* more than remains */
     vl_order *over = redeem_order(1, 1, 7501);
     CHECK(submit(0, 5, over, &m));
     CHECK(m.reply_kind == VL_REPLY_ERROR && m.code == VL_ERR_OVERSPEND);
+    CHECK(last_asked == 0 && !last_rerequested);
     run_until_quiet();
     check_all_nodes(1, 2);
 
@@ -404,6 +463,7 @@ int main(void)
     vl_order *more = redeem_order(1, 1, 1000);
     CHECK(submit(1, 6, more, &m));
     check_cert_reply(&m, more);
+    CHECK(last_asked == rotation_pick(1, more) && !last_rerequested);
     run_until_quiet();
     memset(sent_of_type, 0, sizeof sent_of_type);
     summaries_sent = 0;

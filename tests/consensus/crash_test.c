@@ -214,7 +214,7 @@ static void crash_variant(bool sigkill)
     if (find_out(co, h->voter[2], VL_MSG_VOTE_REPLY, &m)) {
         CHECK_ERR(h_reply_vote_verify(h, &m, h->voter[0]), VL_OK);
         for (int i = 0; i < 3; i++) {
-            locked_ack[i] = h_reply_has_leaf(&m, rh[i]);
+            locked_ack[i] = h_reply_has_leaf(&m, r[i]);
             n_locks_ack += locked_ack[i];
         }
     }
@@ -265,8 +265,8 @@ static void crash_variant(bool sigkill)
     if (rep != NULL) {
         const vl_answer *a = h_reply_answer(rep, rvh);
         CHECK(a != NULL && a->kind == VL_ANSWER_CONFLICT);
-        CHECK(!h_reply_has_leaf(rep, rvh));
-        CHECK(h_reply_has_leaf(rep, rh[0]));
+        CHECK(!h_reply_has_leaf(rep, rival));
+        CHECK(h_reply_has_leaf(rep, r[0]));
     }
     free(rival);
     free(st);

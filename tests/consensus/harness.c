@@ -331,6 +331,13 @@ void h_order_hash(const vl_order *o, uint8_t out[32])
     vl_order_hash(out, o);
 }
 
+void h_vote_leaf(const vl_order *o, uint8_t out[32])
+{
+    uint8_t hash[32];
+    vl_order_hash(hash, o);
+    vl_vote_leaf(out, hash, o);
+}
+
 void h_order_account(const vl_order *o, uint8_t out[32])
 {
     vl_order_account(out, o);
@@ -366,9 +373,9 @@ h_buf h_cert_bytes(const vl_cert *c)
 vl_cert *h_cert_make(h_net *h, const vl_order *o, const uint16_t *voters, uint32_t nv)
 {
     assert(nv <= VL_MAX_NODES);
-    uint8_t hash[32], msg32[32];
-    vl_order_hash(hash, o);
-    vl_vote_message(msg32, hash); /* a batch of one: root = order hash */
+    uint8_t leaf[32], msg32[32];
+    h_vote_leaf(o, leaf);
+    vl_vote_message(msg32, leaf); /* a batch of one: root = the vote leaf */
     vl_cert *c = h_calloc(1, sizeof *c);
     c->order = *o;
     c->vote_count = (uint8_t)nv;
@@ -387,12 +394,12 @@ vl_err h_certs(h_net *h, vl_order *const *orders, uint32_t n, const uint16_t *vo
                uint32_t nv, h_buf *certs)
 {
     assert(n >= 1 && n <= VL_MAX_BATCH_ORDERS && nv <= VL_MAX_NODES);
-    uint8_t(*hashes)[32] = h_calloc(n, 32);
+    uint8_t(*leaves)[32] = h_calloc(n, 32);
     for (uint32_t i = 0; i < n; i++) {
-        vl_order_hash(hashes[i], orders[i]);
+        h_vote_leaf(orders[i], leaves[i]);
     }
     uint8_t root[32], msg32[32];
-    vl_merkle_root(root, (const uint8_t(*)[32])hashes, n);
+    vl_merkle_root(root, (const uint8_t(*)[32])leaves, n);
     vl_vote_message(msg32, root);
     uint8_t(*sigs)[64] = h_calloc(nv ? nv : 1, 64);
     for (uint32_t j = 0; j < nv; j++) {
@@ -409,7 +416,7 @@ vl_err h_certs(h_net *h, vl_order *const *orders, uint32_t n, const uint16_t *vo
             v->voter = voters[j];
             v->leaf_index = i;
             v->leaf_count = n;
-            v->path_len = (uint8_t)vl_merkle_path(v->path, (const uint8_t(*)[32])hashes, n, i);
+            v->path_len = (uint8_t)vl_merkle_path(v->path, (const uint8_t(*)[32])leaves, n, i);
             memcpy(v->sig, sigs[j], 64);
         }
         certs[i] = h_cert_bytes(c);
@@ -419,7 +426,7 @@ vl_err h_certs(h_net *h, vl_order *const *orders, uint32_t n, const uint16_t *vo
     }
     free(c);
     free(sigs);
-    free(hashes);
+    free(leaves);
     return rc;
 }
 
@@ -452,11 +459,11 @@ h_buf h_cert_q(h_net *h, const vl_order *o)
 h_buf h_cert_with_reply(h_net *h, const vl_order *o, const vl_msg *reply, const uint16_t *voters,
                         uint32_t nv)
 {
-    uint8_t hash[32];
-    vl_order_hash(hash, o);
+    uint8_t leaf[32];
+    h_vote_leaf(o, leaf);
     uint32_t idx = UINT32_MAX;
     for (uint32_t i = 0; i < reply->leaf_count; i++) {
-        if (memcmp(reply->leaves[i], hash, 32) == 0) {
+        if (memcmp(reply->leaves[i], leaf, 32) == 0) {
             idx = i;
             break;
         }
@@ -475,7 +482,7 @@ h_buf h_cert_with_reply(h_net *h, const vl_order *o, const vl_msg *reply, const 
                                             reply->leaf_count, idx);
     memcpy(own->sig, reply->vote_sig, 64);
     uint8_t msg32[32];
-    vl_vote_message(msg32, hash); /* a batch of one: root = order hash */
+    vl_vote_message(msg32, leaf); /* a batch of one: root = the vote leaf */
     for (uint32_t j = 0; j < nv; j++) {
         vl_cert_vote *v = &c->votes[1 + j];
         v->voter = voters[j];
@@ -572,6 +579,31 @@ vl_err h_vote_request(h_net *h, uint16_t from, vl_order *const *orders, uint32_t
     h_buf b = h_vote_request_bytes(h, from, orders, n);
     vl_err e = h_feed_peer(h, from, b.data, b.len);
     h_buf_free(&b);
+    return e;
+}
+
+vl_err h_feed_votes(h_net *h, uint16_t from, vl_order *const *orders, uint32_t n)
+{
+    assert(n >= 1 && n <= VL_MAX_BATCH_ORDERS && from < h->g->node_count);
+    uint8_t(*leaves)[32] = h_calloc(n, 32);
+    for (uint32_t i = 0; i < n; i++) {
+        h_vote_leaf(orders[i], leaves[i]);
+    }
+    vl_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = VL_MSG_VOTE_REPLY;
+    m.req_id = h->next_req_id++;
+    m.from = from;
+    m.leaf_count = n;
+    m.leaves = leaves;
+    uint8_t root[32], msg32[32];
+    vl_merkle_root(root, (const uint8_t(*)[32])leaves, n);
+    vl_vote_message(msg32, root);
+    vl_sign(m.vote_sig, &h->node_key[from], msg32, NULL);
+    h_buf b = h_msg_bytes(&m);
+    vl_err e = h_feed_peer(h, from, b.data, b.len);
+    h_buf_free(&b);
+    free(leaves);
     return e;
 }
 
@@ -710,10 +742,12 @@ vl_msg *h_vote_reply(h_net *h, uint16_t peer)
     return h_find(h, VL_OUT_PEER, peer, VL_MSG_VOTE_REPLY);
 }
 
-bool h_reply_has_leaf(const vl_msg *m, const uint8_t hash[32])
+bool h_reply_has_leaf(const vl_msg *m, const vl_order *o)
 {
+    uint8_t leaf[32];
+    h_vote_leaf(o, leaf);
     for (uint32_t i = 0; i < m->leaf_count; i++) {
-        if (memcmp(m->leaves[i], hash, 32) == 0) {
+        if (memcmp(m->leaves[i], leaf, 32) == 0) {
             return true;
         }
     }

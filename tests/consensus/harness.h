@@ -114,6 +114,9 @@ void h_resign(h_net *h, vl_order *o);
 
 h_buf h_order_bytes(const vl_order *o);
 void h_order_hash(const vl_order *o, uint8_t out[32]);
+/* What a voter puts in its batch for o: vl_vote_leaf (order hash and the
+ * order's signature bytes). */
+void h_vote_leaf(const vl_order *o, uint8_t out[32]);
 void h_order_account(const vl_order *o, uint8_t out[32]);
 /* Account ids. */
 void h_issuer_account(h_net *h, unsigned iss, uint8_t out[32]);
@@ -123,13 +126,14 @@ void h_voucher_account(h_net *h, unsigned iss, uint64_t serial, uint8_t out[32])
 
 /* Certificates for `n` orders voted in ONE batch by each of `nv` voters
  * (genesis indexes, ascending), each voter signing the Merkle root of the
- * n order hashes with its own key.  certs[i] receives the encoding of the
- * certificate of orders[i].  Returns VL_OK or the encoder's error. */
+ * n vote leaves (h_vote_leaf) with its own key.  certs[i] receives the
+ * encoding of the certificate of orders[i].  Returns VL_OK or the
+ * encoder's error. */
 vl_err h_certs(h_net *h, vl_order *const *orders, uint32_t n, const uint16_t *voters,
                uint32_t nv, h_buf *certs);
 /* A certificate struct (heap, free()) of one order voted alone (root =
- * order hash, empty paths) by `nv` voters in the given order, each signing
- * with its genesis key.  Tests edit it to forge bad certificates. */
+ * its vote leaf, empty paths) by `nv` voters in the given order, each
+ * signing with its genesis key.  Tests edit it to forge bad certificates. */
 vl_cert *h_cert_make(h_net *h, const vl_order *o, const uint16_t *voters, uint32_t nv);
 /* Encode a certificate struct ({NULL, 0} if the encoder refuses it). */
 h_buf h_cert_bytes(const vl_cert *c);
@@ -156,6 +160,10 @@ vl_err h_tick(h_net *h);
 
 /* Encode and feed a VOTE_REQUEST of `n` orders from peer `from`. */
 vl_err h_vote_request(h_net *h, uint16_t from, vl_order *const *orders, uint32_t n);
+/* Encode and feed a VOTE_REPLY from voter `from` voting for `n` orders in
+ * one batch: their vote leaves (h_vote_leaf), the Merkle root signed with
+ * the voter's genesis key. */
+vl_err h_feed_votes(h_net *h, uint16_t from, vl_order *const *orders, uint32_t n);
 /* Encode and feed a CERTS message of `n` certificates from peer `from`. */
 vl_err h_send_certs(h_net *h, uint16_t from, const h_buf *certs, uint32_t n);
 /* Encode a client request (req_kind, and the order for SUBMIT) and feed it
@@ -185,8 +193,8 @@ size_t h_count(h_net *h, uint8_t kind, uint64_t to, uint8_t type);
 
 /* The VOTE_REPLY to peer `peer` (NULL if none). */
 vl_msg *h_vote_reply(h_net *h, uint16_t peer);
-/* In a decoded VOTE_REPLY: is `hash` among the leaves? */
-bool h_reply_has_leaf(const vl_msg *m, const uint8_t hash[32]);
+/* In a decoded VOTE_REPLY: is o's vote leaf (h_vote_leaf) among the leaves? */
+bool h_reply_has_leaf(const vl_msg *m, const vl_order *o);
 /* In a decoded VOTE_REPLY: the answer for `hash`, or NULL. */
 const vl_answer *h_reply_answer(const vl_msg *m, const uint8_t hash[32]);
 /* Verify the vote signature of a decoded VOTE_REPLY by voter `voter`:

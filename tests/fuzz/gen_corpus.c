@@ -244,16 +244,18 @@ static void make_revoke(vl_order *o, int with_reason)
 
 /* ---- certificates -------------------------------------------------------------- */
 
-/* Voters 0..N_VOTERS-1 each voted on a batch of BATCH_LEAVES orders with o
- * at leaf `at`: real paths, real vote signatures. */
+/* Voters 0..N_VOTERS-1 each voted on a batch of BATCH_LEAVES orders with o's
+ * vote leaf (vl_vote_leaf) at leaf `at`: real paths, real vote signatures. */
 static void make_cert(vl_cert *c, const vl_order *o, uint32_t at)
 {
     static uint8_t leaves[BATCH_LEAVES][32];
+    uint8_t order_hash[32];
     memset(c, 0, sizeof *c);
     c->order = *o;
     for (uint32_t i = 0; i < BATCH_LEAVES; i++)
         fill(leaves[i], 32, 90 + i);
-    vl_order_hash(leaves[at], o);
+    vl_order_hash(order_hash, o);
+    vl_vote_leaf(leaves[at], order_hash, o);
     uint8_t root[32], msg[32];
     vl_merkle_root(root, (const uint8_t(*)[32])leaves, BATCH_LEAVES);
     vl_vote_message(msg, root);

@@ -140,7 +140,7 @@ typedef enum {
 typedef struct {
     uint64_t req_id;
     sim_buf order; /* the order it asked honest voters to vote on */
-    uint8_t hash[32];
+    uint8_t leaf[32]; /* its vote leaf (vl_vote_leaf): what their votes sign */
     vl_cert *cert;  /* its own vote and the genuine ones collected */
 } sim_harvest;
 
@@ -275,6 +275,7 @@ typedef struct {
     sim_order *orders;
     uint32_t n_orders;
     sim_map by_hash;   /* order hash -> registry index */
+    sim_map by_leaf;   /* vote leaf of each copy registered -> registry index */
     sim_map accts;     /* (account, 0) -> index into acct */
     sim_acct *acct;
     uint32_t n_acct;
@@ -386,6 +387,9 @@ void sim_check_free(sim_world *w);
  * after a failure was recorded). */
 int32_t sim_check_register(sim_world *w, const sim_buf *order, int32_t actor, uint8_t flags);
 int32_t sim_check_find(const sim_world *w, const uint8_t hash[32]);
+/* The registry index of the order whose vote leaf (vl_vote_leaf of a copy
+ * registered: signature bytes included) is `leaf`, or -1. */
+int32_t sim_check_find_leaf(const sim_world *w, const uint8_t leaf[32]);
 /* A certificate seen anywhere: verify (fresh, no shared cache), record for
  * agreement and the oracle.  Returns the registry index of its order, or
  * -1 when it does not verify. */

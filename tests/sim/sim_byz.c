@@ -2,9 +2,10 @@
  * with the seed so every kind meets every workload):
  *
  *  vote-all   no core: answers every VOTE_REQUEST with a VOTE_REPLY that
- *             signs every order in it (its own key, Merkle root of the order
- *             hashes), holding no lock: it votes for both orders of a
- *             double-signed slot, for overspends, for anything.
+ *             signs every order in it (its own key, Merkle root of their
+ *             vote leaves, signatures unchecked), holding no lock: it
+ *             votes for both orders of a double-signed slot, for
+ *             overspends, for anything.
  *  forger     no core: sends random bytes, truncated or bit-flipped copies of
  *             what it received, and certificates with forged votes (random
  *             signatures, its own key signing as other voters, votes of
@@ -89,6 +90,14 @@ static void sign_root(const sim_node *n, const uint8_t root[32], uint8_t sig[64]
     vl_sign(sig, &n->key, msg, NULL);
 }
 
+/* The vote leaf an honest voter would put in its batch for o. */
+static void vote_leaf(uint8_t leaf[32], const vl_order *o)
+{
+    uint8_t h[32];
+    vl_order_hash(h, o);
+    vl_vote_leaf(leaf, h, o);
+}
+
 /* vote-all: one batch vote over every order of the request. */
 static void vote_all(sim_world *w, uint16_t i, uint16_t peer, const vl_msg *req)
 {
@@ -97,7 +106,7 @@ static void vote_all(sim_world *w, uint16_t i, uint16_t peer, const vl_msg *req)
     uint32_t n = 0;
     for (uint32_t k = 0; k < req->item_count && k < VL_MAX_MSG_ITEMS; k++)
         if (vl_order_decode(req->items[k].ptr, req->items[k].len, &o) == VL_OK)
-            vl_order_hash(leaves[n++], &o);
+            vote_leaf(leaves[n++], &o);
     if (n == 0)
         return;
     vl_msg m;
@@ -185,8 +194,8 @@ static bool forge_cert(sim_world *w, uint16_t i, const sim_buf *order, uint32_t 
         return false;
     if (variant == 4) /* an order nobody signed: its client signatures no longer match */
         c->order.seq += 1 + sim_rng_below(&w->rng, 3);
-    uint8_t h[32];
-    vl_order_hash(h, &c->order);
+    uint8_t h[32]; /* the vote leaf: a batch of one has it for root */
+    vote_leaf(h, &c->order);
     vl_cert_vote v;
     single_vote(&v, i);
     if (variant == 3) { /* own vote, but its path leads to no root it signed */
@@ -246,10 +255,10 @@ static void harvest_start(sim_world *w, uint16_t i)
     h->req_id = 0;
     if (vl_order_decode(h->order.p, h->order.len, &h->cert->order) != VL_OK)
         return;
-    vl_order_hash(h->hash, &h->cert->order);
+    vote_leaf(h->leaf, &h->cert->order);
     vl_cert_vote v;
     single_vote(&v, i);
-    sign_root(&w->node[i], h->hash, v.sig);
+    sign_root(&w->node[i], h->leaf, v.sig);
     put_vote(h->cert, &v);
     h->req_id = sim_rng_next(&w->rng) | 1;
     vl_bytes item = {h->order.p, (uint32_t)h->order.len};
@@ -276,7 +285,7 @@ static void harvest_reply(sim_world *w, uint16_t i, uint16_t peer, const vl_msg 
         if (h->req_id == 0 || h->req_id != m->req_id || h->cert == NULL)
             continue;
         for (uint32_t l = 0; l < m->leaf_count; l++) {
-            if (memcmp(m->leaves[l], h->hash, 32) != 0)
+            if (memcmp(m->leaves[l], h->leaf, 32) != 0)
                 continue;
             vl_cert_vote v;
             memset(&v, 0, sizeof v);
@@ -332,9 +341,9 @@ static void send_mutant(sim_world *w, uint16_t i, uint16_t to)
     sim_buf_free(&c);
 }
 
-/* An unsolicited VOTE_REPLY: its own signature over recent orders (maybe
- * filed as another voter's), with false answers: CONFLICT naming another
- * order (any slot), BEHIND with a far-off seq. */
+/* An unsolicited VOTE_REPLY: its own signature over recent orders' vote
+ * leaves (maybe filed as another voter's), with false answers: CONFLICT
+ * naming another order (any slot), BEHIND with a far-off seq. */
 static void fake_vote_reply(sim_world *w, uint16_t i, uint16_t to)
 {
     static uint8_t leaves[4][32];
@@ -353,7 +362,7 @@ static void fake_vote_reply(sim_world *w, uint16_t i, uint16_t to)
     m.type = VL_MSG_VOTE_REPLY;
     m.req_id = sim_rng_next(&w->rng);
     m.from = sim_rng_chance(&w->rng, 300) ? (uint16_t)sim_rng_below(&w->rng, w->n_nodes) : i;
-    vl_order_hash(leaves[0], &o);
+    vote_leaf(leaves[0], &o);
     m.leaf_count = 1 + (uint32_t)sim_rng_below(&w->rng, 3);
     for (uint32_t k = 1; k < m.leaf_count; k++)
         sim_rng_bytes(&w->rng, leaves[k], 32);
@@ -362,7 +371,7 @@ static void fake_vote_reply(sim_world *w, uint16_t i, uint16_t to)
     vl_merkle_root(root, (const uint8_t(*)[32])leaves, m.leaf_count);
     sign_root(&w->node[i], root, m.vote_sig);
     const sim_buf *other = &b->orders[sim_rng_below(&w->rng, ring)];
-    memcpy(ans.order_hash, leaves[0], 32);
+    vl_order_hash(ans.order_hash, &o);
     uint64_t r = sim_rng_below(&w->rng, 4);
     if (r == 1 && other != pick) {
         ans.kind = VL_ANSWER_CONFLICT;

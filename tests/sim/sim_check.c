@@ -15,10 +15,12 @@
  * read: per voucher the certified redemptions and revocation, per issuer
  * the certified issuance and the revoked remainders credited back.
  *
- * Sources of votes: every VOTE_REPLY an honest node sends.  Each leaf is
- * filed under (account, seq) for that voter; a second, different leaf for
- * one slot is a double vote, and after every restart each recorded vote
- * must still be there (the lock, or the slot's certificate).
+ * Sources of votes: every VOTE_REPLY an honest node sends.  Each leaf (a
+ * vote leaf: order hash and signature bytes, vl_vote_leaf) is found by the
+ * copy of a registered order it stands for and filed under (account, seq)
+ * for that voter; a vote for a second, different order for one slot is a
+ * double vote, and after every restart each recorded vote must still be
+ * there (the lock, or the slot's certificate).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,7 @@ void sim_check_free(sim_world *w)
         free(ck->node[i].owed);
     }
     sim_map_free(&ck->by_hash);
+    sim_map_free(&ck->by_leaf);
     sim_map_free(&ck->accts);
     sim_map_free(&ck->cert_seen);
     free(ck->orders);
@@ -287,6 +290,26 @@ int32_t sim_check_find(const sim_world *w, const uint8_t hash[32])
     return sim_map_get(&w->ck.by_hash, &k, &at) ? (int32_t)at : -1;
 }
 
+int32_t sim_check_find_leaf(const sim_world *w, const uint8_t leaf[32])
+{
+    sim_key k = sim_key_of(leaf, 0);
+    uint64_t at;
+    return sim_map_get(&w->ck.by_leaf, &k, &at) ? (int32_t)at : -1;
+}
+
+/* Index the vote leaf of this copy of order `at` (another copy, with other
+ * signature bytes, has another leaf). */
+static bool register_leaf(sim_world *w, const vl_order *o, const uint8_t hash[32], int32_t at)
+{
+    uint8_t leaf[32];
+    vl_vote_leaf(leaf, hash, o);
+    sim_key k = sim_key_of(leaf, 0);
+    if (sim_map_get(&w->ck.by_leaf, &k, NULL) || sim_map_put(&w->ck.by_leaf, &k, (uint64_t)at))
+        return true;
+    sim_fail(w, SIM_INV_SIM, "vote leaf table full");
+    return false;
+}
+
 int32_t sim_check_register(sim_world *w, const sim_buf *order, int32_t actor, uint8_t flags)
 {
     sim_check *ck = &w->ck;
@@ -304,13 +327,15 @@ int32_t sim_check_register(sim_world *w, const sim_buf *order, int32_t actor, ui
         ck->orders[at].flags |= flags;
         if (actor >= 0)
             ck->orders[at].actor = actor;
-        return at;
+        return register_leaf(w, o, hash, at) ? at : -1;
     }
     sim_key k = sim_key_of(hash, 0);
     if (ck->n_orders == SIM_MAX_ORDERS || !sim_map_put(&ck->by_hash, &k, ck->n_orders)) {
         sim_fail(w, SIM_INV_SIM, "more than %u orders", SIM_MAX_ORDERS);
         return -1;
     }
+    if (!register_leaf(w, o, hash, (int32_t)ck->n_orders))
+        return -1;
     sim_order *r = &ck->orders[ck->n_orders];
     memset(r, 0, sizeof *r);
     memcpy(r->hash, hash, 32);
@@ -466,10 +491,10 @@ static void record_leaf(sim_world *w, uint16_t node, const uint8_t leaf[32])
         sim_fail(w, SIM_INV_VALIDITY, "observer node %u sent a vote (order %s)", node, h);
         return;
     }
-    int32_t idx = sim_check_find(w, leaf);
+    int32_t idx = sim_check_find_leaf(w, leaf);
     if (idx < 0) {
-        sim_fail(w, SIM_INV_VALIDITY, "honest node %u voted for order %s that no client "
-                 "signed", node, h);
+        sim_fail(w, SIM_INV_VALIDITY, "honest node %u voted for leaf %s: no order a client "
+                 "signed, with these signature bytes", node, h);
         return;
     }
     record_vote(w, node, idx, "a VOTE_REPLY");

@@ -5,9 +5,9 @@
  *   make_fixtures GENESIS OUTDIR ISSUER_KEY HOLDER_KEY PROVIDER_KEY VOTER_KEY...
  *
  * The three orders (ISSUE of vouchers 1 and 2, REDEEM of 1, REVOKE of 2)
- * form one batch; every voter key signs its root.  cert.bin is the REDEEM
- * with all the voters' votes, cert_short.bin the same with one vote (below
- * any quorum > 1).  Then an entry, its summary, a checkpoint, two
+ * form one batch (its leaves are their vote leaves, vl_vote_leaf); every
+ * voter key signs its root.  cert.bin is the REDEEM with all the voters'
+ * votes, cert_short.bin the same with one vote (below any quorum > 1).  Then an entry, its summary, a checkpoint, two
  * accounts, a batch vote, every peer and client message type, and the
  * genesis in binary.
  * Exits 2 on any error.
@@ -42,7 +42,8 @@ static struct {
     uint16_t voter_index[VL_MAX_NODES]; /* ascending */
     vl_order orders[ORDER_COUNT];
     blob order_raw[ORDER_COUNT];
-    uint8_t leaves[ORDER_COUNT][32];
+    uint8_t hashes[ORDER_COUNT][32]; /* order hashes */
+    uint8_t leaves[ORDER_COUNT][32]; /* their vote leaves */
     uint8_t root[32];
     uint8_t vote_sig[VL_MAX_NODES][64];
     blob cert, cert_short, entry, summary, checkpoint, account;
@@ -144,7 +145,8 @@ static void make_orders(void)
     vl_order_sign_slot(&fx.orders[REVOKE], 0, &fx.issuer.sign, NULL);
     for (int i = 0; i < ORDER_COUNT; i++) {
         ENCODE(vl_order_encode, &fx.orders[i], fx.order_raw[i]);
-        vl_order_hash(fx.leaves[i], &fx.orders[i]);
+        vl_order_hash(fx.hashes[i], &fx.orders[i]);
+        vl_vote_leaf(fx.leaves[i], fx.hashes[i], &fx.orders[i]);
     }
     write_blob("issue.bin", fx.order_raw[ISSUE]);
     write_blob("redeem.bin", fx.order_raw[REDEEM]);
@@ -212,7 +214,7 @@ static void make_log_objects(void)
     vl_summary s = {.index = 1, .time_ms = TIME_MS, .seq = fx.orders[REDEEM].seq};
     memcpy(s.entry_hash, cp.entry_hash, 32);
     vl_order_account(s.account, &fx.orders[REDEEM]);
-    memcpy(s.order_hash, fx.leaves[REDEEM], 32);
+    memcpy(s.order_hash, fx.hashes[REDEEM], 32);
     ENCODE(vl_summary_encode, &s, fx.summary);
     write_blob("summary.bin", fx.summary);
 }

@@ -427,9 +427,10 @@ static int cmd_fork(char **av, int ac)
         return die("%s: no key file of the provider of entry %s", av[3], av[5]);
     vl_order_sign_slot(o, 1, &kp, NULL);
     vl_order_hash(new_hash, o);
-    /* q votes over a batch of one: root = the order hash, empty path */
-    uint8_t msg[32];
-    vl_vote_message(msg, new_hash);
+    /* q votes over a batch of one: root = the order's vote leaf, empty path */
+    uint8_t leaf[32], msg[32];
+    vl_vote_leaf(leaf, new_hash, o);
+    vl_vote_message(msg, leaf);
     ct->vote_count = 0;
     for (uint32_t v = 0; v < g->node_count && ct->vote_count < g->quorum; v++) {
         if (g->nodes[v].role != VL_ROLE_VOTER || key_for(av[3], g->nodes[v].pubkey, &kp) != 0)

@@ -205,6 +205,9 @@ inspect_fixtures() {
     expect_json fx-revoke 'd["reason"], d["serial"], d["verified"]["ok"]' \
         "('demo revocation', 2, True)"
     expect_json fx-batch_vote 'd["verified"]["ok"]' True
+    # every vote's path leads from the REDEEM's vote leaf to the batch's root
+    expect_json fx-cert '{v["root"] for v in d["votes"]}' \
+        "{'$(json "$dir/fx-batch_vote.out" 'd["root"]')'}"
     expect_json fx-entry 'd["verified"]["ok"], d["cert"]["verified"]["ok"]' "(True, True)"
     expect_json fx-entry 'd["prev_hash"]' "$network_id"
     entry_hash=$(json "$dir/fx-entry.out" 'd["entry_hash"]')

@@ -6,9 +6,10 @@
  *    gives its expected result.
  *  - tests/vectors/crypto.txt, written by tests/vectors/gen_vectors.py from
  *    Python's hashlib alone: tagged hashes of fixed inputs in every VL_TAG_*
- *    domain, issuer and voucher account ids, Merkle roots and every audit
- *    path for 1..9 leaves (and a few paths of large trees).  Every line of
- *    the file must be checked by this test.
+ *    domain, issuer and voucher account ids, vote leaves (vl_vote_leaf, of
+ *    one and of two signatures), Merkle roots and every audit path for 1..9
+ *    leaves (and a few paths of large trees).  Every line of the file must
+ *    be checked by this test.
  *  - Merkle paths verify back to their root; a wrong index, size, length or
  *    hash does not.  Flipping any bit of a signature, message or public key
  *    makes verification fail.
@@ -25,6 +26,7 @@
 #include "vl_crypto.h"
 #include "vl_limits.h"
 #include "vl_test.h"
+#include "vl_wire.h" /* vl_vote_leaf */
 
 /* ---- the vectors file ---------------------------------------------------- */
 
@@ -121,7 +123,8 @@ static void test_tagged_hashes(void)
         const char *short_name, *tag;
     } tags[] = {
         {"genesis", VL_TAG_GENESIS},         {"order", VL_TAG_ORDER},
-        {"vote", VL_TAG_VOTE},               {"merkle", VL_TAG_MERKLE},
+        {"vote", VL_TAG_VOTE},               {"vote-leaf", VL_TAG_VOTE_LEAF},
+        {"merkle", VL_TAG_MERKLE},
         {"certificate", VL_TAG_CERTIFICATE}, {"entry", VL_TAG_ENTRY},
         {"checkpoint", VL_TAG_CHECKPOINT},   {"issuer-id", VL_TAG_ISSUER_ID},
         {"voucher-id", VL_TAG_VOUCHER_ID},   {"state-digest", VL_TAG_STATE_DIGEST},
@@ -164,6 +167,49 @@ static void test_account_ids(void)
             CHECK(memcmp(out, other, 32) != 0);
         }
     }
+}
+
+/* A vote leaf covers the order hash and exactly the order's sig_count
+ * signatures: the inputs below are gen_vectors.py's (checked against the
+ * file too), the leaves its plain-hashlib answers. */
+static void test_vote_leaf(void)
+{
+    vl_order *o = calloc(1, sizeof *o);
+    uint8_t order_hash[32], leaf[32], other[32];
+    for (int i = 0; i < 32; i++)
+        order_hash[i] = (uint8_t)i;
+    for (int i = 0; i < 64; i++) {
+        o->sigs[0][i] = (uint8_t)(0x40 + i);
+        o->sigs[1][i] = (uint8_t)(0xC0 ^ i);
+    }
+    CHECK_VEC(expect("vote_leaf.order_hash"), order_hash, 32);
+    CHECK_VEC(expect("vote_leaf.sig.0"), o->sigs[0], 64);
+    CHECK_VEC(expect("vote_leaf.sig.1"), o->sigs[1], 64);
+    o->kind = VL_ORDER_REDEEM; /* two signatures */
+    o->sig_count = 2;
+    vl_vote_leaf(leaf, order_hash, o);
+    CHECK_VEC(expect("vote_leaf.2"), leaf, 32);
+    o->kind = VL_ORDER_ISSUE; /* one: whatever sits in the unused slot is not hashed */
+    o->sig_count = 1;
+    vl_vote_leaf(leaf, order_hash, o);
+    CHECK_VEC(expect("vote_leaf.1"), leaf, 32);
+    memset(o->sigs[1], 0xEE, 64);
+    vl_vote_leaf(other, order_hash, o);
+    CHECK_MEM(other, leaf, 32);
+    /* Neither the order hash nor its bare tagged hash: a leaf is not an
+     * order hash, and any other signature bit is another leaf. */
+    CHECK(memcmp(leaf, order_hash, 32) != 0);
+    vl_tagged_hash(other, VL_TAG_VOTE_LEAF, order_hash, 32);
+    CHECK(memcmp(leaf, other, 32) != 0);
+    int same = 0;
+    for (int bit = 0; bit < 512; bit++) {
+        o->sigs[0][bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        vl_vote_leaf(other, order_hash, o);
+        same += memcmp(other, leaf, 32) == 0;
+        o->sigs[0][bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    }
+    CHECK(same == 0);
+    free(o);
 }
 
 /* ---- BIP-340 --------------------------------------------------------------------- */
@@ -417,7 +463,7 @@ static void test_merkle(void)
         for (uint32_t i = 0; i < n; i++)
             merkle_check_leaf(root, i, n, 1);
     }
-    /* A batch of one: root is the order hash, the path is empty. */
+    /* A batch of one: the root is its leaf (a vote leaf), the path is empty. */
     vl_merkle_root(root, (const uint8_t(*)[32])leaves, 1);
     CHECK_MEM(root, leaves[0], 32);
     CHECK(vl_merkle_path_len(0, 1) == 0);
@@ -482,6 +528,7 @@ int main(void)
     CHECK(vector_count > 100);
     test_tagged_hashes();
     test_account_ids();
+    test_vote_leaf();
     test_bip340();
     test_bit_flips();
     test_keys();

@@ -6,7 +6,10 @@
  * certificates carry paths of different shapes: voters 0, 1 and the
  * observer sign batch A (the five orders in order), voter 2 batch B (the
  * five reversed), voter 3 batch C (nine leaves: the orders interleaved with
- * four other hashes).
+ * four other hashes).  A batch's leaves are the orders' vote leaves
+ * (vl_vote_leaf: the order hash and signature bytes), as a voter builds them.
+ * vl_cert_verify_vouched is checked against vl_cert_verify: the same answers
+ * but for the order's signatures, which it leaves to the votes.
  *
  * Known answers: tests/vectors/orders.txt holds the encoding, order hash and
  * signatures of three fully specified orders (fixed keys, fixed fields,
@@ -163,6 +166,7 @@ typedef struct {
 
 static vl_order *orders;       /* NORD orders */
 static uint8_t ohash[NORD][32];
+static uint8_t vleaf[NORD][32]; /* their vote leaves */
 static batch batch_a, batch_b, batch_c;
 static const batch *node_batch[NODES];
 
@@ -185,20 +189,22 @@ static void make_orders(void)
     make_issue(&orders[3], g->network_id, &issuer_kp[1], 7, 1);
     make_redeem(&orders[4], g->network_id, &issuer_kp[1], 1000, &holder_kp[1], &provider_kp[1],
                 99);
-    for (int k = 0; k < NORD; k++)
+    for (int k = 0; k < NORD; k++) {
         vl_order_hash(ohash[k], &orders[k]);
+        vl_vote_leaf(vleaf[k], ohash[k], &orders[k]);
+    }
     batch_a.n = batch_b.n = NORD;
     for (int k = 0; k < NORD; k++) {
         batch_a.idx[k] = k;
         batch_b.idx[k] = NORD - 1 - k;
-        memcpy(batch_a.leaves[k], ohash[k], 32);
-        memcpy(batch_b.leaves[k], ohash[NORD - 1 - k], 32);
+        memcpy(batch_a.leaves[k], vleaf[k], 32);
+        memcpy(batch_b.leaves[k], vleaf[NORD - 1 - k], 32);
     }
     batch_c.n = 9;
     for (uint32_t i = 0; i < 9; i++) {
         batch_c.idx[i] = i % 2 == 0 ? (int)(i / 2) : -1;
         if (i % 2 == 0)
-            memcpy(batch_c.leaves[i], ohash[i / 2], 32);
+            memcpy(batch_c.leaves[i], vleaf[i / 2], 32);
         else
             vl_tagged_hash(batch_c.leaves[i], VL_TAG_ORDER, (const uint8_t *)&i, sizeof i);
     }
@@ -233,6 +239,24 @@ static void make_cert(vl_cert *c, int k, const int *voters, int nv)
             leaf++;
         add_vote(c, (uint16_t)voters[i], b, leaf);
     }
+}
+
+/* Certificate of o, whatever its signature bytes, with the votes of voters
+ * 0..3 on a batch of one leaf: o's vote leaf (so the votes cover exactly
+ * the signature bytes o carries). */
+static void make_cert_of(vl_cert *c, const vl_order *o)
+{
+    batch b = {.n = 1};
+    uint8_t h[32];
+    vl_order_hash(h, o);
+    vl_vote_leaf(b.leaves[0], h, o);
+    b.idx[0] = 0;
+    sign_batch(&b);
+    memset(c, 0, sizeof *c);
+    c->order = *o;
+    for (uint16_t v = 0; v < VOTERS; v++)
+        add_vote(c, v, &b, 0);
+    CHECK(c->votes[0].path_len == 0);
 }
 
 static uint8_t *encode_cert(const vl_cert *c, size_t *len)
@@ -303,7 +327,6 @@ static void test_quorum_and_voters(vl_cert *c)
 
 static void test_order_membership(vl_cert *c)
 {
-    static const int all[] = {0, 1, 2, 3};
     vl_order *o = calloc(1, sizeof *o);
     uint8_t net[32], h[32];
     memcpy(net, g->network_id, 32);
@@ -325,24 +348,11 @@ static void test_order_membership(vl_cert *c)
     vl_order_hash(h, o);
     CHECK_ERR(vl_order_verify(g, o, h), VL_ERR_UNKNOWN_PROVIDER);
     /* The same refusals inside a certificate whose votes are all valid. */
-    batch b = {.n = 1};
     make_revoke(o, net, &issuer_kp[0], 5);
-    vl_order_hash(b.leaves[0], o);
-    b.idx[0] = 0;
-    sign_batch(&b);
-    memset(c, 0, sizeof *c);
-    c->order = *o;
-    for (int i = 0; i < 4; i++)
-        add_vote(c, (uint16_t)all[i], &b, 0);
-    CHECK(c->votes[0].path_len == 0);
+    make_cert_of(c, o);
     CHECK_ERR(vl_cert_verify(g, c, NULL, NULL), VL_ERR_WRONG_NETWORK);
     make_revoke(o, g->network_id, &issuer_kp[0], 5); /* and with the right network: ok */
-    vl_order_hash(b.leaves[0], o);
-    sign_batch(&b);
-    memset(c, 0, sizeof *c);
-    c->order = *o;
-    for (int i = 0; i < 4; i++)
-        add_vote(c, (uint16_t)all[i], &b, 0);
+    make_cert_of(c, o);
     CHECK_ERR(vl_cert_verify(g, c, NULL, NULL), VL_OK);
     free(o);
 }
@@ -467,15 +477,18 @@ static void test_own_order(vl_cert *c)
     make_cert(c, 1, three, 3);
     c->order.sigs[1][63] ^= 0x40u;
     CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_CORRUPT);
-    /* A valid holder signature with other randomness: not the bytes we
-     * signed, so refused too (vl_cert_verify would accept it). */
-    make_cert(c, 1, three, 3);
+    /* A valid holder signature with other randomness, voted on as it is:
+     * not the bytes we signed, so refused too (vl_cert_verify accepts it). */
+    vl_order *o = calloc(1, sizeof *o);
+    *o = orders[1];
     uint8_t aux[32];
     memset(aux, 0x5a, sizeof aux);
-    vl_order_sign_slot(&c->order, 0, &holder_kp[0], aux);
-    CHECK(memcmp(c->order.sigs[0], orders[1].sigs[0], 64) != 0);
+    vl_order_sign_slot(o, 0, &holder_kp[0], aux);
+    CHECK(memcmp(o->sigs[0], orders[1].sigs[0], 64) != 0);
+    make_cert_of(c, o);
     CHECK_ERR(vl_cert_verify(g, c, NULL, NULL), VL_OK);
     CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_CORRUPT);
+    free(o);
     /* The certificate of another order. */
     make_cert(c, 4, three, 3);
     CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_CORRUPT);
@@ -494,6 +507,160 @@ static void test_own_order(vl_cert *c)
     vl_own_order_set(&own, &c->order, h);
     CHECK_ERR(vl_cert_verify_own(g, c, cache, &own, NULL), VL_ERR_UNKNOWN_PROVIDER);
     vl_sigcache_destroy(&cache);
+}
+
+/* ---- certificates the quorum vouches for (vl_verify.c note 8) ------------------ */
+
+/* Both verifiers give `want` for certificate c. */
+#define CHECK_BOTH(c, want)                                                    \
+    do {                                                                       \
+        CHECK_ERR(vl_cert_verify_vouched(g, (c), NULL, NULL), (want));         \
+        CHECK_ERR(vl_cert_verify(g, (c), NULL, NULL), (want));                 \
+    } while (0)
+
+/* Who signs slot s of orders[k] (make_orders). */
+static const vl_keypair *order_signer(int k, unsigned s)
+{
+    switch (k) {
+    case 0: return &issuer_kp[0];
+    case 1: return s == 0 ? &holder_kp[0] : &provider_kp[0];
+    case 2: return &issuer_kp[1];
+    case 3: return &issuer_kp[1];
+    default: return s == 0 ? &holder_kp[1] : &provider_kp[1];
+    }
+}
+
+/* Valid certificates are accepted without an order signature being looked
+ * up or verified. */
+static void test_vouched_valid(vl_cert *c, vl_cert *d)
+{
+    static const int all[] = {0, 1, 2, 3}, quorum[] = {0, 2, 3};
+    vl_sigcache *cache = vl_sigcache_new(64);
+    uint8_t h[32];
+    for (int k = 0; k < NORD; k++) {
+        make_cert(c, k, quorum, 3);
+        memset(h, 0, sizeof h);
+        CHECK_ERR(vl_cert_verify_vouched(g, c, NULL, h), VL_OK);
+        CHECK_MEM(h, ohash[k], 32);
+        CHECK_ERR(vl_cert_verify_vouched(g, c, cache, NULL), VL_OK);
+        CHECK_ERR(vl_cert_verify_vouched(g, c, cache, NULL), VL_OK); /* warm */
+        make_cert(c, k, all, 4); /* through the wire and back */
+        size_t len;
+        uint8_t *buf = encode_cert(c, &len);
+        CHECK_ERR(vl_cert_decode(buf, len, d), VL_OK);
+        CHECK_ERR(vl_cert_verify_vouched(g, d, cache, NULL), VL_OK);
+        free(buf);
+    }
+    CHECK(vl_sigcache_order_hits(cache) == 0 && vl_sigcache_order_misses(cache) == 0);
+    CHECK(vl_sigcache_misses(cache) > 0 && vl_sigcache_hits(cache) > 0); /* votes, cached */
+    vl_sigcache_destroy(&cache);
+}
+
+/* Garbage order signatures that the votes were made over are accepted.
+ * That is by design, not a hole: vl_cert_verify_vouched never verifies
+ * client signatures; it relies on at least one of the q voters being honest
+ * and having checked exactly these bytes before voting, which no honest
+ * voter does for garbage (here the test's voters sign whatever they are
+ * given).  vl_cert_verify, which trusts no quorum, refuses them. */
+static void test_vouched_garbage_voted(vl_cert *c)
+{
+    vl_order *o = calloc(1, sizeof *o);
+    uint8_t h[32];
+    for (int k = 0; k < NORD; k++) {
+        *o = orders[k];
+        for (unsigned s = 0; s < o->sig_count; s++)
+            memset(o->sigs[s], 0xA5 + (int)s, 64);
+        make_cert_of(c, o);
+        memset(h, 0, sizeof h);
+        CHECK_ERR(vl_cert_verify_vouched(g, c, NULL, h), VL_OK);
+        CHECK_MEM(h, ohash[k], 32);
+        CHECK_ERR(vl_cert_verify(g, c, NULL, NULL), VL_ERR_BAD_SIG);
+    }
+    *o = orders[1]; /* one bit of the provider's signature, voted on */
+    o->sigs[1][63] ^= 0x40u;
+    make_cert_of(c, o);
+    CHECK_ERR(vl_cert_verify_vouched(g, c, NULL, NULL), VL_OK);
+    CHECK_ERR(vl_cert_verify(g, c, NULL, NULL), VL_ERR_BAD_SIG);
+    free(o);
+}
+
+/* Signature bytes changed after the vote, to garbage or to another valid
+ * signature of the same order by the same key: every vote's path now
+ * starts from another leaf and leads to a root no voter signed, so both
+ * verifiers refuse, warm cache or not.  The path itself recomputes fine,
+ * so the refusal is the vote signatures' (VL_ERR_BAD_SIG, not
+ * VL_ERR_BAD_PATH); vl_cert_verify stops at the order's own signature
+ * first for garbage, with the same code. */
+static void test_vouched_changed_after_vote(vl_cert *c)
+{
+    static const int quorum[] = {0, 2, 3};
+    vl_sigcache *cache = vl_sigcache_new(64);
+    uint8_t aux[32];
+    memset(aux, 0x3c, sizeof aux);
+    for (int k = 0; k < NORD; k++) {
+        make_cert(c, k, quorum, 3);
+        CHECK_ERR(vl_cert_verify_vouched(g, c, cache, NULL), VL_OK); /* warm the cache */
+        for (unsigned s = 0; s < orders[k].sig_count; s++) {
+            make_cert(c, k, quorum, 3);
+            c->order.sigs[s][17] ^= 0x08u; /* garbage */
+            CHECK_ERR(vl_cert_verify_vouched(g, c, cache, NULL), VL_ERR_BAD_SIG);
+            CHECK_BOTH(c, VL_ERR_BAD_SIG);
+            make_cert(c, k, quorum, 3);
+            vl_order_sign_slot(&c->order, s, order_signer(k, s), aux);
+            CHECK(memcmp(c->order.sigs[s], orders[k].sigs[s], 64) != 0);
+            CHECK_ERR(vl_order_verify(g, &c->order, ohash[k]), VL_OK); /* a valid order */
+            CHECK_ERR(vl_cert_verify_vouched(g, c, cache, NULL), VL_ERR_BAD_SIG);
+            CHECK_ERR(vl_cert_verify(g, c, cache, NULL), VL_ERR_BAD_SIG);
+            CHECK_BOTH(c, VL_ERR_BAD_SIG);
+        }
+    }
+    vl_sigcache_destroy(&cache);
+}
+
+/* Membership, quorum, voters and paths apply under vouched exactly as
+ * under vl_cert_verify (certificates whose votes are all valid). */
+static void test_vouched_members_and_votes(vl_cert *c)
+{
+    static const int two[] = {0, 3}, with_obs[] = {0, 1, 2, 4}, quorum[] = {0, 2, 3};
+    vl_order *o = calloc(1, sizeof *o);
+    uint8_t net[32];
+    memcpy(net, g->network_id, 32);
+    net[0] ^= 1u;
+    make_revoke(o, net, &issuer_kp[0], 5);
+    make_cert_of(c, o);
+    CHECK_BOTH(c, VL_ERR_WRONG_NETWORK);
+    make_issue(o, g->network_id, &issuer_kp[2], 0, 1); /* not a genesis issuer */
+    make_cert_of(c, o);
+    CHECK_BOTH(c, VL_ERR_UNKNOWN_ISSUER);
+    make_redeem(o, g->network_id, &issuer_kp[2], 1, &holder_kp[0], &provider_kp[0], 5);
+    make_cert_of(c, o);
+    CHECK_BOTH(c, VL_ERR_UNKNOWN_ISSUER);
+    make_redeem(o, g->network_id, &issuer_kp[0], 1, &holder_kp[0], &provider_kp[2], 5);
+    make_cert_of(c, o);
+    CHECK_BOTH(c, VL_ERR_UNKNOWN_PROVIDER);
+    make_redeem(o, g->network_id, &issuer_kp[0], 1, &holder_kp[0], &issuer_kp[1], 5);
+    make_cert_of(c, o); /* an issuer's key as the provider */
+    CHECK_BOTH(c, VL_ERR_UNKNOWN_PROVIDER);
+    make_revoke(o, g->network_id, &issuer_kp[0], 5); /* the control: accepted */
+    make_cert_of(c, o);
+    CHECK_BOTH(c, VL_OK);
+    make_cert(c, 1, quorum, 3); /* a REDEEM claiming one signature */
+    c->order.sig_count = 1;
+    CHECK_BOTH(c, VL_ERR_NONCANONICAL);
+    make_cert(c, 1, two, 2);
+    CHECK_BOTH(c, VL_ERR_QUORUM);
+    make_cert(c, 3, with_obs, 4);
+    CHECK_BOTH(c, VL_ERR_UNKNOWN_KEY);
+    make_cert(c, 0, quorum, 3);
+    c->votes[2] = c->votes[1];
+    CHECK_BOTH(c, VL_ERR_DUP_SIGNER);
+    make_cert(c, 0, quorum, 3);
+    c->votes[1].leaf_index = c->votes[1].leaf_count;
+    CHECK_BOTH(c, VL_ERR_BAD_PATH);
+    make_cert(c, 0, quorum, 3);
+    c->votes[1].sig[5] ^= 1u;
+    CHECK_BOTH(c, VL_ERR_BAD_SIG);
+    free(o);
 }
 
 /* Parsed holder keys in the cache (vl_verify.c note 7): a holder's second
@@ -595,12 +762,14 @@ static void test_paths(vl_cert *c)
 }
 
 /* Flip every bit of the encoding of a small certificate: whatever still
- * decodes must not verify, with a cold cache and with a warm one. */
+ * decodes must not verify, with a cold cache and with a warm one, nor pass
+ * vl_cert_verify_vouched (which does not check the order's signatures: a
+ * flip there changes the vote leaf, so the votes fail). */
 static void flip_all_bits(const vl_cert *c, vl_cert *d, vl_sigcache *cache)
 {
     size_t len;
     uint8_t *buf = encode_cert(c, &len);
-    int decoded = 0, accepted = 0;
+    int decoded = 0, accepted = 0, vouched = 0;
     for (size_t bit = 0; bit < len * 8; bit++) {
         buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         if (vl_cert_decode(buf, len, d) == VL_OK) {
@@ -609,13 +778,19 @@ static void flip_all_bits(const vl_cert *c, vl_cert *d, vl_sigcache *cache)
                 accepted++;
                 fprintf(stderr, "bit %zu flipped: certificate still verifies\n", bit);
             }
+            if (vl_cert_verify_vouched(g, d, cache, NULL) == VL_OK) {
+                vouched++;
+                fprintf(stderr, "bit %zu flipped: certificate still vouched for\n", bit);
+            }
         }
         buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     }
     CHECK(accepted == 0);
+    CHECK(vouched == 0);
     CHECK(decoded > 0); /* the test reaches the verifier, not only the decoder */
     CHECK_ERR(vl_cert_decode(buf, len, d), VL_OK);
     CHECK_ERR(vl_cert_verify(g, d, cache, NULL), VL_OK);
+    CHECK_ERR(vl_cert_verify_vouched(g, d, cache, NULL), VL_OK);
     free(buf);
 }
 
@@ -649,7 +824,9 @@ static void make_big_batch(void)
     for (int k = 0; k < BIG; k++) {
         make_redeem(&big[k], g->network_id, &issuer_kp[k % 2], 2000 + (uint64_t)k,
                     &holder_kp[k % 2], &provider_kp[k % 2], 100 + (uint64_t)k);
-        vl_order_hash(leaves[k], &big[k]);
+        uint8_t h[32];
+        vl_order_hash(h, &big[k]);
+        vl_vote_leaf(leaves[k], h, &big[k]);
     }
     vl_merkle_root(big_root, (const uint8_t(*)[32])leaves, BIG);
     uint8_t msg[32];
@@ -1018,6 +1195,10 @@ int main(void)
     test_order_sigs();
     test_order_cache(c);
     test_own_order(c);
+    test_vouched_valid(c, d);
+    test_vouched_garbage_voted(c);
+    test_vouched_changed_after_vote(c);
+    test_vouched_members_and_votes(c);
     test_holder_keys();
     test_paths(c);
     test_bit_flips(c, d);

@@ -1,0 +1,593 @@
+/* thrifty_test.c - whom a coordinator asks to vote, and who checks client
+ * signatures (consensus/vl_core.c note 21; wire/vl_verify.c note 8):
+ *
+ *  a. a fresh order submitted to a voter: its step asks exactly q - 1 = 2
+ *     other voters, the ones the rotation from the order hash names
+ *     (vl_coord.c, request_quorum), and the certificate is the coordinator's
+ *     vote and theirs;
+ *  b. one of them refuses (REJECTED, or CONFLICT with a rival order): the
+ *     same step asks the remaining voter, and its vote completes the quorum;
+ *  c. a voter whose vote requests went unanswered for more than
+ *     redrive_after_ms / 4 is passed over for new orders, probed (asked in
+ *     addition) at most once per that interval, and picked again as soon as
+ *     it answers;
+ *  d. a voter that was not asked applies the certificate without looking
+ *     up its order's client signatures (the signature cache's counters);
+ *  e. a certificate whose order signature bytes were replaced after the
+ *     votes (garbage, or other valid signatures) is refused: bad input, no
+ *     state change.  The vote leaf binds the bytes.
+ *
+ * The node under test is voter 0 of a 4-voter network (f=1, q=3, one
+ * observer); the test plays the other voters and the clients. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks.h"
+
+#define FACE_FEN 1000u
+#define VOUCHERS 64u /* vouchers issued at setup: serials 1..VOUCHERS */
+
+static h_net *setup(uint64_t redrive_after_ms)
+{
+    h_net *h = h_new_std();
+    if (redrive_after_ms != 0) {
+        h->cfg.redrive_after_ms = redrive_after_ms;
+    }
+    OPEN_OK(h, h->voter[0], false);
+    vl_order *iss = h_issue(h, 0, 0, 1, VOUCHERS, FACE_FEN, 0);
+    APPLY(h, iss);
+    free(iss);
+    return h;
+}
+
+static uint32_t bit(uint16_t v)
+{
+    return 1u << v;
+}
+
+static uint32_t popcount(uint32_t m)
+{
+    uint32_t n = 0;
+    for (; m != 0; m &= m - 1u) {
+        n++;
+    }
+    return n;
+}
+
+/* The voters other than the node under test. */
+static uint32_t others(const h_net *h)
+{
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < h->voter_count; i++) {
+        if (h->voter[i] != h->self) {
+            m |= bit(h->voter[i]);
+        }
+    }
+    return m;
+}
+
+/* Whom the node under test asks first for a new order o it votes on itself
+ * (vl_coord.c, request_quorum), with the voters in `slow` passed over: q - 1
+ * other voters, in turn from (hash[1] << 8 | hash[2]) mod the node count.
+ * 0 when fewer than q - 1 are left (then it asks every voter). */
+static uint32_t rotation(const h_net *h, const vl_order *o, uint32_t slow)
+{
+    uint8_t hash[32];
+    h_order_hash(o, hash);
+    /* The other voters in index order; the rotation starts among them. */
+    uint16_t other[VL_MAX_NODES];
+    uint32_t n = 0;
+    for (uint32_t v = 0; v < h->g->node_count; v++) {
+        if (v != h->self && (others(h) & bit((uint16_t)v)) != 0) {
+            other[n++] = (uint16_t)v;
+        }
+    }
+    uint32_t start = ((uint32_t)hash[1] << 8 | hash[2]) % n, pick = 0;
+    for (uint32_t i = 0; i < n && popcount(pick) < h->g->quorum - 1u; i++) {
+        uint16_t v = other[(start + i) % n];
+        if ((slow & bit(v)) == 0) {
+            pick |= bit(v);
+        }
+    }
+    return popcount(pick) == h->g->quorum - 1u ? pick : 0;
+}
+
+/* The peers the last step sent a VOTE_REQUEST naming o. */
+static uint32_t asked_for(h_net *h, const vl_order *o)
+{
+    uint8_t want[32];
+    h_order_hash(o, want);
+    vl_order *item = calloc(1, sizeof *item);
+    CHECK(item != NULL);
+    uint32_t m = 0;
+    for (size_t i = 0; item != NULL && i < h->out.count; i++) {
+        const vl_output *out = &h->out.items[i];
+        uint8_t t = 0;
+        if (out->kind != VL_OUT_PEER || vl_peek_type(out->data, out->len, &t) != VL_OK ||
+            t != VL_MSG_VOTE_REQUEST || vl_msg_decode(out->data, out->len, &h->msg) != VL_OK) {
+            continue;
+        }
+        for (uint32_t k = 0; k < h->msg.item_count; k++) {
+            uint8_t got[32];
+            if (vl_order_decode(h->msg.items[k].ptr, h->msg.items[k].len, item) == VL_OK) {
+                h_order_hash(item, got);
+                if (memcmp(got, want, 32) == 0) {
+                    m |= bit(out->peer);
+                }
+            }
+        }
+    }
+    free(item);
+    return m;
+}
+
+static void submit(h_net *h, uint64_t client, const vl_order *o)
+{
+    h_buf b = h_client_bytes(h, VL_REQ_SUBMIT, o, NULL, 0, 0);
+    CHECK_ERR(h_feed_client(h, client, b.data, b.len), VL_OK);
+    h_buf_free(&b);
+}
+
+static void vote(h_net *h, uint16_t voter, const vl_order *o)
+{
+    vl_order *arr[1] = {(vl_order *)o};
+    CHECK_ERR(h_feed_votes(h, voter, arr, 1), VL_OK);
+}
+
+/* A VOTE_REPLY from `from` with one answer for o: `kind`, `code`, and the
+ * encoding of `evidence` (NULL: none). */
+static void answer(h_net *h, uint16_t from, const vl_order *o, uint8_t kind, vl_err code,
+                   const vl_order *evidence)
+{
+    vl_answer a;
+    memset(&a, 0, sizeof a);
+    h_order_hash(o, a.order_hash);
+    a.kind = kind;
+    a.code = (uint16_t)code;
+    h_buf ev = {NULL, 0};
+    if (evidence != NULL) {
+        ev = h_order_bytes(evidence);
+        a.evidence = (vl_bytes){ev.data, (uint32_t)ev.len};
+    }
+    vl_msg m;
+    vl_msg_init(&m, NULL);
+    m.type = VL_MSG_VOTE_REPLY;
+    m.req_id = h->next_req_id++;
+    m.from = from;
+    m.answers = &a;
+    m.answer_count = 1;
+    h_buf b = h_msg_bytes(&m);
+    CHECK_ERR(h_feed_peer(h, from, b.data, b.len), VL_OK);
+    h_buf_free(&b);
+    h_buf_free(&ev);
+}
+
+/* The last step answered `client` with a certificate of o that verifies
+ * and carries the votes of exactly the voters in `voters`. */
+static void expect_cert(h_net *h, uint64_t client, const vl_order *o, uint32_t voters,
+                        int line)
+{
+    H_WHERE_BEGIN;
+    vl_msg *m = h_find(h, VL_OUT_CLIENT, client, VL_MSG_CLIENT_REPLY);
+    CHECK(m != NULL && m->reply_kind == VL_REPLY_CERT && m->item_count == 1);
+    vl_cert *c = calloc(1, sizeof *c);
+    CHECK(c != NULL);
+    if (m != NULL && m->reply_kind == VL_REPLY_CERT && m->item_count == 1 && c != NULL) {
+        CHECK_ERR(vl_cert_decode(m->items[0].ptr, m->items[0].len, c), VL_OK);
+        uint8_t got[32] = {0}, want[32];
+        h_order_hash(o, want);
+        CHECK_ERR(vl_cert_verify(h->g, c, NULL, got), VL_OK);
+        CHECK_MEM(got, want, 32);
+        uint32_t in_cert = 0;
+        for (uint32_t i = 0; i < c->vote_count; i++) {
+            in_cert |= bit(c->votes[i].voter);
+        }
+        CHECK(in_cert == voters);
+        if (in_cert != voters) {
+            fprintf(stderr, "    voters %#x, want %#x\n", in_cert, voters);
+        }
+        CHECK(h_count(h, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 1);
+    }
+    free(c);
+    H_WHERE_END(line);
+}
+#define EXPECT_CERT(h, client, o, voters) expect_cert((h), (client), (o), (voters), __LINE__)
+
+static void expect_no_reply(h_net *h, uint64_t client, int line)
+{
+    H_WHERE_BEGIN;
+    CHECK(h_find(h, VL_OUT_CLIENT, client, VL_MSG_CLIENT_REPLY) == NULL);
+    H_WHERE_END(line);
+}
+#define EXPECT_NO_REPLY(h, client) expect_no_reply((h), (client), __LINE__)
+
+/* The step just taken asked exactly the voters in `want` about o. */
+static void check_asked(h_net *h, const vl_order *o, uint32_t want)
+{
+    uint32_t got = asked_for(h, o);
+    CHECK(got == want);
+    CHECK(h_count(h, 0, 0, VL_MSG_VOTE_REQUEST) == popcount(want));
+    if (got != want) {
+        fprintf(stderr, "    asked %#x, want %#x\n", got, want);
+    }
+}
+
+static void expect_asked(h_net *h, const vl_order *o, uint32_t want, int line)
+{
+    H_WHERE_BEGIN;
+    check_asked(h, o, want);
+    H_WHERE_END(line);
+}
+#define EXPECT_ASKED(h, o, want) expect_asked((h), (o), (want), __LINE__)
+
+/* ---- a. q - 1 peers, by the rotation ------------------------------------------------- */
+
+static void test_asks_quorum(void)
+{
+    TEST_BEGIN("a fresh order: exactly q - 1 peers asked, by the rotation; their votes certify");
+    h_net *h = setup(0);
+    uint32_t seen[8], n_seen = 0;
+    for (uint64_t serial = 1; serial <= 8; serial++) {
+        vl_order *r = h_redeem(h, 0, serial, 0, 0, 100, (unsigned)serial % 2u);
+        uint64_t client = 100 + serial;
+        uint32_t want = rotation(h, r, 0);
+        CHECK(popcount(want) == 2 && (want & bit(h->self)) == 0 && (want & ~others(h)) == 0);
+        submit(h, client, r);
+        EXPECT_ASKED(h, r, want);
+        EXPECT_NO_REPLY(h, client);
+        bool new_set = true;
+        for (uint32_t k = 0; k < n_seen; k++) {
+            new_set = new_set && seen[k] != want;
+        }
+        if (new_set) {
+            seen[n_seen++] = want;
+        }
+        /* The first asked voter's vote: two of three. */
+        uint16_t p[2], np = 0;
+        for (uint16_t v = 0; v < 32 && np < 2; v++) {
+            if ((want & bit(v)) != 0) {
+                p[np++] = v;
+            }
+        }
+        vote(h, p[0], r);
+        EXPECT_NO_REPLY(h, client);
+        CHECK(h_count(h, 0, 0, VL_MSG_VOTE_REQUEST) == 0);
+        vote(h, p[1], r);
+        EXPECT_CERT(h, client, r, bit(h->self) | want);
+        free(r);
+    }
+    /* The rotation spreads the load: not always the same two. */
+    CHECK(n_seen >= 2);
+    h_free(&h);
+}
+
+/* ---- b. a refusal: the rest are asked ------------------------------------------------- */
+
+static void test_refusal_asks_rest(void)
+{
+    TEST_BEGIN("an asked voter refuses (REJECTED, CONFLICT): the remaining voter is asked "
+               "in the same step; a certificate still forms");
+    for (int kind = 0; kind < 2; kind++) {
+        h_net *h = setup(0);
+        vl_order *r = h_redeem(h, 0, 1, 0, 0, 100, 0);
+        vl_order *rival = h_redeem(h, 0, 1, 0, 0, 300, 1); /* the same slot */
+        uint32_t want = rotation(h, r, 0);
+        uint32_t rest = others(h) & ~want;
+        CHECK(popcount(rest) == 1);
+        uint16_t p[2], np = 0, third = 0;
+        for (uint16_t v = 0; v < 32; v++) {
+            if ((want & bit(v)) != 0 && np < 2) {
+                p[np++] = v;
+            }
+            if ((rest & bit(v)) != 0) {
+                third = v;
+            }
+        }
+        submit(h, 7, r);
+        EXPECT_ASKED(h, r, want);
+        if (kind == 0) {
+            answer(h, p[0], r, VL_ANSWER_REJECTED, VL_ERR_OVERSPEND, NULL);
+        } else {
+            answer(h, p[0], r, VL_ANSWER_CONFLICT, VL_OK, rival);
+        }
+        EXPECT_ASKED(h, r, bit(third));
+        EXPECT_NO_REPLY(h, 7);
+        vote(h, p[1], r);
+        EXPECT_NO_REPLY(h, 7);
+        vote(h, third, r);
+        EXPECT_CERT(h, 7, r, bit(h->self) | bit(p[1]) | bit(third));
+        h_snap s;
+        h_snapshot(h, &s);
+        CHECK(s.stats.bad_inputs == 0); /* the CONFLICT evidence was good */
+        free(rival);
+        free(r);
+        h_free(&h);
+    }
+}
+
+/* ---- c. a slow voter: passed over, probed, picked again ------------------------------- */
+
+/* The first order, from serial *next on, whose rotation (no voter slow)
+ * does (with = true) or does not name voter v. */
+static vl_order *order_naming(h_net *h, uint16_t v, bool with, uint64_t *next)
+{
+    for (; *next <= VOUCHERS; (*next)++) {
+        vl_order *r = h_redeem(h, 0, *next, 0, 0, 100, 0);
+        if (((rotation(h, r, 0) & bit(v)) != 0) == with) {
+            (*next)++;
+            return r;
+        }
+        free(r);
+    }
+    fprintf(stderr, "thrifty_test: no voucher left whose rotation fits\n");
+    exit(2);
+}
+
+/* Submit o as `client` at now_ms, check whom the step asked, and let every
+ * asked voter but `silent` vote at once (so none of them turns slow). */
+static void round_of(h_net *h, const vl_order *o, uint64_t client, uint32_t want, uint16_t silent,
+                     int line)
+{
+    H_WHERE_BEGIN;
+    submit(h, client, o);
+    check_asked(h, o, want);
+    for (uint16_t v = 0; v < 32; v++) {
+        if ((want & bit(v)) != 0 && v != silent) {
+            vote(h, v, o);
+        }
+    }
+    H_WHERE_END(line);
+}
+#define ROUND(h, o, client, want, silent) round_of((h), (o), (client), (want), (silent), __LINE__)
+
+static void test_slow_voter(void)
+{
+    TEST_BEGIN("a voter unanswering for > redrive_after_ms / 4: passed over, probed once per "
+               "interval, picked again once it answers");
+    const uint64_t redrive_ms = 4000;
+    /* Slow once a request is unanswered for slow_ms: the quarter and 1 ms. */
+    const uint64_t slow_ms = redrive_ms / 4 + 1;
+    h_net *h = setup(redrive_ms);
+    uint64_t t0 = h->now_ms, next = 1;
+    vl_order *o[8];
+    o[0] = h_redeem(h, 0, next++, 0, 0, 100, 0);
+    /* s: an asked voter that does not answer. */
+    uint32_t first = rotation(h, o[0], 0);
+    uint16_t s = 0;
+    while ((first & bit(s)) == 0) {
+        s++;
+    }
+    uint32_t rest = others(h) & ~bit(s); /* the two others */
+    ROUND(h, o[0], 1, first, s);
+    EXPECT_NO_REPLY(h, 1); /* our vote and one other */
+
+    /* Unanswered for the quarter exactly: not slow yet, still picked. */
+    h->now_ms = t0 + slow_ms - 1;
+    o[1] = order_naming(h, s, true, &next);
+    ROUND(h, o[1], 2, rotation(h, o[1], 0), s);
+    EXPECT_NO_REPLY(h, 2);
+
+    /* Slow: the two others are picked, s is probed once in the interval. */
+    h->now_ms = t0 + slow_ms;
+    o[2] = order_naming(h, s, true, &next);
+    CHECK(rotation(h, o[2], bit(s)) == rest);
+    ROUND(h, o[2], 3, rest | bit(s), s);
+    EXPECT_CERT(h, 3, o[2], bit(h->self) | rest);
+    h->now_ms = t0 + slow_ms + 1;
+    o[3] = order_naming(h, s, true, &next);
+    ROUND(h, o[3], 4, rest, s);
+    EXPECT_CERT(h, 4, o[3], bit(h->self) | rest);
+    h->now_ms = t0 + 2 * slow_ms - 1; /* the probe's interval is not over */
+    o[4] = order_naming(h, s, true, &next);
+    ROUND(h, o[4], 5, rest, s);
+    h->now_ms = t0 + 2 * slow_ms; /* it is: one more probe */
+    o[5] = order_naming(h, s, true, &next);
+    ROUND(h, o[5], 6, rest | bit(s), s);
+    h->now_ms = t0 + 2 * slow_ms + 1;
+    o[6] = order_naming(h, s, true, &next);
+    ROUND(h, o[6], 7, rest, s);
+    CHECK(h->now_ms < t0 + redrive_ms); /* no re-request to all has run */
+
+    /* s answers (its vote for the first order, which completes it). */
+    vote(h, s, o[0]);
+    EXPECT_CERT(h, 1, o[0], bit(h->self) | first);
+    h->now_ms += 1;
+    o[7] = order_naming(h, s, true, &next);
+    ROUND(h, o[7], 8, rotation(h, o[7], 0), 0xffff);
+    CHECK((rotation(h, o[7], 0) & bit(s)) != 0);
+    for (int i = 0; i < 8; i++) {
+        free(o[i]);
+    }
+    h_free(&h);
+}
+
+/* ---- f. a silent asked voter: the tick asks the rest after the quarter ---------------- */
+
+/* A VOTE_REPLY from `from` that votes for o under a signature that is not
+ * its own (a faulty voter's junk reply). */
+static void junk_vote(h_net *h, uint16_t from, const vl_order *o)
+{
+    uint8_t leaf[32];
+    h_vote_leaf(o, leaf);
+    vl_msg m;
+    vl_msg_init(&m, NULL);
+    m.type = VL_MSG_VOTE_REPLY;
+    m.req_id = h->next_req_id++;
+    m.from = from;
+    m.leaf_count = 1;
+    m.leaves = &leaf;
+    uint8_t msg32[32];
+    vl_vote_message(msg32, leaf);
+    vl_sign(m.vote_sig, &h->node_key[(from + 1u) % h->g->node_count], msg32, NULL);
+    h_buf b = h_msg_bytes(&m);
+    CHECK_ERR(h_feed_peer(h, from, b.data, b.len), VL_OK);
+    h_buf_free(&b);
+}
+
+static void test_silent_asked_voter(void)
+{
+    TEST_BEGIN("an asked voter stays silent (or answers junk): the tick asks the rest after "
+               "redrive_after_ms / 4, long before the re-request");
+    const uint64_t redrive_ms = 4000, slow_ms = redrive_ms / 4 + 1;
+    for (int junk = 0; junk < 2; junk++) {
+        h_net *h = setup(redrive_ms);
+        uint64_t t0 = h->now_ms;
+        vl_order *r = h_redeem(h, 0, 1, 0, 0, 100, 0);
+        uint32_t want = rotation(h, r, 0), rest = others(h) & ~want;
+        uint16_t p[2], np = 0, third = 0;
+        for (uint16_t v = 0; v < 32; v++) {
+            if ((want & bit(v)) != 0 && np < 2) {
+                p[np++] = v;
+            }
+            if ((rest & bit(v)) != 0) {
+                third = v;
+            }
+        }
+        submit(h, 9, r);
+        EXPECT_ASKED(h, r, want);
+        vote(h, p[0], r); /* p[1] is silent, or answers with a bad signature */
+        if (junk) {
+            junk_vote(h, p[1], r);
+            h_snap sn;
+            h_snapshot(h, &sn);
+            CHECK(sn.stats.bad_inputs == 1);
+        }
+        EXPECT_NO_REPLY(h, 9);
+        h->now_ms = t0 + slow_ms - 1;
+        CHECK_ERR(h_tick(h), VL_OK);
+        CHECK(h_count(h, 0, 0, VL_MSG_VOTE_REQUEST) == 0); /* not yet */
+        h->now_ms = t0 + slow_ms;
+        CHECK_ERR(h_tick(h), VL_OK);
+        EXPECT_ASKED(h, r, bit(third)); /* the rest, and only the rest */
+        CHECK_ERR(h_tick(h), VL_OK);
+        CHECK(h_count(h, 0, 0, VL_MSG_VOTE_REQUEST) == 0); /* once */
+        vote(h, third, r);
+        EXPECT_CERT(h, 9, r, bit(h->self) | bit(p[0]) | bit(third));
+        CHECK(h->now_ms < t0 + redrive_ms);
+        /* Neither silence nor a junk reply cleared the wait: p[1] is slow,
+         * so orders whose rotation names it ask the others, p[1] only as
+         * the interval's one probe. */
+        uint64_t next = 2;
+        vl_order *r2 = order_naming(h, p[1], true, &next);
+        vl_order *r3 = order_naming(h, p[1], true, &next);
+        submit(h, 10, r2);
+        EXPECT_ASKED(h, r2, rotation(h, r2, bit(p[1])) | bit(p[1]));
+        submit(h, 11, r3);
+        EXPECT_ASKED(h, r3, rotation(h, r3, bit(p[1])));
+        free(r3);
+        free(r2);
+        free(r);
+        h_free(&h);
+    }
+}
+
+/* ---- d. a voter not asked: no client signature checked -------------------------------- */
+
+typedef struct {
+    uint64_t order_lookups, vote_lookups;
+} lookups;
+
+static lookups count_lookups(h_net *h)
+{
+    vl_sigcache *c = vl_core_sigcache(h->core);
+    return (lookups){vl_sigcache_order_hits(c) + vl_sigcache_order_misses(c),
+                     vl_sigcache_hits(c) + vl_sigcache_misses(c)};
+}
+
+static void test_unasked_applies_vouched(void)
+{
+    TEST_BEGIN("a voter not asked applies the certificate without checking the order's "
+               "client signatures");
+    h_net *h = setup(0);
+    uint8_t acct[32], buf[1 << 14];
+    size_t len = 0;
+    /* Asked: the node checks the order's two signatures (the counters
+     * move). */
+    vl_order *asked = h_redeem(h, 0, 1, 0, 0, 100, 0);
+    lookups l0 = count_lookups(h);
+    EXPECT_VOTED(h, asked);
+    lookups l1 = count_lookups(h);
+    CHECK(l1.order_lookups == l0.order_lookups + 2);
+    /* Not asked: a certificate by the three other voters, for an order this
+     * node never saw.  Its three votes are checked, no order signature. */
+    vl_order *r = h_redeem(h, 0, 2, 0, 0, 200, 1);
+    h_buf c = h_cert_q(h, r);
+    CHECK_ERR(h_send_certs(h, h->voter[1], &c, 1), VL_OK);
+    lookups l2 = count_lookups(h);
+    CHECK(l2.order_lookups == l1.order_lookups);
+    CHECK(l2.vote_lookups == l1.vote_lookups + 3);
+    h_order_account(r, acct);
+    CHECK_ERR(vl_core_get_slot_cert(h->core, acct, 0, buf, sizeof buf, &len), VL_OK);
+    CHECK(len == c.len && memcmp(buf, c.data, c.len) == 0);
+    h_buf_free(&c);
+    free(r);
+    free(asked);
+    h_free(&h);
+}
+
+/* ---- e. the vote leaf binds the signature bytes ---------------------------------------- */
+
+static void test_swapped_signatures_refused(void)
+{
+    TEST_BEGIN("a certificate whose order signatures were replaced after the votes: refused");
+    h_net *h = setup(0);
+    uint16_t vs[3] = {h->voter[1], h->voter[2], h->voter[3]};
+    vl_cert *dc = calloc(1, sizeof *dc);
+    CHECK(dc != NULL);
+    /* Variant 0 on voucher 1, variant 1 on voucher 2. */
+    for (unsigned variant = 0; variant < 2 && dc != NULL; variant++) {
+        vl_order *r = h_redeem(h, 0, variant + 1u, 0, 0, 100, 0);
+        uint8_t acct[32], hash[32], buf[1 << 14];
+        h_order_account(r, acct);
+        h_order_hash(r, hash);
+        vl_cert *c = h_cert_make(h, r, vs, 3); /* votes over the signatures as signed */
+        if (variant == 0) {
+            memset(c->order.sigs[1], 0x5a, 64); /* the provider's: garbage */
+        } else {
+            /* The holder signs again with other aux randomness: another
+             * valid signature of the same order. */
+            uint8_t aux[32];
+            memset(aux, 0x33, sizeof aux);
+            vl_order_sign_slot(&c->order, 0, &h->holder[0], aux);
+            CHECK(memcmp(c->order.sigs[0], r->sigs[0], 64) != 0);
+            CHECK_ERR(vl_order_verify(h->g, &c->order, hash), VL_OK);
+        }
+        /* Each vote's path now starts from another leaf, so leads to
+         * another root than the one its signature is over. */
+        h_buf b = h_cert_bytes(c);
+        CHECK(b.data != NULL);
+        CHECK_ERR(vl_cert_decode(b.data, b.len, dc), VL_OK);
+        CHECK_ERR(vl_cert_verify_vouched(h->g, dc, NULL, NULL), VL_ERR_BAD_SIG);
+        if (variant == 1) { /* the order's own signatures are good */
+            CHECK_ERR(vl_cert_verify(h->g, dc, NULL, NULL), VL_ERR_BAD_SIG);
+        }
+        h_snap s0, s1;
+        h_snapshot(h, &s0);
+        CHECK_ERR(h_send_certs(h, h->voter[1], &b, 1), VL_OK);
+        h_snapshot(h, &s1);
+        CHECK(h_same_state(&s0, &s1));
+        CHECK(s1.stats.bad_inputs == s0.stats.bad_inputs + 1);
+        CHECK(s1.stats.certs_applied == s0.stats.certs_applied);
+        size_t len = 0;
+        CHECK_ERR(vl_core_get_slot_cert(h->core, acct, 0, buf, sizeof buf, &len),
+                  VL_ERR_UNKNOWN_ACCOUNT);
+        /* The certificate as voted applies. */
+        APPLY(h, r);
+        h_buf_free(&b);
+        free(c);
+        free(r);
+    }
+    free(dc);
+    h_free(&h);
+}
+
+int main(void)
+{
+    test_asks_quorum();
+    test_refusal_asks_rest();
+    test_slow_voter();
+    test_silent_asked_voter();
+    test_unasked_applies_vouched();
+    test_swapped_signatures_refused();
+    VL_TEST_END();
+}
