@@ -21,6 +21,14 @@
  *     one file in a fresh temporary directory (--dir, default $TMPDIR or
  *     /tmp) and fdatasync it; the rate is N / wall time.  The directory is
  *     removed afterwards.
+ *  4. Wake-up round trip: --wakeups N (default 20000) times one thread
+ *     wakes another through an eventfd and waits on a second eventfd for
+ *     the answer, as a node's event loop and ZeroMQ's I/O thread hand each
+ *     message over.  Measured twice: the two threads pinned to one core,
+ *     and to two different cores (skipped on one CPU); wall and process
+ *     CPU time per round trip.  On a VM that halts idle virtual CPUs the
+ *     cross-core figure can be ten times the same-core one
+ *     (docs/performance.md, "Tried and not kept": pinning).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sched.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "vl_crypto.h"
@@ -42,6 +52,7 @@
 #define MAX_THREADS 1024           /* more CPUs than this: capped */
 #define MAX_FSYNCS 1000000u        /* --fsyncs limit */
 #define FSYNC_BLOCK 4096
+#define MAX_WAKEUPS 10000000u      /* --wakeups limit */
 
 static uint8_t g_msg[SIGS][32], g_pub[SIGS][32], g_sig[SIGS][64];
 
@@ -161,6 +172,100 @@ static double fsync_rate(const char *dir, uint32_t n)
     return rate;
 }
 
+/* ---- wake-up round trips (note 4) ---------------------------------------------------- */
+
+typedef struct {
+    int ping, pong; /* eventfds */
+    uint32_t n;
+    int cpu;        /* the answering thread's CPU */
+    bool failed;
+} ponger;
+
+static bool pin_to(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+}
+
+static bool efd_write(int fd)
+{
+    uint64_t one = 1;
+    return write(fd, &one, sizeof one) == (ssize_t)sizeof one;
+}
+
+static bool efd_read(int fd)
+{
+    uint64_t v;
+    return read(fd, &v, sizeof v) == (ssize_t)sizeof v;
+}
+
+static void *pong_loop(void *arg)
+{
+    ponger *p = arg;
+    if (!pin_to(p->cpu))
+        p->failed = true;
+    for (uint32_t i = 0; i < p->n && !p->failed; i++)
+        if (!efd_read(p->ping) || !efd_write(p->pong))
+            p->failed = true;
+    return NULL;
+}
+
+/* Round trips between this thread on `cpu_a` and one on `cpu_b`: wall and
+ * CPU microseconds per round trip into *wall_us, *cpu_us.  false on a
+ * failure (message printed). */
+static bool wake_rtt(uint32_t n, int cpu_a, int cpu_b, double *wall_us, double *cpu_us)
+{
+    ponger p = {.ping = eventfd(0, EFD_CLOEXEC), .pong = eventfd(0, EFD_CLOEXEC), .n = n,
+                .cpu = cpu_b};
+    pthread_t t;
+    bool ok = p.ping >= 0 && p.pong >= 0 && pin_to(cpu_a);
+    if (ok && pthread_create(&t, NULL, pong_loop, &p) == 0) {
+        double t0 = vl_seconds(CLOCK_MONOTONIC), c0 = vl_seconds(CLOCK_PROCESS_CPUTIME_ID);
+        for (uint32_t i = 0; i < n && ok; i++)
+            ok = efd_write(p.ping) && efd_read(p.pong);
+        double dt = vl_seconds(CLOCK_MONOTONIC) - t0;
+        double dc = vl_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        if (!ok) /* the answering thread may be blocked: let it go */
+            (void)efd_write(p.ping);
+        pthread_join(t, NULL);
+        ok = ok && !p.failed;
+        *wall_us = dt * 1e6 / n;
+        *cpu_us = dc * 1e6 / n;
+    } else {
+        ok = false;
+    }
+    if (p.ping >= 0)
+        close(p.ping);
+    if (p.pong >= 0)
+        close(p.pong);
+    if (!ok)
+        fprintf(stderr, "schnorr-rate: wake-up round trips on CPUs %d and %d failed: %s\n",
+                cpu_a, cpu_b, strerror(errno));
+    return ok;
+}
+
+/* The first two CPUs this process may run on (*b = -1 when only one). */
+static void usable_cpus(int *a, int *b)
+{
+    cpu_set_t set;
+    *a = 0;
+    *b = -1;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return;
+    int found = 0;
+    for (int c = 0; c < CPU_SETSIZE && found < 2; c++) {
+        if (CPU_ISSET(c, &set)) {
+            if (found == 0)
+                *a = c;
+            else
+                *b = c;
+            found++;
+        }
+    }
+}
+
 static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
     char *end;
@@ -174,10 +279,12 @@ static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
 
 static void usage(FILE *f)
 {
-    fputs("usage: schnorr-rate [--count N] [--threads T] [--fsyncs N] [--dir DIR] [--json]\n"
+    fputs("usage: schnorr-rate [--count N] [--threads T] [--fsyncs N] [--wakeups N] [--dir DIR]\n"
+          "                    [--json]\n"
           "  --count N    verifications per thread (default 20000)\n"
           "  --threads T  threads of the all-cores run (default: online CPUs)\n"
           "  --fsyncs N   4 KiB write + fdatasync rounds (default 200; 0 is refused)\n"
+          "  --wakeups N  thread wake-up round trips, same core and across cores (default 20000)\n"
           "  --dir DIR    where the fsync file goes (default $TMPDIR or /tmp)\n"
           "  --json       one JSON object instead of text\n",
           f);
@@ -188,11 +295,12 @@ int main(int argc, char **argv)
     static const struct option lo[] = {{"count", required_argument, NULL, 'c'},
                                        {"threads", required_argument, NULL, 't'},
                                        {"fsyncs", required_argument, NULL, 'f'},
+                                       {"wakeups", required_argument, NULL, 'w'},
                                        {"dir", required_argument, NULL, 'd'},
                                        {"json", no_argument, NULL, 'j'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-    uint32_t count = 20000, fsyncs = 200, threads = 0;
+    uint32_t count = 20000, fsyncs = 200, threads = 0, wakeups = 20000;
     const char *dir = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
     bool json = false;
     int ch;
@@ -202,6 +310,7 @@ int main(int argc, char **argv)
         case 'c': ok = parse_u32(optarg, MAX_COUNT, &count); break;
         case 't': ok = parse_u32(optarg, MAX_THREADS, &threads); break;
         case 'f': ok = parse_u32(optarg, MAX_FSYNCS, &fsyncs); break;
+        case 'w': ok = parse_u32(optarg, MAX_WAKEUPS, &wakeups); break;
         case 'd': dir = optarg; break;
         case 'j': json = true; break;
         case 'h': usage(stdout); return 0;
@@ -209,8 +318,15 @@ int main(int argc, char **argv)
         }
         if (!ok) {
             fprintf(stderr, "schnorr-rate: --%s \"%s\": want a whole number from 1 to %u\n",
-                    ch == 'c' ? "count" : ch == 't' ? "threads" : "fsyncs", optarg,
-                    ch == 'c' ? MAX_COUNT : ch == 't' ? MAX_THREADS : MAX_FSYNCS);
+                    ch == 'c'   ? "count"
+                    : ch == 't' ? "threads"
+                    : ch == 'f' ? "fsyncs"
+                                : "wakeups",
+                    optarg,
+                    ch == 'c'   ? MAX_COUNT
+                    : ch == 't' ? MAX_THREADS
+                    : ch == 'f' ? MAX_FSYNCS
+                                : MAX_WAKEUPS);
             return 2;
         }
     }
@@ -231,12 +347,23 @@ int main(int argc, char **argv)
     double fs = all < 0 ? -1 : fsync_rate(dir, fsyncs);
     if (one < 0 || all < 0 || fs < 0)
         return 1;
+    /* Last: it pins this thread, which the runs above must not be. */
+    int cpu_a, cpu_b;
+    usable_cpus(&cpu_a, &cpu_b);
+    double same_wall = 0, same_cpu = 0, cross_wall = -1, cross_cpu = -1;
+    if (!wake_rtt(wakeups, cpu_a, cpu_a, &same_wall, &same_cpu) ||
+        (cpu_b >= 0 && !wake_rtt(wakeups, cpu_a, cpu_b, &cross_wall, &cross_cpu)))
+        return 1;
     double us = one > 0 ? 1e6 / one : 0.0;
     if (json)
         printf("{\"per_core_per_s\": %.0f, \"all_cores_per_s\": %.0f, \"cores\": %" PRIu32
                ", \"us_per_verify\": %.2f, \"cpu_us_per_verify\": %.2f, \"count_per_thread\": %" PRIu32
-               ", \"fsyncs_per_s\": %.0f, \"fsyncs\": %" PRIu32 "}\n",
-               one, all, threads, us, cpu_us, count, fs, fsyncs);
+               ", \"fsyncs_per_s\": %.0f, \"fsyncs\": %" PRIu32
+               ", \"wakeup_rtt_us_same_core\": %.2f, \"wakeup_cpu_us_same_core\": %.2f"
+               ", \"wakeup_rtt_us_cross_core\": %.2f, \"wakeup_cpu_us_cross_core\": %.2f"
+               ", \"wakeups\": %" PRIu32 "}\n",
+               one, all, threads, us, cpu_us, count, fs, fsyncs, same_wall, same_cpu,
+               cross_wall, cross_cpu, wakeups);
     else
         printf("schnorr verify, 1 core:   %.0f /s (%.2f us each, %.2f us of CPU; %" PRIu32
                " verifications)\n"
@@ -244,5 +371,15 @@ int main(int argc, char **argv)
                ")\n"
                "fdatasync of 4 KiB:       %.0f /s (%" PRIu32 " in %s)\n",
                one, us, cpu_us, count, threads, all, threads, count, fs, fsyncs, dir);
+    if (!json) {
+        printf("wake-up round trip, same core:  %.2f us (%.2f us of CPU; %" PRIu32
+               " round trips through eventfds)\n",
+               same_wall, same_cpu, wakeups);
+        if (cross_wall >= 0)
+            printf("wake-up round trip, 2 cores:    %.2f us (%.2f us of CPU)\n", cross_wall,
+                   cross_cpu);
+        else
+            printf("wake-up round trip, 2 cores:    not measured (one usable CPU)\n");
+    }
     return 0;
 }
