@@ -697,7 +697,7 @@ static vl_err answer_behind(vl_core *c, uint16_t peer, const vl_answer *a, vl_co
     e->behind[peer]++;
     VL_TRY(vl_send_account_certs(c, peer, e->account, a->next_seq, e->seq, &sent));
     if (sent == 0)
-        return ask_rest(c, e); /* we lack them too: the re-request tries later */
+        return ask_rest(c, e); /* we lack them too; the re-request asks it again */
     /* Requests are staged at the end of the step, after these CERTS. */
     return request_vote(c, e, peer);
 }

@@ -261,6 +261,21 @@ static void test_asks_quorum(void)
     h_free(&h);
 }
 
+/* The two voters of `want` in index order into p, the one of `rest` into *third. */
+static void split_voters(uint32_t want, uint32_t rest, uint16_t p[2], uint16_t *third)
+{
+    uint32_t np = 0;
+    p[0] = p[1] = *third = 0;
+    for (uint16_t v = 0; v < 32; v++) {
+        if ((want & bit(v)) != 0 && np < 2) {
+            p[np++] = v;
+        }
+        if ((rest & bit(v)) != 0) {
+            *third = v;
+        }
+    }
+}
+
 /* ---- b. a refusal: the rest are asked ------------------------------------------------- */
 
 static void test_refusal_asks_rest(void)
@@ -274,15 +289,8 @@ static void test_refusal_asks_rest(void)
         uint32_t want = rotation(h, r, 0);
         uint32_t rest = others(h) & ~want;
         CHECK(popcount(rest) == 1);
-        uint16_t p[2], np = 0, third = 0;
-        for (uint16_t v = 0; v < 32; v++) {
-            if ((want & bit(v)) != 0 && np < 2) {
-                p[np++] = v;
-            }
-            if ((rest & bit(v)) != 0) {
-                third = v;
-            }
-        }
+        uint16_t p[2], third;
+        split_voters(want, rest, p, &third);
         submit(h, 7, r);
         EXPECT_ASKED(h, r, want);
         if (kind == 0) {
@@ -434,15 +442,8 @@ static void test_silent_asked_voter(void)
         uint64_t t0 = h->now_ms;
         vl_order *r = h_redeem(h, 0, 1, 0, 0, 100, 0);
         uint32_t want = rotation(h, r, 0), rest = others(h) & ~want;
-        uint16_t p[2], np = 0, third = 0;
-        for (uint16_t v = 0; v < 32; v++) {
-            if ((want & bit(v)) != 0 && np < 2) {
-                p[np++] = v;
-            }
-            if ((rest & bit(v)) != 0) {
-                third = v;
-            }
-        }
+        uint16_t p[2], third;
+        split_voters(want, rest, p, &third);
         submit(h, 9, r);
         EXPECT_ASKED(h, r, want);
         vote(h, p[0], r); /* p[1] is silent, or answers with a bad signature */
