@@ -323,7 +323,9 @@ static vl_err request_vote(vl_core *c, vl_coord *e, uint16_t v);
 /* Ask every voter not asked yet (never frees e). */
 static vl_err ask_rest(vl_core *c, vl_coord *e)
 {
-    uint64_t rest = c->voter_mask & ~e->asked & ~e->voted & ~e->refused;
+    uint64_t rest = c->voter_mask & ~e->asked & ~e->voted & ~e->refused & ~VL_BIT(c->self);
+    if (rest != 0)
+        c->mem.votes_widened++;
     for (uint32_t v = 0; v < c->g->node_count; v++)
         if ((rest & VL_BIT(v)) != 0 && v != c->self)
             VL_TRY(request_vote(c, e, (uint16_t)v));

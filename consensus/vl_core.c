@@ -1066,6 +1066,7 @@ void vl_core_get_stats(vl_core *c, vl_core_stats *st)
     st->votes_sent = c->mem.votes_sent;
     st->sync_skipped = c->mem.sync_skipped;
     st->sync_pulled = c->mem.sync_pulled;
+    st->votes_widened = c->mem.votes_widened;
     st->certs_applied = c->mem.certs_applied;
     st->certs_formed = c->mem.certs_formed;
     vl_store_usage(&c->st, &st->map_used_bytes, &st->map_size_bytes);

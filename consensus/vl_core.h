@@ -192,6 +192,7 @@ typedef struct {
     uint64_t certs_formed;   /* certificates this node coordinated */
     uint64_t sync_skipped;   /* peers' log entries passed by summary (held already) */
     uint64_t sync_pulled;    /* peers' log entries pulled whole (and applied or held) */
+    uint64_t votes_widened;  /* new orders this node asked of voters beyond its first q - 1 */
     uint64_t map_used_bytes; /* LMDB pages in use */
     uint64_t map_size_bytes;
 } vl_core_stats;

@@ -163,6 +163,7 @@ typedef struct {
     uint64_t certs_formed;
     uint64_t sync_skipped; /* peers' entries passed by summary */
     uint64_t sync_pulled;  /* peers' entries pulled whole */
+    uint64_t votes_widened; /* orders asked of the rest after the first pick (note 21) */
 } vl_core_mem;
 
 typedef struct {

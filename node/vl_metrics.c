@@ -217,6 +217,10 @@ static void format_counters(writer *w, const vl_metrics_snapshot *s)
     metric(w, "sync_entries_pulled_total", "counter",
            "Peers' log entries pulled whole by log sync (news, or held and re-checked).",
            s->sync_pulled);
+    metric(w, "vote_requests_widened_total", "counter",
+           "New orders this node coordinated that it asked of more voters than its first "
+           "q - 1 (one refused, was behind, or did not answer in time).",
+           s->votes_widened);
     by_socket(w, "messages_malformed_total", "Messages of more than one payload frame, dropped.",
               s->peer_malformed, s->client_malformed);
     metric(w, "peer_messages_unauthenticated_total", "counter",

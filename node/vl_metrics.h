@@ -59,6 +59,7 @@ typedef struct {
     uint64_t bad_inputs;        /* malformed or invalid inputs (core) */
     uint64_t sync_skipped;      /* peers' log entries passed by summary */
     uint64_t sync_pulled;       /* peers' log entries pulled whole */
+    uint64_t votes_widened;     /* orders asked of voters beyond the first q - 1 */
     uint64_t peer_unauth;       /* peer messages without a ZAP user id */
     uint64_t peer_malformed;    /* multi-frame peer messages */
     uint64_t client_malformed;  /* multi-frame client messages */

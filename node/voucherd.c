@@ -578,6 +578,7 @@ static void metrics_publish(vl_daemon *d)
     s->bad_inputs = st.bad_inputs;
     s->sync_skipped = st.sync_skipped;
     s->sync_pulled = st.sync_pulled;
+    s->votes_widened = st.votes_widened;
     s->peer_unauth = ns->peer_unauth;
     s->peer_malformed = ns->peer_malformed;
     s->client_malformed = ns->client_malformed;

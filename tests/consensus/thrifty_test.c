@@ -258,6 +258,9 @@ static void test_asks_quorum(void)
     }
     /* The rotation spreads the load: not always the same two. */
     CHECK(n_seen >= 2);
+    h_snap s;
+    h_snapshot(h, &s);
+    CHECK(s.stats.votes_widened == 0); /* nobody refused or lagged: no order widened */
     h_free(&h);
 }
 
@@ -307,6 +310,7 @@ static void test_refusal_asks_rest(void)
         h_snap s;
         h_snapshot(h, &s);
         CHECK(s.stats.bad_inputs == 0); /* the CONFLICT evidence was good */
+        CHECK(s.stats.votes_widened == 1); /* the metric an operator watches */
         free(rival);
         free(r);
         h_free(&h);
@@ -460,6 +464,9 @@ static void test_silent_asked_voter(void)
         h->now_ms = t0 + slow_ms;
         CHECK_ERR(h_tick(h), VL_OK);
         EXPECT_ASKED(h, r, bit(third)); /* the rest, and only the rest */
+        h_snap sw;
+        h_snapshot(h, &sw);
+        CHECK(sw.stats.votes_widened == 1);
         CHECK_ERR(h_tick(h), VL_OK);
         CHECK(h_count(h, 0, 0, VL_MSG_VOTE_REQUEST) == 0); /* once */
         vote(h, third, r);

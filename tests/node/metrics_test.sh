@@ -147,6 +147,7 @@ check "the metrics endpoint is logged" grep -q 'socket=metrics endpoint=http://1
 names="voucher_orders_submitted_total voucher_client_requests_total
   voucher_certificates_formed_total voucher_certificates_applied_total voucher_votes_sent_total
   voucher_bad_inputs_total voucher_sync_entries_skipped_total voucher_sync_entries_pulled_total
+  voucher_vote_requests_widened_total
   voucher_messages_dropped_total voucher_zap_refused_total
   voucher_log_head voucher_pending_locks voucher_peers_connected voucher_quorum_reachable
   voucher_read_only voucher_syncing voucher_lmdb_map_size_bytes voucher_lmdb_map_used_bytes
