@@ -87,12 +87,10 @@ static vl_err decide_evidence(vl_decision *d, uint8_t kind, vl_bytes ev)
     return VL_OK;
 }
 
-/* Put o's vote leaf (vl_vote_leaf: its hash and the signature bytes just
- * checked) in the batch. */
-static vl_err decide_vote(vl_core *c, vl_decision *d, const uint8_t hash[32], const vl_order *o)
+/* Put the order's vote leaf (vl_vote_leaf: its hash and the signature
+ * bytes just checked) in the batch. */
+static vl_err decide_vote(vl_core *c, vl_decision *d, const uint8_t leaf[32])
 {
-    uint8_t leaf[32];
-    vl_vote_leaf(leaf, hash, o);
     if (!batch_room(c, leaf))
         return decide_reject(d, VL_ERR_UNAVAILABLE); /* ask again next step */
     batch_add(c, leaf);
@@ -188,10 +186,12 @@ vl_err vl_decide(vl_core *c, const uint8_t *raw, size_t raw_len, const vl_order 
     VL_TRY(vl_slot_cert(c, c->txn, account, o->seq, &found, &cert));
     if (found)
         return decide_evidence(d, VL_ANSWER_CERTIFIED, cert);
+    uint8_t leaf[32];
     if ((mode & VL_MODE_VOTE) != 0) {
+        vl_vote_leaf(leaf, hash, o); /* once: every vote below uses it */
         VL_TRY(lock_get(c, slot, &locked, locked_hash, &locked_order));
         if (locked && memcmp(locked_hash, hash, 32) == 0)
-            return decide_vote(c, d, hash, o); /* the same vote again: no write */
+            return decide_vote(c, d, leaf); /* the same vote again: no write */
     }
     VL_TRY(decide_state(c, o, account, d, &done));
     if (done)
@@ -202,14 +202,12 @@ vl_err vl_decide(vl_core *c, const uint8_t *raw, size_t raw_len, const vl_order 
     }
     if (locked) {
 #ifdef VL_PLANT_DOUBLE_VOTE
-        return decide_vote(c, d, hash, o); /* planted: votes for a second order */
+        return decide_vote(c, d, leaf); /* planted: votes for a second order */
 #else
         /* No write since lock_get: locked_order still points into the map. */
         return decide_evidence(d, VL_ANSWER_CONFLICT, locked_order);
 #endif
     }
-    uint8_t leaf[32];
-    vl_vote_leaf(leaf, hash, o);
     if (!batch_room(c, leaf))
         return decide_reject(d, VL_ERR_UNAVAILABLE);
 #ifndef VL_PLANT_UNPERSISTED_LOCK
@@ -217,7 +215,7 @@ vl_err vl_decide(vl_core *c, const uint8_t *raw, size_t raw_len, const vl_order 
 #else
     (void)raw_len; /* planted: the vote leaves with nothing durable behind it */
 #endif
-    return decide_vote(c, d, hash, o);
+    return decide_vote(c, d, leaf);
 }
 
 /* ---- VOTE_REQUEST ----------------------------------------------------------------- */
