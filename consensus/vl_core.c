@@ -287,6 +287,7 @@ void vl_core_config_defaults(vl_core_config *cfg)
     assert(cfg != NULL);
     memset(cfg, 0, sizeof *cfg);
     cfg->durable = true;
+    cfg->prefill = true;
     cfg->map_size_bytes = 64u << 20;   /* grows by doubling */
     cfg->clock_skew_ms = 120000;       /* 2 minutes */
     cfg->redrive_after_ms = 5000;      /* a lock with no certificate after 5 s */
@@ -560,9 +561,11 @@ vl_err vl_core_open(vl_core **out, const vl_core_config *cfg, char *err, size_t 
     if (c == NULL)
         return say(err, err_cap, VL_ERR_NOMEM, "out of memory", "");
     c->st.lock_fd = -1;
+    c->st.data_fd = -1;
     e = core_alloc(c, cfg);
     if (e == VL_OK)
-        e = vl_store_open(&c->st, c->dir, cfg->durable, cfg->map_size_bytes, err, err_cap);
+        e = vl_store_open(&c->st, c->dir, cfg->durable, cfg->prefill, cfg->map_size_bytes, err,
+                          err_cap);
     if (e == VL_OK)
         e = vl_meta_open(c, err, err_cap);
     if (e != VL_OK) {
@@ -1096,6 +1099,7 @@ void vl_core_get_storage(vl_core *c, vl_core_storage *st)
         return;
     vl_store_usage(&c->st, &st->map_used_bytes, &st->map_size_bytes);
     st->map_grows = c->st.grows;
+    st->prefilled_bytes = c->st.prefilled;
     st->stale_readers_cleared = c->st.stale_readers;
 }
 

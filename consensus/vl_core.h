@@ -48,6 +48,7 @@ typedef struct {
      * stored, so it survives restarts until cleared by a new key. */
     bool force_observer;
     bool durable;                 /* fsync every commit (false only in the simulator) */
+    bool prefill; /* durable only: keep the data file's page cache in single pages (vl_store.c note 2c) */
     uint64_t map_size_bytes;      /* initial LMDB map size; grows as needed */
     uint64_t clock_skew_ms;       /* allowance on voucher validity windows */
     uint64_t redrive_after_ms;    /* re-drive a lock with no certificate after this */
@@ -154,6 +155,7 @@ typedef struct {
     uint64_t map_grows;             /* map doublings since the open */
     uint64_t reopens;               /* environment reopened after MDB_PANIC */
     uint32_t stale_readers_cleared; /* by the open (or the last reopen) */
+    uint64_t prefilled_bytes;       /* zero bytes written ahead of LMDB (vl_store.c note 2c) */
 } vl_core_storage;
 
 void vl_core_get_storage(vl_core *c, vl_core_storage *st);

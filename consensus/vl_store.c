@@ -17,7 +17,8 @@
  *     is the file's high-water mark (last page + 1), the space the map
  *     must cover; free pages inside it are reused by LMDB.  The map is
  *     address space, not disk: growing it costs no disk.  The data file
- *     grows by pwrite as pages are written (no MDB_WRITEMAP: with a
+ *     grows by pwrite as pages are written, and ahead of them by the
+ *     prefill (note 2c) (no MDB_WRITEMAP: with a
  *     writable map a full disk is a SIGBUS on a page fault, here it is
  *     ENOSPC from the commit, VL_ERR_DISK_FULL).
  *  2b. MDB_PANIC.  LMDB marks the environment fatal when the write of a
@@ -28,6 +29,34 @@
  *     (copy on write), or with EIO.  vl_store_begin records the panic and
  *     the core reopens the environment (vl_store_reopen): the file holds
  *     the last meta page that was written whole.
+ *  2c. Single-page folios (docs/performance.md, change 12).  Linux 6.x
+ *     keeps a file's page cache in folios as large as the write or the
+ *     readahead that made them (ext4 and XFS: up to 2 MiB).  LMDB extends
+ *     its file with runs of pages and later rewrites single pages inside
+ *     them; a 4 KiB write into a large folio dirties it whole, and the
+ *     commit's fdatasync writes it whole: a voter of four under load wrote
+ *     12 times the bytes LMDB handed the kernel (about 260 MB/s of disk
+ *     writes per node), and that writeback was 7 to 13% of its CPU.  So a
+ *     durable store keeps its data file's page cache in single pages:
+ *     - at the open, before LMDB reads the file: its clean cached pages
+ *       are dropped (POSIX_FADV_DONTNEED) and read back (up to
+ *       VL_STORE_WARM_MAX) through our own descriptor with
+ *       POSIX_FADV_RANDOM, which reads exactly what is asked, one page per
+ *       folio, where readahead would allocate large folios;
+ *     - ahead of LMDB (prefill, from vl_store_maybe_grow, between
+ *       transactions): the file is extended past its end with zero pages
+ *       written one per pwrite, each of which makes a single-page folio,
+ *       so LMDB's runs land in small folios that are already there.  The
+ *       extension is fdatasync'ed at once: a commit never pays for it.
+ *     The prefill writes only past the file's end as fstat gives it now,
+ *     never where LMDB may have written (LMDB may have outrun it), and
+ *     only while the filesystem keeps VL_STORE_PREFILL_RESERVE free besides
+ *     (so it never brings on the full-disk rules of vl_core.c note 20).
+ *     LMDB ignores bytes past its last page (its copy stops there too).
+ *     Any failure here (ENOSPC, EIO, a short write) is not an error: the
+ *     store only loses the gain, and LMDB's own writes meet the same disk
+ *     and report it.  A store that is not durable (the simulator) has no
+ *     fsync to amplify and does neither.
  *  3. Default LMDB flags (no MDB_NOTLS): the core opens a transaction and
  *     ends it within one call, on one thread, so thread-local reader slots
  *     are never shared.  MDB_NOSYNC only when the caller asked for a
@@ -39,6 +68,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -114,12 +144,98 @@ static vl_err open_dbis(vl_store *s)
     return vl_store_xlate(rc);
 }
 
-vl_err vl_store_open(vl_store *s, const char *dir, bool durable, uint64_t map_size_bytes,
-                     char *err, size_t err_cap)
+static uint64_t page_bytes(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (uint64_t)p : 4096u;
+}
+
+/* Note 2c: drop the clean cached pages of the data file and read it back
+ * one page per folio.  Before mdb_env_open (no map holds them yet). */
+static void warm(vl_store *s, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return; /* a new environment: LMDB creates it */
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        uint64_t n = (uint64_t)st.st_size;
+        if (n > VL_STORE_WARM_MAX)
+            n = VL_STORE_WARM_MAX;
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+        enum { BUF = 256 * 1024 };
+        char *buf = malloc(BUF);
+        for (uint64_t off = 0; buf != NULL && off < n;) {
+            size_t want = n - off < BUF ? (size_t)(n - off) : (size_t)BUF;
+            ssize_t got = pread(fd, buf, want, (off_t)off);
+            if (got <= 0)
+                break;
+            off += (uint64_t)got;
+            s->warmed = off;
+        }
+        free(buf);
+    }
+    close(fd);
+}
+
+/* Note 2c: extend the data file past its end with zero pages, one per
+ * pwrite, until it reaches `target` or CHUNK more; then fdatasync. */
+static void prefill(vl_store *s, uint64_t used)
+{
+    uint64_t margin = used / 4u;
+    if (margin < VL_STORE_PREFILL_MIN)
+        margin = VL_STORE_PREFILL_MIN;
+    if (margin > VL_STORE_PREFILL_MAX)
+        margin = VL_STORE_PREFILL_MAX;
+    struct stat st;
+    if (fstat(s->data_fd, &st) != 0 || st.st_size < 0)
+        return;
+    uint64_t psize = page_bytes();
+    uint64_t end = ((uint64_t)st.st_size + psize - 1u) / psize * psize;
+    if (end < used)
+        end = used; /* cannot be (the file holds LMDB's pages); never below them */
+#ifdef VL_PLANT_PREFILL_STALE_END
+    if (s->prefill_end != 0)
+        end = s->prefill_end; /* planted: where we stopped, though LMDB went on */
+#endif
+    if (end >= used + margin / 2u)
+        return;
+    uint64_t stop = used + margin;
+    if (stop - end > VL_STORE_PREFILL_CHUNK)
+        stop = end + VL_STORE_PREFILL_CHUNK;
+    struct statvfs v;
+    if (fstatvfs(s->data_fd, &v) != 0 ||
+        (uint64_t)v.f_bavail * (uint64_t)v.f_frsize < (stop - end) + VL_STORE_PREFILL_RESERVE)
+        return;
+    static const char zeros[65536];
+    assert(psize <= sizeof zeros);
+    uint64_t step = psize;
+#ifdef VL_PLANT_PREFILL_BIG_WRITES
+    step = sizeof zeros; /* planted: 64 KiB a pwrite, which makes large folios */
+#endif
+    uint64_t off = end;
+    while (off < stop) {
+        ssize_t n = pwrite(s->data_fd, zeros, (size_t)step, (off_t)off);
+        if (n != (ssize_t)step)
+            break;
+        off += step;
+    }
+    if (off > end) {
+        s->prefilled += off - end;
+        s->prefill_end = off;
+        (void)fdatasync(s->data_fd);
+    }
+}
+
+vl_err vl_store_open(vl_store *s, const char *dir, bool durable, bool prefill_on,
+                     uint64_t map_size_bytes, char *err, size_t err_cap)
 {
     assert(s != NULL && dir != NULL);
     memset(s, 0, sizeof *s);
     s->lock_fd = -1;
+    s->data_fd = -1;
+    s->prefill = durable && prefill_on;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         int en = errno;
         say(err, err_cap, dir, ": cannot create data directory: ", strerror(en));
@@ -130,6 +246,10 @@ vl_err vl_store_open(vl_store *s, const char *dir, bool durable, uint64_t map_si
         goto fail;
     if (map_size_bytes < VL_STORE_MIN_MAP)
         map_size_bytes = VL_STORE_MIN_MAP;
+    char data[4096 + 16];
+    snprintf(data, sizeof data, "%s/data.mdb", dir); /* dir fit core.lock's 4096 */
+    if (s->prefill)
+        warm(s, data);
     int rc = mdb_env_create(&s->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(s->env, VL_STORE_MAX_DBS);
@@ -150,6 +270,14 @@ vl_err vl_store_open(vl_store *s, const char *dir, bool durable, uint64_t map_si
             rc != 0 ? mdb_strerror(rc) : vl_strerror(e));
         goto fail;
     }
+    if (s->prefill) {
+        s->data_fd = open(data, O_WRONLY | O_CLOEXEC);
+        if (s->data_fd >= 0) {
+            uint64_t used, map;
+            vl_store_usage(s, &used, &map);
+            prefill(s, used);
+        }
+    }
     return VL_OK;
 fail:
     vl_store_close(s);
@@ -163,6 +291,9 @@ void vl_store_close(vl_store *s)
     if (s->env != NULL)
         mdb_env_close(s->env);
     s->env = NULL;
+    if (s->data_fd >= 0)
+        close(s->data_fd);
+    s->data_fd = -1;
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
     s->lock_fd = -1;
@@ -201,6 +332,8 @@ vl_err vl_store_maybe_grow(vl_store *s)
 {
     uint64_t used, size;
     vl_store_usage(s, &used, &size);
+    if (s->data_fd >= 0)
+        prefill(s, used);
     if (used > size / 4u * VL_STORE_GROW_AT_QUARTERS)
         return vl_store_grow(s);
     return VL_OK;
@@ -212,10 +345,12 @@ vl_err vl_store_reopen(vl_store *s, const char *dir, char *err, size_t err_cap)
     MDB_envinfo info;
     uint64_t map = mdb_env_info(s->env, &info) == 0 ? info.me_mapsize : VL_STORE_MIN_MAP;
     bool durable = s->durable;
-    uint64_t grows = s->grows;
+    bool prefill_on = s->prefill;
+    uint64_t grows = s->grows, prefilled = s->prefilled;
     vl_store_close(s);
-    vl_err e = vl_store_open(s, dir, durable, map, err, err_cap);
+    vl_err e = vl_store_open(s, dir, durable, prefill_on, map, err, err_cap);
     s->grows = grows;
+    s->prefilled += prefilled;
     return e;
 }
 

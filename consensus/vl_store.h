@@ -32,6 +32,17 @@
  * (numerator over 4): a step then almost never meets MDB_MAP_FULL. */
 #define VL_STORE_GROW_AT_QUARTERS 3u
 
+/* Prefill (vl_store.c note 2c): keep the data file this far past LMDB's
+ * high-water mark, a quarter of it, at least MIN and at most MAX; extend
+ * it when less than half of that is left, by at most CHUNK per call; only
+ * while the filesystem keeps RESERVE free besides; at open, read back at
+ * most WARM_MAX of the file into single-page folios. */
+#define VL_STORE_PREFILL_MIN (256ull << 10)
+#define VL_STORE_PREFILL_MAX (64ull << 20)
+#define VL_STORE_PREFILL_CHUNK (1ull << 20)
+#define VL_STORE_PREFILL_RESERVE (64ull << 20)
+#define VL_STORE_WARM_MAX (4ull << 30)
+
 typedef struct {
     MDB_env *env;
     MDB_dbi meta, log, accounts, slots, locks, pending, origin, peers, forks;
@@ -40,6 +51,11 @@ typedef struct {
     uint32_t stale_readers; /* reader slots of dead processes cleared by the last open */
     uint64_t grows;         /* map growths since the open (vl_store_grow) */
     bool panicked;          /* LMDB answered MDB_PANIC: the environment must be reopened */
+    bool prefill;           /* note 2c of vl_store.c: durable and asked for */
+    int data_fd;            /* our own descriptor of data.mdb for the prefill, -1 when none */
+    uint64_t prefilled;     /* zero bytes written past LMDB's pages since the open */
+    uint64_t prefill_end;   /* where the last prefill stopped (0: none yet) */
+    uint64_t warmed;        /* bytes of the file read back into the page cache at the open */
 } vl_store;
 
 /* Translate an LMDB or errno code: MDB_MAP_FULL -> VL_ERR_MAP_FULL,
@@ -51,19 +67,25 @@ vl_err vl_store_xlate(int rc);
 /* Create dir if missing, take its lock file (VL_ERR_LOCKED if another
  * process or another open vl_store holds it), open the environment
  * (MDB_NOSYNC unless durable), clear stale readers and open or create every
- * named database.  On failure s is closed and err (may be NULL) says why. */
-vl_err vl_store_open(vl_store *s, const char *dir, bool durable, uint64_t map_size_bytes,
-                     char *err, size_t err_cap);
+ * named database.  With durable and prefill, the data file's page cache is
+ * kept in single pages (vl_store.c note 2c): read back at the open, and
+ * extended ahead of LMDB by vl_store_maybe_grow.  On failure s is closed
+ * and err (may be NULL) says why. */
+vl_err vl_store_open(vl_store *s, const char *dir, bool durable, bool prefill,
+                     uint64_t map_size_bytes, char *err, size_t err_cap);
 
-/* Close (no transaction may be open).  Safe on a closed or zeroed store. */
+/* Close (no transaction may be open).  Safe on a closed store (after
+ * vl_store_close or a failed vl_store_open); a store that was never opened
+ * must have lock_fd and data_fd -1 (a zeroed one would close descriptor 0). */
 void vl_store_close(vl_store *s);
 
 /* Pages in use and map size, in bytes. */
 void vl_store_usage(vl_store *s, uint64_t *used_bytes, uint64_t *map_bytes);
 
 /* Double the map when more than VL_STORE_GROW_AT_QUARTERS/4 of it is
- * used.  No transaction of this process may be open.  VL_OK or
- * VL_ERR_MAP_FULL (cannot grow). */
+ * used, and extend the data file ahead of LMDB (note 2c of vl_store.c; a
+ * failure there is not an error).  No transaction of this process may be
+ * open.  VL_OK or VL_ERR_MAP_FULL (cannot grow). */
 vl_err vl_store_maybe_grow(vl_store *s);
 
 /* Double the map now (up to VL_STORE_MAX_MAP).  VL_OK or VL_ERR_MAP_FULL. */

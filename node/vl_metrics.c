@@ -244,6 +244,10 @@ static void format_counters(writer *w, const vl_metrics_snapshot *s)
     metric(w, "lmdb_reopened_total", "counter",
            "Times the LMDB environment was reopened after LMDB marked it fatal.",
            s->storage_reopens);
+    metric(w, "lmdb_prefilled_bytes_total", "counter",
+           "Zero bytes written past LMDB's pages, ahead of it, so that the data file's page "
+           "cache stays in single pages (prefill_data_file).",
+           s->prefilled_bytes);
     metric(w, "prevalidated_signatures_total", "counter",
            "Client and certificate signatures the verification pool (verify_threads) found "
            "valid before the step, so that the core's own checks hit its cache.",

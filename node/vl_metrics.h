@@ -72,6 +72,7 @@ typedef struct {
     uint64_t steps_refused;     /* steps answered read-only: disk or map full */
     uint64_t map_grows;         /* LMDB map doublings */
     uint64_t storage_reopens;   /* LMDB environment reopened after MDB_PANIC */
+    uint64_t prefilled_bytes;   /* zero bytes written ahead of LMDB (vl_store.c note 2c) */
     uint64_t prevalidated_sigs; /* signatures the verification pool found valid */
     uint64_t early_batches;     /* batches received during a commit (voucherd note 9) */
     /* gauges */

@@ -271,6 +271,7 @@ static vl_err open_core(vl_daemon *d, char *err, size_t cap)
     cc.key = &d->key.sign;
     cc.force_observer = d->cfg.observer;
     cc.durable = true;
+    cc.prefill = d->cfg.prefill_data_file;
     cc.clock_skew_ms = d->cfg.clock_skew_ms;
     cc.redrive_after_ms = d->cfg.redrive_after_ms;
     cc.sync_interval_ms = d->cfg.sync_interval_ms;
@@ -601,6 +602,7 @@ static void metrics_publish(vl_daemon *d)
     s->steps_refused = d->storage.steps_refused;
     s->map_grows = d->storage.map_grows;
     s->storage_reopens = d->storage.reopens;
+    s->prefilled_bytes = d->storage.prefilled_bytes;
     s->clock_peer_count = 0;
     for (uint16_t p = 0; p < d->g->node_count && p < VL_MAX_NODES; p++) {
         int64_t off;

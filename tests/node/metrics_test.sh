@@ -152,7 +152,7 @@ names="voucher_orders_submitted_total voucher_client_requests_total
   voucher_log_head voucher_pending_locks voucher_peers_connected voucher_quorum_reachable
   voucher_read_only voucher_syncing voucher_lmdb_map_size_bytes voucher_lmdb_map_used_bytes
   voucher_step_duration_seconds voucher_step_inputs voucher_prevalidated_signatures_total
-  voucher_batches_received_during_commit_total"
+  voucher_batches_received_during_commit_total voucher_lmdb_prefilled_bytes_total"
 for i in 1 2 3 4; do
   # shellcheck disable=SC2086
   out=$(prom check "$(murl "$i" /metrics)" $names 2>&1)
@@ -223,6 +223,9 @@ v=$(metric 1 voucher_votes_sent_total)
 check "votes_sent_total counts ($v)" [ "${v:-0}" -ge 1 ]
 v=$(metric 1 voucher_lmdb_map_used_bytes)
 check "lmdb_map_used_bytes is filled ($v)" [ "${v:-0}" -gt 0 ]
+v=$(metric 1 voucher_lmdb_prefilled_bytes_total)
+check "lmdb_prefilled_bytes_total: the data file was extended ahead of LMDB ($v bytes)" \
+  [ "${v:-0}" -ge $((128 * 1024)) ]
 # log_head as /metrics and STATUS say (the network is idle: they settle).
 head_matches() {
   local st h
