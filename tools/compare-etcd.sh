@@ -21,8 +21,15 @@
 #      every core; the 4-voter devnet keeps the default 1: its four nodes
 #      already share the cores, where a pool only adds work).
 # Then one table (throughput, p50/p90/p99/max of each run) and the ratios
-# ours/etcd; with --json one JSON object instead; --json-out FILE writes that
-# object to FILE as well.  Scratch files go in ${TMPDIR:-/tmp}/compare-etcd.*.
+# ours/etcd, and for the closed runs the CPU and the disk bytes written
+# (write_bytes of /proc/PID/io) per redemption; with --json one JSON object
+# instead; --json-out FILE writes that object to FILE as well.  Scratch files
+# go in ${TMPDIR:-/tmp}/compare-etcd.*.
+#
+# Disk bytes: voucher-bench reads its nodes' write_bytes over its timed run;
+# etcd-bench reads no /proc/PID/io, so this script reads the members' just
+# before etcd-bench starts and just after it ends (its dials and its final
+# key count only read) and divides by the transactions etcd-bench counted.
 #
 # Defaults: C = 64, 20 s per closed run, 10 s per open run (about 4 minutes
 # in all).  --quick: C = 8, 3 s runs, at most 300 orders a run (a smoke test,
@@ -232,15 +239,34 @@ start_devnet() {
   die "voucherctl devnet up --voters $2 failed"
 }
 
-# run_etcd NAME ARGS...: etcd-bench, JSON in $work/NAME.json.
+# write_bytes PID...: a JSON array, each pid's write_bytes from /proc/PID/io
+# (bytes the kernel counted as written to the storage device for it), or null
+# for a pid that is gone, not ours (the check stop_etcd uses) or unreadable.
+write_bytes() {
+  local p v out=
+  for p in "$@"; do
+    v=null
+    if ours "$p"; then
+      v=$(awk '$1 == "write_bytes:" { print $2; exit }' "/proc/$p/io" 2>/dev/null)
+      [[ $v =~ ^[0-9]+$ ]] || v=null
+    fi
+    out+="${out:+, }$v"
+  done
+  echo "[$out]"
+}
+# run_etcd NAME ARGS...: etcd-bench, JSON in $work/NAME.json; the members'
+# write_bytes before and after it in $work/NAME.io.
 run_etcd() {
   local name=$1; shift
   say "  $name: etcd-bench $*"
-  local pids
+  local pids before
   pids=$(IFS=,; echo "${etcd_pids[*]}")
+  before=$(write_bytes "${etcd_pids[@]}")
   timeout 900 "$ebench" --endpoints "$endpoints" --pids "$pids" --json "$@" >"$work/$name.json" \
     2>"$work/$name.err" ||
     { cat "$work/$name.err" >&2; failed_run=1; }
+  echo "{\"pids\": [$pids], \"before\": $before, \"after\": $(write_bytes "${etcd_pids[@]}")}" \
+    >"$work/$name.io"
   [ -s "$work/$name.json" ] || die "$name: etcd-bench printed no result"
 }
 # run_ours NAME DEVNET ARGS...: voucher-bench --mode redeem, JSON in $work/NAME.json.
@@ -311,6 +337,20 @@ def errs(x):
 def ratio(a, b):
     return round(a / b, 3) if a and b else None
 
+# etcd-bench reads no /proc/PID/io: the members' write_bytes read around its
+# run (NAME.io), per transaction, in the shape of voucher-bench's
+# disk_bytes_per_order
+for k in r:
+    if k.startswith("etcd"):
+        io = json.load(open("%s/%s.io" % (work, k)))
+        ok = r[k]["orders"]["certified"]
+        nodes = {"m%d" % (i + 1): (a - b) / ok if None not in (a, b) and a >= b and ok > 0 else None
+                 for i, (b, a) in enumerate(zip(io["before"], io["after"]))}
+        good = [v for v in nodes.values() if v is not None]
+        r[k]["disk_bytes_per_order"] = {"nodes": nodes, "pids": io["pids"],
+                                        "mean": sum(good) / len(good) if good else None,
+                                        "window": "the whole etcd-bench run"}
+
 t = {k: r[k]["throughput_per_s"] for k in r}
 ratios = {"throughput_4voters_vs_3members": ratio(t["dn4_closed"], t["etcd3_closed"]),
           "throughput_1voter_vs_1member": ratio(t["dn1_closed"], t["etcd1_closed"]),
@@ -329,9 +369,17 @@ def cpu_of(x):
             "client": client,
             "machine": total + client if total is not None and client is not None else None}
 cpu = {k: cpu_of(r[k]) for k, _, loop in runs if loop == "closed"}
+def disk_of(x):
+    """Disk bytes written per redemption of one run: per server (mean), servers (sum)."""
+    nodes = [v for v in ((x.get("disk_bytes_per_order") or {}).get("nodes") or {}).values()
+             if v is not None]
+    total = sum(nodes) if nodes else None
+    return {"per_server": total / len(nodes) if nodes else None, "servers": total}
+disk = {k: disk_of(r[k]) for k, _, loop in runs if loop == "closed"}
 out = json.dumps({"clients": clients, "ours_client": ours_client, "half_rate_per_s": half, "cores": cores, "quick": quick,
                   "load_start": load_start, "load_end": load_end, "ratios": ratios,
-                  "targets_met": targets, "cpu_us_per_redemption": cpu, "runs": r})
+                  "targets_met": targets, "cpu_us_per_redemption": cpu,
+                  "disk_bytes_per_redemption": disk, "runs": r})
 if json_out:
     with open(json_out, "w") as fh:
         fh.write(out + "\n")
@@ -370,6 +418,14 @@ for k, name, loop in runs:
         c = cpu[k]
         print("%-17s %12s %12s %12s %12s" % (name, f(c["per_server"]), f(c["servers"]),
                                              f(c["client"]), f(c["machine"])))
+print()
+print("Disk bytes written per redemption in the closed runs (write_bytes, /proc/PID/io):")
+print("%-17s %12s %12s" % ("system", "per server", "servers"))
+for k, name, loop in runs:
+    if loop == "closed":
+        d = disk[k]
+        whole = lambda v: "-" if v is None else "%.0f" % v
+        print("%-17s %12s %12s" % (name, whole(d["per_server"]), whole(d["servers"])))
 PY
 [ $? -eq 0 ] || { failed_run=1; die "could not read the results"; }
 if [ -n "${failed_run:-}" ]; then

@@ -75,8 +75,22 @@
  *     at most once per node, as vl_client_submit would; latency still
  *     counts from the first send (or the due time).  Open loop: a unit is
  *     sent when due if fewer than C are in flight, else when one ends.
+ * 10. Disk bytes per order (--devnet only, read with the CPU of note 8 and
+ *     with the same pid check): write_bytes of each node from /proc/PID/io
+ *     just before the clock starts and just after the last reply, divided
+ *     by the certified orders.  The kernel adds to it the size of a unit
+ *     of the page cache (a page, or a large folio of many pages) when the
+ *     process turns it dirty (write, or a store through a writable map), or
+ *     the size of a direct write: what the process sends to the block
+ *     device, in whole units.  A unit written again before it reaches the
+ *     disk counts once; the file system's journal, written by the kernel's
+ *     own thread, is not counted; tmpfs counts nothing.  A node whose
+ *     /proc/PID/io cannot be read (gone, not a voucherd, not ours: the
+ *     kernel asks for ptrace access) gets no figure.
  */
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -133,6 +147,10 @@
 #define RUN_CACHE_ENTRIES (1u << 18)
 /* Longest /proc/PID/stat line read (note 8); real ones are ~300 bytes. */
 #define PROC_STAT_MAX 4096u
+/* Longest /proc/PID/io read (note 10): seven short lines, ~190 bytes. */
+#define PROC_IO_MAX 512u
+/* Longest /proc/PID/comm read: TASK_COMM_LEN is 16 with the newline. */
+#define PROC_COMM_MAX 64u
 
 typedef enum { MODE_ISSUE, MODE_REDEEM, MODE_MIXED } bench_mode;
 static const char *const mode_names[] = {"issue", "redeem", "mixed"};
@@ -238,6 +256,9 @@ struct bench {
     bool cpu_ok[VL_CLIENT_MAX_ENDPOINTS];
     uint64_t cpu_before_us[VL_CLIENT_MAX_ENDPOINTS], cpu_after_us[VL_CLIENT_MAX_ENDPOINTS];
     uint64_t self_cpu_before_us, self_cpu_after_us;
+    /* disk writes (note 10): per devnet node, the same nodes as the CPU */
+    bool io_ok[VL_CLIENT_MAX_ENDPOINTS];
+    uint64_t io_before_bytes[VL_CLIENT_MAX_ENDPOINTS], io_after_bytes[VL_CLIENT_MAX_ENDPOINTS];
     vl_sigcache *run_cache; /* shared by the run's clients (note 3) */
 };
 
@@ -1032,26 +1053,48 @@ static void *worker_main(void *p)
     return NULL;
 }
 
-/* ---- CPU time (note 8) ---------------------------------------------------------------- */
+/* ---- CPU time and disk writes (notes 8 and 10) ------------------------------------------ */
+
+/* Read /proc/PID/NAME into buf: at most cap - 1 bytes (a longer file is cut
+ * there), NUL-terminated.  No allocation: it runs right next to the timed
+ * run.  0, or -1 (no such pid or file, no permission; buf then holds ""). */
+static int proc_read(long pid, const char *name, char *buf, size_t cap)
+{
+    char path[64];
+    assert(name != NULL && buf != NULL && cap > 0);
+    buf[0] = '\0';
+    if (pid <= 0 || snprintf(path, sizeof path, "/proc/%ld/%s", pid, name) >= (int)sizeof path)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = 0;
+    ssize_t r = 1;
+    /* bounded: every pass adds at least one byte, or ends (EINTR aside) */
+    while (n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) != 0) {
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r > 0)
+            n += (size_t)r;
+    }
+    close(fd);
+    buf[r < 0 ? 0 : n] = '\0';
+    return r < 0 ? -1 : 0;
+}
+
+/* Whether process pid is a voucherd (a stopped devnet's pid may be reused). */
+static bool proc_is_voucherd(long pid)
+{
+    char comm[PROC_COMM_MAX];
+    return proc_read(pid, "comm", comm, sizeof comm) == 0 && strcmp(comm, "voucherd\n") == 0;
+}
 
 /* utime + stime of process pid, in us, if it is a voucherd.  0 or -1. */
 static int proc_cpu_us(long pid, uint64_t *us)
 {
-    char path[64], buf[PROC_STAT_MAX];
-    if (pid <= 0)
+    char buf[PROC_STAT_MAX];
+    if (!proc_is_voucherd(pid) || proc_read(pid, "stat", buf, sizeof buf) != 0)
         return -1;
-    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    bool ours = fgets(buf, sizeof buf, f) != NULL && strcmp(buf, "voucherd\n") == 0;
-    fclose(f);
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    if (!ours || (f = fopen(path, "r")) == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
     /* Fields after the command name, which ends at the last ')': state is
      * field 3, utime 14 and stime 15 (proc(5)). */
     const char *p = strrchr(buf, ')');
@@ -1066,6 +1109,37 @@ static int proc_cpu_us(long pid, uint64_t *us)
     return 0;
 }
 
+/* write_bytes of process pid from /proc/PID/io (note 10), if it is a
+ * voucherd.  0 or -1. */
+static int proc_write_bytes(long pid, uint64_t *bytes)
+{
+    static const char key[] = "write_bytes:";
+    char buf[PROC_IO_MAX];
+    if (!proc_is_voucherd(pid) || proc_read(pid, "io", buf, sizeof buf) != 0)
+        return -1;
+    /* one "name: value" a line; "cancelled_write_bytes:" must not match */
+    for (const char *line = buf; line != NULL && *line != '\0';) {
+        if (strncmp(line, key, sizeof key - 1) == 0) {
+            const char *p = line + sizeof key - 1;
+            char *end;
+            while (*p == ' ')
+                p++;
+            if (*p < '0' || *p > '9')
+                return -1;
+            errno = 0;
+            unsigned long long v = strtoull(p, &end, 10);
+            if (errno != 0 || *end != '\n')
+                return -1;
+            *bytes = (uint64_t)v;
+            return 0;
+        }
+        line = strchr(line, '\n');
+        if (line != NULL)
+            line++;
+    }
+    return -1;
+}
+
 static uint64_t self_cpu_us(void)
 {
     struct timespec ts;
@@ -1073,18 +1147,24 @@ static uint64_t self_cpu_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Read every node's CPU time: before (after = false) or after the run. */
+/* Read every node's CPU time and disk writes: before (after = false) or
+ * after the run. */
 static void cpu_sample(bench *b, bool after)
 {
     for (size_t i = 0; i < b->cpu_node_count; i++) {
-        uint64_t us = 0;
+        uint64_t us = 0, bytes = 0;
         bool ok = proc_cpu_us(b->cpu_pid[i], &us) == 0;
+        bool io_ok = proc_write_bytes(b->cpu_pid[i], &bytes) == 0;
         if (after) {
             b->cpu_ok[i] = b->cpu_ok[i] && ok;
             b->cpu_after_us[i] = us;
+            b->io_ok[i] = b->io_ok[i] && io_ok;
+            b->io_after_bytes[i] = bytes;
         } else {
             b->cpu_ok[i] = ok;
             b->cpu_before_us[i] = us;
+            b->io_ok[i] = io_ok;
+            b->io_before_bytes[i] = bytes;
         }
     }
     if (after)
@@ -1121,6 +1201,30 @@ static double cpu_self_per_order(const bench *b, uint64_t certified)
     return certified > 0 ? (double)(b->self_cpu_after_us - b->self_cpu_before_us) /
                                (double)certified
                          : -1;
+}
+
+/* Bytes written per certified order by node i (note 10), or -1 without a
+ * figure. */
+static double disk_per_order(const bench *b, size_t i, uint64_t certified)
+{
+    if (!b->io_ok[i] || certified == 0 || b->io_after_bytes[i] < b->io_before_bytes[i])
+        return -1;
+    return (double)(b->io_after_bytes[i] - b->io_before_bytes[i]) / (double)certified;
+}
+
+/* Mean over the voters with a figure, or -1. */
+static double disk_voter_mean(const bench *b, uint64_t certified)
+{
+    double sum = 0;
+    unsigned n = 0;
+    for (size_t i = 0; i < b->cpu_node_count; i++) {
+        double x = disk_per_order(b, i, certified);
+        if (b->cpu_voter[i] && x >= 0) {
+            sum += x;
+            n++;
+        }
+    }
+    return n > 0 ? sum / n : -1;
 }
 
 /* Start the workers, time the run, join them.  0 or 1. */
@@ -1728,6 +1832,15 @@ static json_t *result_json(const bench *b, const tally *t, const verify_result *
         json_object_set_new(cpu, "nodes", nodes);
         json_object_set_new(cpu, "voter_mean", mean >= 0 ? jreal(mean) : json_null());
         json_object_set_new(r, "cpu_us_per_order", cpu);
+        json_t *disk = json_object(), *dnodes = json_object(); /* note 10 */
+        for (size_t i = 0; i < b->cpu_node_count; i++) {
+            double x = disk_per_order(b, i, t->certified);
+            json_object_set_new(dnodes, b->cpu_node_id[i], x >= 0 ? jreal(x) : json_null());
+        }
+        double dmean = disk_voter_mean(b, t->certified);
+        json_object_set_new(disk, "nodes", dnodes);
+        json_object_set_new(disk, "voter_mean", dmean >= 0 ? jreal(dmean) : json_null());
+        json_object_set_new(r, "disk_bytes_per_order", disk);
     }
     double self = cpu_self_per_order(b, t->certified);
     json_object_set_new(r, "client_cpu_us_per_order", self >= 0 ? jreal(self) : json_null());
@@ -1792,6 +1905,19 @@ static void print_text(const bench *b, const tally *t, const verify_result *v)
         else
             printf("; voter mean n/a");
         printf("; this client %.1f\n", cpu_self_per_order(b, t->certified));
+        printf("disk:    bytes written per certified order:"); /* note 10 */
+        for (size_t i = 0; i < b->cpu_node_count; i++) {
+            double x = disk_per_order(b, i, t->certified);
+            if (x >= 0)
+                printf(" %s %.0f", b->cpu_node_id[i], x);
+            else
+                printf(" %s n/a", b->cpu_node_id[i]);
+        }
+        double dmean = disk_voter_mean(b, t->certified);
+        if (dmean >= 0)
+            printf("; voter mean %.0f\n", dmean);
+        else
+            printf("; voter mean n/a\n");
     }
 }
 

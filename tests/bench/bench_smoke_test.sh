@@ -7,13 +7,18 @@
 # redeem`, `--mode mixed` and `--mode issue` with --json, and the redeem
 # and mixed modes again with --pipeline (closed and open loop), and checks
 # from the JSON that every order was certified or refused as expected,
-# that no error was counted and that every certificate is on every node.
+# that no error was counted and that every certificate is on every node,
+# and that the CPU and the disk bytes written per order (/proc/PID/io) have
+# a figure for every node (above zero for the disk, unless the scratch
+# directory is on tmpfs, whose pages never go to a disk); one run in text
+# must print both lines.
 # A lone voter made with `devnet up --verify-threads 2` must certify a
 # pipelined run and report batches checked during commits (voucherd note
 # 9).  Then one node of the four is stopped and a pipelined run must still
-# certify every order by failing over to the next node.  No timing is
-# asserted.  Every node is stopped on exit (devnet down, then SIGKILL by the
-# pids of devnet.json); every wait is bounded.  Prints "N passed, N failed".
+# certify every order by failing over to the next node, and give the
+# stopped node no CPU or disk figure (null).  No timing is asserted.  Every
+# node is stopped on exit (devnet down, then SIGKILL by the pids of
+# devnet.json); every wait is bounded.  Prints "N passed, N failed".
 set -u
 voucherd=$1
 ctl=$2
@@ -61,12 +66,21 @@ if ! $started; then
 fi
 ok "devnet of four voters up (ports $base..$((base + 7)))"
 
-# check_json NAME FILE COUNT: the assertions of the header on one result.
+# write_bytes counts pages sent to a block device: none on tmpfs or ramfs.
+case $(stat -f -c %T "$work" 2>/dev/null) in
+  tmpfs|ramfs) disk_counts=false ;;
+  *) disk_counts=true ;;
+esac
+
+# check_json NAME FILE COUNT [DEVNET]: the assertions of the header on one
+# result of the devnet DEVNET (default the four voters).
 check_json() {
-  python3 - "$2" "$3" <<'PY'
+  python3 - "$2" "$3" "${4:-$net}" "$disk_counts" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 n = int(sys.argv[2])
+ids = sorted(x["id"] for x in json.load(open(sys.argv[3] + "/devnet.json"))["nodes"])
+disk_counts = sys.argv[4] == "true"
 o = r["orders"]
 problems = []
 if o["submitted"] != n: problems.append("submitted %d, want %d" % (o["submitted"], n))
@@ -85,6 +99,16 @@ if r["mode"] == "mixed":
     if p["pairs"] < 1: problems.append("no conflict pair")
     if o["refused_as_expected"] < p["pairs"]: problems.append("a pair without a refusal")
     if p["one_certified"] + p["split_frozen"] != p["pairs"]: problems.append("pairs: %s" % p)
+# every node is running and ours: a CPU and a disk figure for each
+num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+for key in ("cpu_us_per_order", "disk_bytes_per_order"):
+    x = r.get(key)
+    if not isinstance(x, dict) or sorted(x.get("nodes") or {}) != ids:
+        problems.append("%s: nodes %s, want %s" % (key, x, ids)); continue
+    if not all(num(v) for v in x["nodes"].values()) or not num(x.get("voter_mean")):
+        problems.append("%s: not a figure for every node: %s" % (key, x))
+    elif key == "disk_bytes_per_order" and disk_counts and min(x["nodes"].values()) <= 0:
+        problems.append("%s: a node wrote nothing: %s" % (key, x))
 for x in problems: print("   ", x)
 sys.exit(1 if problems else 0)
 PY
@@ -105,6 +129,17 @@ run_bench() {
 }
 
 run_bench redeem 50 --mode redeem --clients 4
+# the text output: a cpu: and a disk: line with a figure for each node
+timeout 120 "$bench" --devnet "$net" --count 20 --mode redeem --clients 2 >"$work/text.out" \
+  2>"$work/text.err"
+rc=$?
+figs=' node1 [0-9.]+ node2 [0-9.]+ node3 [0-9.]+ node4 [0-9.]+; voter mean [0-9.]+'
+if [ $rc -eq 0 ] && grep -qE "^cpu:     us per certified order:$figs; this client [0-9.]+$" "$work/text.out" &&
+   grep -qE "^disk:    bytes written per certified order:$figs$" "$work/text.out"; then
+  ok "text output: cpu: and disk: lines with a figure for each node"
+else
+  bad "text output: cpu: and disk: lines (exit $rc)"; cat "$work/text.out" "$work/text.err"
+fi
 run_bench mixed 50 --mode mixed --clients 4 --conflict-share 0.2
 run_bench issue 20 --mode issue --clients 2 --batch 3
 # the pipelined client (one thread, vl_client_send/_next): closed loop,
@@ -144,7 +179,7 @@ if timeout 90 "$ctl" devnet up --dir "$net1" --voters 1 --base-port "$base1" --v
   timeout 120 "$bench" --devnet "$net1" --count 400 --json --mode redeem --clients 32 --pipeline \
     >"$work/lone.json" 2>"$work/lone.err"
   rc=$?
-  if [ $rc -eq 0 ] && check_json lone "$work/lone.json" 400; then
+  if [ $rc -eq 0 ] && check_json lone "$work/lone.json" 400 "$net1"; then
     ok "lone voter, pool, pipelined: 400 orders certified, on the node"
   else
     bad "lone voter, pool, pipelined: exit $rc"; cat "$work/lone.err"
@@ -182,12 +217,19 @@ r = json.load(open(sys.argv[1]))
 o = r["orders"]
 ok = o["certified"] == 40 and o["errors"] == 0 and r["errors"] == {}
 ok = ok and r["verified_on_all_nodes"] is False  # the stopped node has none of them
+# the stopped node's /proc/PID/io and /proc/PID/stat are gone: no figure;
+# the three others have one
+for key in ("disk_bytes_per_order", "cpu_us_per_order"):
+    nodes = r[key]["nodes"]
+    ok = ok and nodes.get("node4", 0) is None and all(
+        isinstance(nodes.get(i), (int, float)) for i in ("node1", "node2", "node3"))
+    ok = ok and isinstance(r[key]["voter_mean"], (int, float))
 sys.exit(0 if ok else 1)
 PY
 then
-  ok "a node stopped: every pipelined order failed over and was certified"
+  ok "a node stopped: every pipelined order failed over and was certified; it has no CPU or disk figure"
 else
-  bad "a node stopped: every pipelined order failed over and was certified"
+  bad "a node stopped: every pipelined order failed over and was certified; it has no CPU or disk figure"
   cat "$work/failover.json" "$work/failover.err"
 fi
 

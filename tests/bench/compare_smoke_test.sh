@@ -8,8 +8,11 @@
 # figures and the two ratios, that its JSON (--json-out) has a throughput
 # and p50/p90/p99/max for every run with no error and every write verified,
 # and ratios equal to the throughputs divided, and the CPU per redemption of
-# every etcd member, every voter and both clients; and that no etcd or voucherd
-# it started is left running.  No timing is asserted.
+# every etcd member, every voter and both clients, and the disk bytes written
+# per redemption (/proc/PID/io write_bytes) of every member and every voter in
+# every run, in a table and in disk_bytes_per_redemption (above zero unless
+# the scratch directory is on tmpfs); and that no etcd or voucherd it started
+# is left running.  No timing is asserted.
 #
 # It installs nothing: without etcd, go or Debian's etcd client source
 # (etcd-server, golang-go, golang-etcd-server-dev) it exits 77, which ctest
@@ -78,11 +81,24 @@ grep -qE '^p99 at half of etcd.s 3-member rate \([0-9.]+/s\): ours [0-9.]+ ms, e
 grep -qE '^etcd, 3 members +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+$' "$work/out.txt" &&
   grep -qE '^ours, 4 voters +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+$' "$work/out.txt" &&
   ok "CPU per redemption printed for etcd and ours" || bad "CPU per redemption printed for etcd and ours"
+grep -q '^Disk bytes written per redemption in the closed runs' "$work/out.txt" &&
+  grep -qE '^etcd, 3 members +[0-9]+ +[0-9]+$' "$work/out.txt" &&
+  grep -qE '^ours, 4 voters +[0-9]+ +[0-9]+$' "$work/out.txt" &&
+  grep -qE '^etcd, 1 member +[0-9]+ +[0-9]+$' "$work/out.txt" &&
+  grep -qE '^ours, 1 voter +[0-9]+ +[0-9]+$' "$work/out.txt" &&
+  ok "disk bytes per redemption printed for etcd and ours" ||
+  bad "disk bytes per redemption printed for etcd and ours"
+# write_bytes counts pages sent to a block device: none on tmpfs or ramfs.
+case $(stat -f -c %T "$work" 2>/dev/null) in
+  tmpfs|ramfs) disk_counts=false ;;
+  *) disk_counts=true ;;
+esac
 
 # The JSON.
-if python3 - "$work/result.json" <<'PY'
+if python3 - "$work/result.json" "$disk_counts" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
+disk_counts = sys.argv[2] == "true"
 problems = []
 runs = d["runs"]
 for k in ("etcd3_closed", "etcd3_open", "dn4_closed", "dn4_open", "etcd1_closed", "dn1_closed"):
@@ -130,10 +146,24 @@ for k, n in members.items():
         problems.append(k + ": client CPU")
     elif not near(c["machine"], c["servers"] + c["client"]) or not near(c["servers"], sum(nodes.values())):
         problems.append(k + ": CPU totals")
+# Disk bytes written per redemption: a figure for every member and voter in
+# every run, and the closed runs' per server and servers consistent with them.
+num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+for k, n in dict(members, etcd3_open=3, dn4_open=4).items():
+    nodes = (runs[k].get("disk_bytes_per_order") or {}).get("nodes") or {}
+    if len(nodes) != n or not all(num(v) for v in nodes.values()):
+        problems.append(k + ": disk bytes of %d servers expected, got %s" % (n, nodes)); continue
+    if disk_counts and not all(v > 0 for v in nodes.values()):
+        problems.append(k + ": a server wrote nothing: %s" % nodes)
+    c = d["disk_bytes_per_redemption"].get(k)
+    if k in members and (c is None or not num(c["servers"]) or not num(c["per_server"])
+                         or not near(c["servers"], sum(nodes.values()))
+                         or not near(c["per_server"], sum(nodes.values()) / n)):
+        problems.append(k + ": disk totals %s" % c)
 for x in problems: print("   ", x)
 sys.exit(1 if problems else 0)
 PY
-then ok "JSON: six runs with figures, no errors, verified; ratios, half rate and CPU consistent"
+then ok "JSON: six runs with figures, no errors, verified; ratios, half rate, CPU and disk consistent"
 else bad "JSON: see above"; fi
 
 left=$(leftovers | paste -sd, -)
