@@ -35,8 +35,8 @@
  *     its file with runs of pages and later rewrites single pages inside
  *     them; a 4 KiB write into a large folio dirties it whole, and the
  *     commit's fdatasync writes it whole: a voter of four under load wrote
- *     12 times the bytes LMDB handed the kernel (about 260 MB/s of disk
- *     writes per node), and that writeback was 7 to 13% of its CPU.  So a
+ *     9 to 12 times the bytes LMDB handed the kernel (about 240 MB/s of
+ *     disk writes per node), and that cost about 8% of its CPU.  So a
  *     durable store keeps its data file's page cache in single pages:
  *     - at the open, before LMDB reads the file: its clean cached pages
  *       are dropped (POSIX_FADV_DONTNEED) and read back (up to

@@ -26,10 +26,10 @@
 # instead; --json-out FILE writes that object to FILE as well.  Scratch files
 # go in ${TMPDIR:-/tmp}/compare-etcd.*.
 #
-# Disk bytes: voucher-bench reads its nodes' write_bytes over its timed run;
-# etcd-bench reads no /proc/PID/io, so this script reads the members' just
-# before etcd-bench starts and just after it ends (its dials and its final
-# key count only read) and divides by the transactions etcd-bench counted.
+# Disk bytes: voucher-bench reads its nodes' write_bytes over its timed run,
+# etcd-bench its members' over its own (--pids).  The script also reads the
+# members' just before etcd-bench starts and just after it ends, used only
+# when etcd-bench gave no figure (an older build).
 #
 # Defaults: C = 64, 20 s per closed run, 10 s per open run (about 4 minutes
 # in all).  --quick: C = 8, 3 s runs, at most 300 orders a run (a smoke test,
@@ -337,11 +337,12 @@ def errs(x):
 def ratio(a, b):
     return round(a / b, 3) if a and b else None
 
-# etcd-bench reads no /proc/PID/io: the members' write_bytes read around its
-# run (NAME.io), per transaction, in the shape of voucher-bench's
+# etcd-bench reads its members' write_bytes over its timed run; an older
+# etcd-bench without it: the members' write_bytes read around its whole run
+# (NAME.io), per transaction, in the shape of voucher-bench's
 # disk_bytes_per_order
 for k in r:
-    if k.startswith("etcd"):
+    if k.startswith("etcd") and "disk_bytes_per_order" not in r[k]:
         io = json.load(open("%s/%s.io" % (work, k)))
         ok = r[k]["orders"]["certified"]
         nodes = {"m%d" % (i + 1): (a - b) / ok if None not in (a, b) and a >= b and ok > 0 else None

@@ -367,6 +367,35 @@ func cpuSample(pids []int) []int64 {
 	return out
 }
 
+// Bytes the kernel counted as written to the storage device for process pid
+// (write_bytes of /proc/PID/io), as voucher-bench reads its nodes'.
+func procWriteBytes(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "write_bytes:" {
+			return strconv.ParseInt(f[1], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/io: no write_bytes", pid)
+}
+
+// ioSample reads every pid's write_bytes; a pid that cannot be read gets -1.
+func ioSample(pids []int) []int64 {
+	out := make([]int64, len(pids))
+	for i, p := range pids {
+		v, err := procWriteBytes(p)
+		if err != nil {
+			v = -1
+		}
+		out[i] = v
+	}
+	return out
+}
+
 func main() {
 	o := parseOptions()
 	value := strings.Repeat("v", o.valueBytes)
@@ -393,6 +422,7 @@ func main() {
 	res := &result{errors: map[string]int{}}
 	var next int64
 	var wg sync.WaitGroup
+	ioBefore := ioSample(o.pids)
 	cpuBefore, selfBefore := cpuSample(o.pids), selfCPUus()
 	t0 := time.Now()
 	var deadline time.Time
@@ -408,6 +438,7 @@ func main() {
 	}
 	wg.Wait()
 	cpuAfter, selfAfter := cpuSample(o.pids), selfCPUus()
+	ioAfter := ioSample(o.pids)
 	for _, cli := range pool {
 		cli.Close()
 	}
@@ -491,6 +522,26 @@ func main() {
 			cpu["sum"] = math.Round(sum*10) / 10
 		}
 		out["cpu_us_per_order"] = cpu
+		// Disk bytes per successful transaction over the same window.
+		dnodes := map[string]interface{}{}
+		var dsum float64
+		dgood := 0
+		for i := range o.pids {
+			key := fmt.Sprintf("m%d", i+1)
+			if ioBefore[i] < 0 || ioAfter[i] < ioBefore[i] {
+				dnodes[key] = nil
+				continue
+			}
+			v := float64(ioAfter[i]-ioBefore[i]) / float64(ok)
+			dnodes[key] = math.Round(v*10) / 10
+			dsum += v
+			dgood++
+		}
+		disk := map[string]interface{}{"nodes": dnodes, "pids": o.pids}
+		if dgood > 0 {
+			disk["mean"] = math.Round(dsum/float64(dgood)*10) / 10
+		}
+		out["disk_bytes_per_order"] = disk
 	}
 	if o.jsonOut {
 		b, _ := json.Marshal(out)
