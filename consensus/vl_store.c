@@ -179,8 +179,10 @@ static void warm(vl_store *s, const char *path)
     close(fd);
 }
 
-/* Note 2c: extend the data file past its end with zero pages, one per
- * pwrite, until it reaches `target` or CHUNK more; then fdatasync. */
+/* Note 2c: when the data file is less than half the margin (a quarter of
+ * `used`, within PREFILL_MIN..MAX) past LMDB's pages, extend it past its
+ * end with zero pages, one per pwrite, up to the whole margin or CHUNK
+ * more; then fdatasync. */
 static void prefill(vl_store *s, uint64_t used)
 {
     uint64_t margin = used / 4u;

@@ -129,17 +129,31 @@ static char *make_dir(void)
     return d != NULL ? strdup(d) : NULL;
 }
 
+/* A new store in a new directory (returned; NULL after a failed CHECK). */
+static char *open_new(vl_store *s, bool durable, bool prefill)
+{
+    char *dir = make_dir();
+    CHECK(dir != NULL);
+    if (dir == NULL)
+        return NULL;
+    vl_err e = vl_store_open(s, dir, durable, prefill, MAP_BYTES, NULL, 0);
+    CHECK_ERR(e, VL_OK);
+    if (e == VL_OK)
+        return dir;
+    rm_tree(dir);
+    free(dir);
+    return NULL;
+}
+
 /* A durable store with the prefill: the file is ahead of LMDB from the
  * open on; a store that is not durable, or with the prefill off, is not
  * extended. */
 static void test_ahead(void)
 {
-    char *dir = make_dir();
-    CHECK(dir != NULL);
+    vl_store s;
+    char *dir = open_new(&s, true, true);
     if (dir == NULL)
         return;
-    vl_store s;
-    CHECK_ERR(vl_store_open(&s, dir, true, true, MAP_BYTES, NULL, 0), VL_OK);
     CHECK(s.prefilled >= VL_STORE_PREFILL_MIN / 2u);
     CHECK(file_bytes(dir) >= used_bytes(&s) + VL_STORE_PREFILL_MIN / 2u);
     uint64_t least_ahead = UINT64_MAX;
@@ -159,12 +173,9 @@ static void test_ahead(void)
     free(dir);
 
     for (int variant = 0; variant < 2; variant++) {
-        dir = make_dir();
-        CHECK(dir != NULL);
+        dir = open_new(&s, variant == 0, variant == 1); /* durable or prefill, not both */
         if (dir == NULL)
             return;
-        bool durable = variant == 0, prefill = variant == 1;
-        CHECK_ERR(vl_store_open(&s, dir, durable, prefill, MAP_BYTES, NULL, 0), VL_OK);
         for (uint32_t i = 0; i < 10; i++)
             CHECK_ERR(put_range(&s, i * 50u, i * 50u + 50u, 0), VL_OK);
         CHECK(s.prefilled == 0);
@@ -175,11 +186,9 @@ static void test_ahead(void)
     }
 
     /* Closing twice closes nothing the second time (descriptors reused). */
-    dir = make_dir();
-    CHECK(dir != NULL);
+    dir = open_new(&s, true, true);
     if (dir == NULL)
         return;
-    CHECK_ERR(vl_store_open(&s, dir, true, true, MAP_BYTES, NULL, 0), VL_OK);
     vl_store_close(&s);
     int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
     vl_store_close(&s);
@@ -199,12 +208,10 @@ static void test_intact(void)
     enum { N = 6000 };
     static uint32_t gen[N];
     memset(gen, 0, sizeof gen);
-    char *dir = make_dir();
-    CHECK(dir != NULL);
+    vl_store s;
+    char *dir = open_new(&s, true, true);
     if (dir == NULL)
         return;
-    vl_store s;
-    CHECK_ERR(vl_store_open(&s, dir, true, true, MAP_BYTES, NULL, 0), VL_OK);
     CHECK_ERR(put_range(&s, 0, 100, 0), VL_OK);
     uint64_t before = file_bytes(dir);
     CHECK_ERR(put_range(&s, 100, 4100, 0), VL_OK); /* about 4 MiB in one commit */
