@@ -156,6 +156,12 @@ done
 $started || { bad "four nodes ready at ports from $base (see $work/node?.log)"; finish; }
 ok "four nodes ready; node2's data on a 16 MiB tmpfs, node1 with a 1 MiB map"
 check "node1 starts with a 1 MiB map" has_logged 1 'event=storage map_size_bytes=1048576 '
+# The prefill (vl_store.c note 2c) extends a data file only while 64 MiB stay free besides:
+# never on node2's 16 MiB tmpfs, so it cannot bring on the full-disk rules tested below.
+check "node1's data file is prefilled (voucher_lmdb_prefilled_bytes_total > 0)" \
+  metric_ge 1 voucher_lmdb_prefilled_bytes_total 1
+check "node2's on the 16 MiB tmpfs is not (voucher_lmdb_prefilled_bytes_total 0)" \
+  metric_is 2 voucher_lmdb_prefilled_bytes_total 0
 check "100 vouchers issued" drv setup 100
 
 # ---- A. a full disk ----------------------------------------------------------------------------
