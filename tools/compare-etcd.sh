@@ -420,6 +420,15 @@ for k, name, loop in runs:
         print("%-17s %12s %12s %12s %12s" % (name, f(c["per_server"]), f(c["servers"]),
                                              f(c["client"]), f(c["machine"])))
 print()
+print("Machine time over each run, all cores (/proc/stat; iowait: waiting for the disk, nothing else to run):")
+print("%-17s %-14s %7s %7s %7s %7s %7s" % ("system", "loop", "user", "system", "idle", "iowait", "steal"))
+for k, name, loop in runs:
+    m = r[k].get("machine_time_share") or {}
+    pct = lambda v: "-" if v is None else "%.1f%%" % (100 * v)
+    print("%-17s %-14s %7s %7s %7s %7s %7s" % (name, loop,
+          pct(m.get("user")), pct(m.get("system")), pct(m.get("idle")), pct(m.get("iowait")),
+          pct(m.get("steal"))))
+print()
 print("Disk bytes written per redemption in the closed runs (write_bytes, /proc/PID/io):")
 print("%-17s %12s %12s" % ("system", "per server", "servers"))
 for k, name, loop in runs:

@@ -87,6 +87,14 @@
  *     own thread, is not counted; tmpfs counts nothing.  A node whose
  *     /proc/PID/io cannot be read (gone, not a voucherd, not ours: the
  *     kernel asks for ptrace access) gets no figure.
+ * 11. Machine time (any mode): the first line of /proc/stat (every core's
+ *     time in user, nice, system, idle, iowait, irq, softirq, steal ticks)
+ *     read with the CPU of note 8, and each state's share of the ticks
+ *     between the two readings: user (user + nice), system (system + irq +
+ *     softirq), idle, iowait, steal.  Everything on the machine counts, so
+ *     it is the machine's state, not the network's alone; a high iowait with
+ *     little idle says the programs were waiting for the disk (a core in
+ *     iowait has nothing else to run).
  */
 #include <assert.h>
 #include <errno.h>
@@ -149,6 +157,11 @@
 #define PROC_STAT_MAX 4096u
 /* Longest /proc/PID/io read (note 10): seven short lines, ~190 bytes. */
 #define PROC_IO_MAX 512u
+/* The first line of /proc/stat is read from its first this many bytes
+ * (note 11): "cpu " and ten numbers. */
+#define PROC_STAT_HEAD 512u
+/* /proc/stat's states, in its order (note 11). */
+enum { ST_USER, ST_NICE, ST_SYSTEM, ST_IDLE, ST_IOWAIT, ST_IRQ, ST_SOFTIRQ, ST_STEAL, ST_COUNT };
 /* Longest /proc/PID/comm read: TASK_COMM_LEN is 16 with the newline. */
 #define PROC_COMM_MAX 64u
 
@@ -259,6 +272,9 @@ struct bench {
     /* disk writes (note 10): per devnet node, the same nodes as the CPU */
     bool io_ok[VL_CLIENT_MAX_ENDPOINTS];
     uint64_t io_before_bytes[VL_CLIENT_MAX_ENDPOINTS], io_after_bytes[VL_CLIENT_MAX_ENDPOINTS];
+    /* machine time (note 11): /proc/stat's ticks before and after */
+    bool stat_ok;
+    uint64_t stat_before[ST_COUNT], stat_after[ST_COUNT];
     vl_sigcache *run_cache; /* shared by the run's clients (note 3) */
 };
 
@@ -1147,10 +1163,38 @@ static uint64_t self_cpu_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Read every node's CPU time and disk writes: before (after = false) or
- * after the run. */
+/* The machine's ticks per state from /proc/stat's first line (note 11).
+ * 0 or -1. */
+static int machine_ticks(uint64_t out[ST_COUNT])
+{
+    char buf[PROC_STAT_HEAD];
+    int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 4 || strncmp(buf, "cpu ", 4) != 0)
+        return -1;
+    buf[n] = '\0';
+    const char *p = buf + 4;
+    for (int i = 0; i < ST_COUNT; i++) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno != 0 || end == p)
+            return -1;
+        out[i] = (uint64_t)v;
+        p = end;
+    }
+    return 0;
+}
+
+/* Read every node's CPU time and disk writes, and the machine's ticks:
+ * before (after = false) or after the run. */
 static void cpu_sample(bench *b, bool after)
 {
+    bool st_ok = machine_ticks(after ? b->stat_after : b->stat_before) == 0;
+    b->stat_ok = (after ? b->stat_ok : true) && st_ok;
     for (size_t i = 0; i < b->cpu_node_count; i++) {
         uint64_t us = 0, bytes = 0;
         bool ok = proc_cpu_us(b->cpu_pid[i], &us) == 0;
@@ -1226,6 +1270,30 @@ static double disk_voter_mean(const bench *b, uint64_t certified)
     }
     return n > 0 ? sum / n : -1;
 }
+
+/* The shares of the machine's time over the run (note 11): false without
+ * a figure.  share[]: user, system, idle, iowait, steal, as fractions. */
+static bool machine_shares(const bench *b, double share[5])
+{
+    if (!b->stat_ok)
+        return false;
+    uint64_t d[ST_COUNT], total = 0;
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (b->stat_after[i] < b->stat_before[i])
+            return false;
+        d[i] = b->stat_after[i] - b->stat_before[i];
+        total += d[i];
+    }
+    if (total == 0)
+        return false;
+    uint64_t parts[5] = {d[ST_USER] + d[ST_NICE], d[ST_SYSTEM] + d[ST_IRQ] + d[ST_SOFTIRQ],
+                         d[ST_IDLE], d[ST_IOWAIT], d[ST_STEAL]};
+    for (int i = 0; i < 5; i++)
+        share[i] = (double)parts[i] / (double)total;
+    return true;
+}
+
+static const char *const share_names[5] = {"user", "system", "idle", "iowait", "steal"};
 
 /* Start the workers, time the run, join them.  0 or 1. */
 static int run(bench *b)
@@ -1844,6 +1912,15 @@ static json_t *result_json(const bench *b, const tally *t, const verify_result *
     }
     double self = cpu_self_per_order(b, t->certified);
     json_object_set_new(r, "client_cpu_us_per_order", self >= 0 ? jreal(self) : json_null());
+    double share[5];
+    if (machine_shares(b, share)) { /* note 11 */
+        json_t *m = json_object();
+        for (int i = 0; i < 5; i++)
+            json_object_set_new(m, share_names[i], jreal(share[i]));
+        json_object_set_new(r, "machine_time_share", m);
+    } else {
+        json_object_set_new(r, "machine_time_share", json_null());
+    }
     return r;
 }
 
@@ -1918,6 +1995,13 @@ static void print_text(const bench *b, const tally *t, const verify_result *v)
             printf("; voter mean %.0f\n", dmean);
         else
             printf("; voter mean n/a\n");
+    }
+    double share[5];
+    if (machine_shares(b, share)) { /* note 11 */
+        printf("machine: time of all cores over the run:");
+        for (int i = 0; i < 5; i++)
+            printf("%s %s %.1f%%", i == 0 ? "" : ",", share_names[i], 100.0 * share[i]);
+        printf("\n");
     }
 }
 

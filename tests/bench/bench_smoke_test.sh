@@ -109,6 +109,12 @@ for key in ("cpu_us_per_order", "disk_bytes_per_order"):
         problems.append("%s: not a figure for every node: %s" % (key, x))
     elif key == "disk_bytes_per_order" and disk_counts and min(x["nodes"].values()) <= 0:
         problems.append("%s: a node wrote nothing: %s" % (key, x))
+# the machine's time over the run: five shares that add up to about 1
+m = r.get("machine_time_share")
+names = ("user", "system", "idle", "iowait", "steal")
+if not isinstance(m, dict) or not all(num(m.get(k)) and m[k] <= 1 for k in names) \
+        or not 0.98 <= sum(m[k] for k in names) <= 1.02:
+    problems.append("machine_time_share: %s" % m)
 for x in problems: print("   ", x)
 sys.exit(1 if problems else 0)
 PY
@@ -135,10 +141,11 @@ timeout 120 "$bench" --devnet "$net" --count 20 --mode redeem --clients 2 >"$wor
 rc=$?
 figs=' node1 [0-9.]+ node2 [0-9.]+ node3 [0-9.]+ node4 [0-9.]+; voter mean [0-9.]+'
 if [ $rc -eq 0 ] && grep -qE "^cpu:     us per certified order:$figs; this client [0-9.]+$" "$work/text.out" &&
-   grep -qE "^disk:    bytes written per certified order:$figs$" "$work/text.out"; then
-  ok "text output: cpu: and disk: lines with a figure for each node"
+   grep -qE "^disk:    bytes written per certified order:$figs$" "$work/text.out" &&
+   grep -qE "^machine: time of all cores over the run: user [0-9.]+%, system [0-9.]+%, idle [0-9.]+%, iowait [0-9.]+%, steal [0-9.]+%$" "$work/text.out"; then
+  ok "text output: cpu: and disk: lines with a figure for each node, and the machine: line"
 else
-  bad "text output: cpu: and disk: lines (exit $rc)"; cat "$work/text.out" "$work/text.err"
+  bad "text output: cpu:, disk: and machine: lines (exit $rc)"; cat "$work/text.out" "$work/text.err"
 fi
 run_bench mixed 50 --mode mixed --clients 4 --conflict-share 0.2
 run_bench issue 20 --mode issue --clients 2 --batch 3

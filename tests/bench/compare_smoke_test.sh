@@ -160,10 +160,17 @@ for k, n in dict(members, etcd3_open=3, dn4_open=4).items():
                          or not near(c["servers"], sum(nodes.values()))
                          or not near(c["per_server"], sum(nodes.values()) / n)):
         problems.append(k + ": disk totals %s" % c)
+# The machine's time over every run (both load generators read /proc/stat the same way).
+names = ("user", "system", "idle", "iowait", "steal")
+for k in runs:
+    m = runs[k].get("machine_time_share")
+    if not isinstance(m, dict) or not all(num(m.get(x)) and m[x] <= 1 for x in names) \
+            or not 0.98 <= sum(m[x] for x in names) <= 1.02:
+        problems.append(k + ": machine_time_share %s" % m)
 for x in problems: print("   ", x)
 sys.exit(1 if problems else 0)
 PY
-then ok "JSON: six runs with figures, no errors, verified; ratios, half rate, CPU and disk consistent"
+then ok "JSON: six runs with figures, no errors, verified; ratios, half rate, CPU, disk and machine time consistent"
 else bad "JSON: see above"; fi
 
 left=$(leftovers | paste -sd, -)

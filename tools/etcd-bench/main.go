@@ -383,6 +383,56 @@ func procWriteBytes(pid int) (int64, error) {
 	return 0, fmt.Errorf("/proc/%d/io: no write_bytes", pid)
 }
 
+// machineTicks reads the machine's ticks per state from the first line of
+// /proc/stat: user, nice, system, idle, iowait, irq, softirq, steal (nil if
+// it cannot), as voucher-bench reads them.
+func machineTicks() []int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil
+	}
+	line := strings.SplitN(string(b), "\n", 2)[0]
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return nil
+	}
+	out := make([]int64, 8)
+	for i := range out {
+		v, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return nil
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// machineShares: each state's share of the ticks between two readings, as
+// voucher-bench's machine_time_share (user + nice, system + irq + softirq,
+// idle, iowait, steal); nil without a figure.
+func machineShares(before, after []int64) map[string]interface{} {
+	if before == nil || after == nil {
+		return nil
+	}
+	d := make([]int64, 8)
+	var total int64
+	for i := range d {
+		d[i] = after[i] - before[i]
+		if d[i] < 0 {
+			return nil
+		}
+		total += d[i]
+	}
+	if total == 0 {
+		return nil
+	}
+	share := func(x int64) float64 { return math.Round(float64(x)/float64(total)*1000) / 1000 }
+	return map[string]interface{}{
+		"user": share(d[0] + d[1]), "system": share(d[2] + d[5] + d[6]),
+		"idle": share(d[3]), "iowait": share(d[4]), "steal": share(d[7]),
+	}
+}
+
 // ioSample reads every pid's write_bytes; a pid that cannot be read gets -1.
 func ioSample(pids []int) []int64 {
 	out := make([]int64, len(pids))
@@ -422,7 +472,7 @@ func main() {
 	res := &result{errors: map[string]int{}}
 	var next int64
 	var wg sync.WaitGroup
-	ioBefore := ioSample(o.pids)
+	ioBefore, ticksBefore := ioSample(o.pids), machineTicks()
 	cpuBefore, selfBefore := cpuSample(o.pids), selfCPUus()
 	t0 := time.Now()
 	var deadline time.Time
@@ -438,7 +488,7 @@ func main() {
 	}
 	wg.Wait()
 	cpuAfter, selfAfter := cpuSample(o.pids), selfCPUus()
-	ioAfter := ioSample(o.pids)
+	ioAfter, ticksAfter := ioSample(o.pids), machineTicks()
 	for _, cli := range pool {
 		cli.Close()
 	}
@@ -495,6 +545,11 @@ func main() {
 	}
 	if verr != "" {
 		out["verify_error"] = verr
+	}
+	if m := machineShares(ticksBefore, ticksAfter); m != nil {
+		out["machine_time_share"] = m
+	} else {
+		out["machine_time_share"] = nil
 	}
 	// CPU per successful transaction, measured over the timed run only:
 	// every member (--pids) and this client, as voucher-bench reports it.
