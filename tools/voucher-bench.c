@@ -1217,21 +1217,35 @@ static void cpu_sample(bench *b, bool after)
         b->self_cpu_before_us = self_cpu_us();
 }
 
+/* (after - before) / certified, or -1 without a figure. */
+static double delta_per_order(bool ok, uint64_t before, uint64_t after, uint64_t certified)
+{
+    if (!ok || certified == 0 || after < before)
+        return -1;
+    return (double)(after - before) / (double)certified;
+}
+
 /* CPU us per certified order of node i, or -1 without a figure. */
 static double cpu_per_order(const bench *b, size_t i, uint64_t certified)
 {
-    if (!b->cpu_ok[i] || certified == 0 || b->cpu_after_us[i] < b->cpu_before_us[i])
-        return -1;
-    return (double)(b->cpu_after_us[i] - b->cpu_before_us[i]) / (double)certified;
+    return delta_per_order(b->cpu_ok[i], b->cpu_before_us[i], b->cpu_after_us[i], certified);
 }
 
-/* Mean over the voters with a figure, or -1. */
-static double cpu_voter_mean(const bench *b, uint64_t certified)
+/* Bytes written per certified order by node i (note 10), or -1 without a
+ * figure. */
+static double disk_per_order(const bench *b, size_t i, uint64_t certified)
+{
+    return delta_per_order(b->io_ok[i], b->io_before_bytes[i], b->io_after_bytes[i], certified);
+}
+
+/* Mean of per_node over the voters with a figure, or -1. */
+static double voter_mean(const bench *b, uint64_t certified,
+                         double (*per_node)(const bench *, size_t, uint64_t))
 {
     double sum = 0;
     unsigned n = 0;
     for (size_t i = 0; i < b->cpu_node_count; i++) {
-        double x = cpu_per_order(b, i, certified);
+        double x = per_node(b, i, certified);
         if (b->cpu_voter[i] && x >= 0) {
             sum += x;
             n++;
@@ -1245,30 +1259,6 @@ static double cpu_self_per_order(const bench *b, uint64_t certified)
     return certified > 0 ? (double)(b->self_cpu_after_us - b->self_cpu_before_us) /
                                (double)certified
                          : -1;
-}
-
-/* Bytes written per certified order by node i (note 10), or -1 without a
- * figure. */
-static double disk_per_order(const bench *b, size_t i, uint64_t certified)
-{
-    if (!b->io_ok[i] || certified == 0 || b->io_after_bytes[i] < b->io_before_bytes[i])
-        return -1;
-    return (double)(b->io_after_bytes[i] - b->io_before_bytes[i]) / (double)certified;
-}
-
-/* Mean over the voters with a figure, or -1. */
-static double disk_voter_mean(const bench *b, uint64_t certified)
-{
-    double sum = 0;
-    unsigned n = 0;
-    for (size_t i = 0; i < b->cpu_node_count; i++) {
-        double x = disk_per_order(b, i, certified);
-        if (b->cpu_voter[i] && x >= 0) {
-            sum += x;
-            n++;
-        }
-    }
-    return n > 0 ? sum / n : -1;
 }
 
 /* The shares of the machine's time over the run (note 11): false without
@@ -1896,7 +1886,7 @@ static json_t *result_json(const bench *b, const tally *t, const verify_result *
             double x = cpu_per_order(b, i, t->certified);
             json_object_set_new(nodes, b->cpu_node_id[i], x >= 0 ? jreal(x) : json_null());
         }
-        double mean = cpu_voter_mean(b, t->certified);
+        double mean = voter_mean(b, t->certified, cpu_per_order);
         json_object_set_new(cpu, "nodes", nodes);
         json_object_set_new(cpu, "voter_mean", mean >= 0 ? jreal(mean) : json_null());
         json_object_set_new(r, "cpu_us_per_order", cpu);
@@ -1905,7 +1895,7 @@ static json_t *result_json(const bench *b, const tally *t, const verify_result *
             double x = disk_per_order(b, i, t->certified);
             json_object_set_new(dnodes, b->cpu_node_id[i], x >= 0 ? jreal(x) : json_null());
         }
-        double dmean = disk_voter_mean(b, t->certified);
+        double dmean = voter_mean(b, t->certified, disk_per_order);
         json_object_set_new(disk, "nodes", dnodes);
         json_object_set_new(disk, "voter_mean", dmean >= 0 ? jreal(dmean) : json_null());
         json_object_set_new(r, "disk_bytes_per_order", disk);
@@ -1976,7 +1966,7 @@ static void print_text(const bench *b, const tally *t, const verify_result *v)
             else
                 printf(" %s n/a", b->cpu_node_id[i]);
         }
-        double mean = cpu_voter_mean(b, t->certified);
+        double mean = voter_mean(b, t->certified, cpu_per_order);
         if (mean >= 0)
             printf("; voter mean %.1f", mean);
         else
@@ -1990,7 +1980,7 @@ static void print_text(const bench *b, const tally *t, const verify_result *v)
             else
                 printf(" %s n/a", b->cpu_node_id[i]);
         }
-        double dmean = disk_voter_mean(b, t->certified);
+        double dmean = voter_mean(b, t->certified, disk_per_order);
         if (dmean >= 0)
             printf("; voter mean %.0f\n", dmean);
         else

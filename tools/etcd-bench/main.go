@@ -354,17 +354,43 @@ func selfCPUus() int64 {
 	return ru.Utime.Sec*1000000 + int64(ru.Utime.Usec) + ru.Stime.Sec*1000000 + int64(ru.Stime.Usec)
 }
 
-// cpuSample reads every pid's CPU time; a pid that cannot be read gets -1.
-func cpuSample(pids []int) []int64 {
+// sample reads a figure of every pid; a pid that cannot be read gets -1.
+func sample(pids []int, read func(int) (int64, error)) []int64 {
 	out := make([]int64, len(pids))
 	for i, p := range pids {
-		v, err := procCPUus(p)
+		v, err := read(p)
 		if err != nil {
 			v = -1
 		}
 		out[i] = v
 	}
 	return out
+}
+
+// perOrder: each member's (after - before) / ok as {nodes {m1: ...}, mean,
+// pids} (a member without a figure is null), and the members' sum (-1 if
+// none has one).
+func perOrder(before, after []int64, ok int64, pids []int) (map[string]interface{}, float64) {
+	nodes := map[string]interface{}{}
+	var sum float64
+	good := 0
+	for i := range pids {
+		key := fmt.Sprintf("m%d", i+1)
+		if before[i] < 0 || after[i] < before[i] {
+			nodes[key] = nil
+			continue
+		}
+		v := float64(after[i]-before[i]) / float64(ok)
+		nodes[key] = math.Round(v*10) / 10
+		sum += v
+		good++
+	}
+	res := map[string]interface{}{"nodes": nodes, "pids": pids}
+	if good == 0 {
+		return res, -1
+	}
+	res["mean"] = math.Round(sum/float64(good)*10) / 10
+	return res, sum
 }
 
 // Bytes the kernel counted as written to the storage device for process pid
@@ -433,19 +459,6 @@ func machineShares(before, after []int64) map[string]interface{} {
 	}
 }
 
-// ioSample reads every pid's write_bytes; a pid that cannot be read gets -1.
-func ioSample(pids []int) []int64 {
-	out := make([]int64, len(pids))
-	for i, p := range pids {
-		v, err := procWriteBytes(p)
-		if err != nil {
-			v = -1
-		}
-		out[i] = v
-	}
-	return out
-}
-
 func main() {
 	o := parseOptions()
 	value := strings.Repeat("v", o.valueBytes)
@@ -472,8 +485,8 @@ func main() {
 	res := &result{errors: map[string]int{}}
 	var next int64
 	var wg sync.WaitGroup
-	ioBefore, ticksBefore := ioSample(o.pids), machineTicks()
-	cpuBefore, selfBefore := cpuSample(o.pids), selfCPUus()
+	ioBefore, ticksBefore := sample(o.pids, procWriteBytes), machineTicks()
+	cpuBefore, selfBefore := sample(o.pids, procCPUus), selfCPUus()
 	t0 := time.Now()
 	var deadline time.Time
 	if o.durationS > 0 {
@@ -487,8 +500,8 @@ func main() {
 		}(pool[i%o.conns])
 	}
 	wg.Wait()
-	cpuAfter, selfAfter := cpuSample(o.pids), selfCPUus()
-	ioAfter, ticksAfter := ioSample(o.pids), machineTicks()
+	cpuAfter, selfAfter := sample(o.pids, procCPUus), selfCPUus()
+	ioAfter, ticksAfter := sample(o.pids, procWriteBytes), machineTicks()
 	for _, cli := range pool {
 		cli.Close()
 	}
@@ -557,46 +570,13 @@ func main() {
 		out["client_cpu_us_per_order"] = math.Round(float64(selfAfter-selfBefore)/float64(ok)*10) / 10
 	}
 	if ok > 0 && len(o.pids) > 0 {
-		nodes := map[string]interface{}{}
-		var sum float64
-		good := 0
-		for i := range o.pids {
-			key := fmt.Sprintf("m%d", i+1)
-			if cpuBefore[i] < 0 || cpuAfter[i] < 0 {
-				nodes[key] = nil
-				continue
-			}
-			v := float64(cpuAfter[i]-cpuBefore[i]) / float64(ok)
-			nodes[key] = math.Round(v*10) / 10
-			sum += v
-			good++
-		}
-		cpu := map[string]interface{}{"nodes": nodes, "pids": o.pids}
-		if good > 0 {
-			cpu["mean"] = math.Round(sum/float64(good)*10) / 10
-			cpu["sum"] = math.Round(sum*10) / 10
+		cpu, cpuSum := perOrder(cpuBefore, cpuAfter, ok, o.pids)
+		if cpuSum >= 0 {
+			cpu["sum"] = math.Round(cpuSum*10) / 10
 		}
 		out["cpu_us_per_order"] = cpu
 		// Disk bytes per successful transaction over the same window.
-		dnodes := map[string]interface{}{}
-		var dsum float64
-		dgood := 0
-		for i := range o.pids {
-			key := fmt.Sprintf("m%d", i+1)
-			if ioBefore[i] < 0 || ioAfter[i] < ioBefore[i] {
-				dnodes[key] = nil
-				continue
-			}
-			v := float64(ioAfter[i]-ioBefore[i]) / float64(ok)
-			dnodes[key] = math.Round(v*10) / 10
-			dsum += v
-			dgood++
-		}
-		disk := map[string]interface{}{"nodes": dnodes, "pids": o.pids}
-		if dgood > 0 {
-			disk["mean"] = math.Round(dsum/float64(dgood)*10) / 10
-		}
-		out["disk_bytes_per_order"] = disk
+		out["disk_bytes_per_order"], _ = perOrder(ioBefore, ioAfter, ok, o.pids)
 	}
 	if o.jsonOut {
 		b, _ := json.Marshal(out)
