@@ -1833,6 +1833,21 @@ static json_t *params_json(const bench *b)
     return p;
 }
 
+/* {"nodes": {id: figure or null}, "voter_mean": figure or null}. */
+static json_t *per_node_json(const bench *b, uint64_t certified,
+                             double (*per_node)(const bench *, size_t, uint64_t))
+{
+    json_t *o = json_object(), *nodes = json_object();
+    for (size_t i = 0; i < b->cpu_node_count; i++) {
+        double x = per_node(b, i, certified);
+        json_object_set_new(nodes, b->cpu_node_id[i], x >= 0 ? jreal(x) : json_null());
+    }
+    double mean = voter_mean(b, certified, per_node);
+    json_object_set_new(o, "nodes", nodes);
+    json_object_set_new(o, "voter_mean", mean >= 0 ? jreal(mean) : json_null());
+    return o;
+}
+
 static json_t *result_json(const bench *b, const tally *t, const verify_result *v)
 {
     json_t *r = json_object(), *lat = json_object(), *orders = json_object();
@@ -1881,24 +1896,9 @@ static json_t *result_json(const bench *b, const tally *t, const verify_result *
     json_object_set_new(setup, "presign_s", jreal(b->presign_s));
     json_object_set_new(r, "setup", setup);
     if (b->cpu_node_count > 0) { /* note 8 */
-        json_t *cpu = json_object(), *nodes = json_object();
-        for (size_t i = 0; i < b->cpu_node_count; i++) {
-            double x = cpu_per_order(b, i, t->certified);
-            json_object_set_new(nodes, b->cpu_node_id[i], x >= 0 ? jreal(x) : json_null());
-        }
-        double mean = voter_mean(b, t->certified, cpu_per_order);
-        json_object_set_new(cpu, "nodes", nodes);
-        json_object_set_new(cpu, "voter_mean", mean >= 0 ? jreal(mean) : json_null());
-        json_object_set_new(r, "cpu_us_per_order", cpu);
-        json_t *disk = json_object(), *dnodes = json_object(); /* note 10 */
-        for (size_t i = 0; i < b->cpu_node_count; i++) {
-            double x = disk_per_order(b, i, t->certified);
-            json_object_set_new(dnodes, b->cpu_node_id[i], x >= 0 ? jreal(x) : json_null());
-        }
-        double dmean = voter_mean(b, t->certified, disk_per_order);
-        json_object_set_new(disk, "nodes", dnodes);
-        json_object_set_new(disk, "voter_mean", dmean >= 0 ? jreal(dmean) : json_null());
-        json_object_set_new(r, "disk_bytes_per_order", disk);
+        json_object_set_new(r, "cpu_us_per_order", per_node_json(b, t->certified, cpu_per_order));
+        json_object_set_new(r, "disk_bytes_per_order", /* note 10 */
+                            per_node_json(b, t->certified, disk_per_order));
     }
     double self = cpu_self_per_order(b, t->certified);
     json_object_set_new(r, "client_cpu_us_per_order", self >= 0 ? jreal(self) : json_null());
@@ -1912,6 +1912,26 @@ static json_t *result_json(const bench *b, const tally *t, const verify_result *
         json_object_set_new(r, "machine_time_share", json_null());
     }
     return r;
+}
+
+/* head, then " id figure" for each node and "; voter mean figure" (n/a
+ * without one), with `decimals` decimals; no newline. */
+static void print_per_node(const bench *b, uint64_t certified, const char *head,
+                           double (*per_node)(const bench *, size_t, uint64_t), int decimals)
+{
+    printf("%s", head);
+    for (size_t i = 0; i < b->cpu_node_count; i++) {
+        double x = per_node(b, i, certified);
+        if (x >= 0)
+            printf(" %s %.*f", b->cpu_node_id[i], decimals, x);
+        else
+            printf(" %s n/a", b->cpu_node_id[i]);
+    }
+    double mean = voter_mean(b, certified, per_node);
+    if (mean >= 0)
+        printf("; voter mean %.*f", decimals, mean);
+    else
+        printf("; voter mean n/a");
 }
 
 static void print_text(const bench *b, const tally *t, const verify_result *v)
@@ -1958,33 +1978,11 @@ static void print_text(const bench *b, const tally *t, const verify_result *v)
            v->candidates, v->sampled ? " (a sample)" : "", b->endpoint_count, v->missing,
            v->wrong, v->waited_s, v->example[0] != '\0' ? "; last error: " : "", v->example);
     if (b->cpu_node_count > 0) { /* note 8 */
-        printf("cpu:     us per certified order:");
-        for (size_t i = 0; i < b->cpu_node_count; i++) {
-            double x = cpu_per_order(b, i, t->certified);
-            if (x >= 0)
-                printf(" %s %.1f", b->cpu_node_id[i], x);
-            else
-                printf(" %s n/a", b->cpu_node_id[i]);
-        }
-        double mean = voter_mean(b, t->certified, cpu_per_order);
-        if (mean >= 0)
-            printf("; voter mean %.1f", mean);
-        else
-            printf("; voter mean n/a");
+        print_per_node(b, t->certified, "cpu:     us per certified order:", cpu_per_order, 1);
         printf("; this client %.1f\n", cpu_self_per_order(b, t->certified));
-        printf("disk:    bytes written per certified order:"); /* note 10 */
-        for (size_t i = 0; i < b->cpu_node_count; i++) {
-            double x = disk_per_order(b, i, t->certified);
-            if (x >= 0)
-                printf(" %s %.0f", b->cpu_node_id[i], x);
-            else
-                printf(" %s n/a", b->cpu_node_id[i]);
-        }
-        double dmean = voter_mean(b, t->certified, disk_per_order);
-        if (dmean >= 0)
-            printf("; voter mean %.0f\n", dmean);
-        else
-            printf("; voter mean n/a\n");
+        print_per_node(b, t->certified, "disk:    bytes written per certified order:",
+                       disk_per_order, 0); /* note 10 */
+        printf("\n");
     }
     double share[5];
     if (machine_shares(b, share)) { /* note 11 */
