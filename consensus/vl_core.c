@@ -272,6 +272,17 @@
  *     depend on whom we ask: votes are the same votes.  The entry is found
  *     by its vote leaf for votes (a second chain, ltable) and by its order
  *     hash for everything else.
+ * 22. A slot beside its account (schema 2; docs/performance.md, change 13;
+ *     docs/design-changes.md 6).  A slot's record (log index and order
+ *     hash of its certificate) is stored in `accounts` under account id ||
+ *     seq (40 bytes), which LMDB sorts right after the account's own
+ *     32-byte record: applying a redemption rewrites the account and adds
+ *     its slot in one leaf page where two databases took two leaves (and
+ *     two paths of branch pages).  The number of accounts is then the
+ *     database's entries less the log's (each applied certificate writes
+ *     one log entry and one slot, in one transaction).  A schema 1 store
+ *     (slots in their own database) is upgraded at the open, in committed
+ *     chunks that a crash leaves resumable (vl_state.c, schema_upgrade).
  */
 #include <assert.h>
 #include <stdio.h>
@@ -1100,6 +1111,7 @@ void vl_core_get_storage(vl_core *c, vl_core_storage *st)
     vl_store_usage(&c->st, &st->map_used_bytes, &st->map_size_bytes);
     st->map_grows = c->st.grows;
     st->prefilled_bytes = c->st.prefilled;
+    st->upgraded_slots = c->upgraded_slots;
     st->stale_readers_cleared = c->st.stale_readers;
 }
 

@@ -50,6 +50,7 @@ typedef struct {
     bool durable;                 /* fsync every commit (false only in the simulator) */
     bool prefill; /* durable only: keep the data file's page cache in single pages (vl_store.c note 2c) */
     uint64_t map_size_bytes;      /* initial LMDB map size; grows as needed */
+    uint32_t upgrade_chunk;       /* slot records a schema upgrade moves per transaction (0: 4096) */
     uint64_t clock_skew_ms;       /* allowance on voucher validity windows */
     uint64_t redrive_after_ms;    /* re-drive a lock with no certificate after this */
     uint64_t sync_interval_ms;    /* pull peers' logs this often */
@@ -156,6 +157,7 @@ typedef struct {
     uint64_t reopens;               /* environment reopened after MDB_PANIC */
     uint32_t stale_readers_cleared; /* by the open (or the last reopen) */
     uint64_t prefilled_bytes;       /* zero bytes written ahead of LMDB (vl_store.c note 2c) */
+    uint64_t upgraded_slots;        /* slot records the open moved from schema 1 (vl_core.c note 22) */
 } vl_core_storage;
 
 void vl_core_get_storage(vl_core *c, vl_core_storage *st);

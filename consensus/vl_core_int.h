@@ -183,6 +183,7 @@ struct vl_core {
     uint32_t quorum; /* votes needed to form a certificate */
     uint64_t voter_mask;
     vl_store st;
+    uint64_t upgraded_slots; /* slot records the schema upgrade moved at the open (note 22) */
     MDB_txn *txn;
     vl_sigcache *cache;
     vl_msg_storage *mst;

@@ -464,11 +464,16 @@ uint32_t vl_voters_heard(const vl_core *c)
 
 vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
 {
-    uint64_t forks, accounts, locks;
+    uint64_t forks, records, entries, locks;
     uint32_t peers = 0;
     memset(st, 0, sizeof *st);
     VL_TRY(vl_db_count(t, c->st.forks, &forks));
-    VL_TRY(vl_db_count(t, c->st.accounts, &accounts));
+    /* Note 22: `accounts` holds the accounts and one slot record per log
+     * entry (both are written by the same apply). */
+    VL_TRY(vl_db_count(t, c->st.accounts, &records));
+    VL_TRY(vl_db_count(t, c->st.log, &entries));
+    if (records < entries)
+        return VL_ERR_CORRUPT;
     VL_TRY(vl_db_count(t, c->st.locks, &locks));
     for (uint32_t p = 0; p < c->g->node_count; p++) {
         if (p == c->self)
@@ -488,7 +493,7 @@ vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
     memcpy(st->head_hash, c->mem.head_hash, 32);
     vl_digest_refresh(c);
     memcpy(st->state_digest, c->mem.digest, 32);
-    st->accounts = accounts;
+    st->accounts = records - entries;
     st->pending_locks = locks > UINT32_MAX ? UINT32_MAX : (uint32_t)locks;
     st->peers_connected = peers;
     return VL_OK;

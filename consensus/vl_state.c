@@ -8,7 +8,13 @@
 
 #include "vl_core_int.h"
 
-#define META_SCHEMA_VERSION 1u
+/* vl_core.c note 22: schema 2 keeps a slot's record in `accounts`, under
+ * account id || seq, right after its account's own record; schema 1 kept
+ * slots in their own database, and an open moves them (schema_upgrade). */
+#define META_SCHEMA_VERSION 2u
+#define META_SCHEMA_SLOTS_APART 1u
+#define UPGRADE_CHUNK_DEFAULT 4096u
+#define UPGRADE_GROWTHS 8u /* map growths an upgrade may need, at most */
 #define ACCOUNT_MAX_BYTES 512u /* an encoded vl_account is < 200 bytes */
 
 /* ---- small helpers ----------------------------------------------------------- */
@@ -169,7 +175,7 @@ vl_err vl_slot_get(vl_core *c, MDB_txn *t, const uint8_t account[32], uint64_t s
     uint8_t key[40];
     MDB_val v;
     vl_slot_key(key, account, seq);
-    VL_TRY(vl_db_get(t, c->st.slots, key, sizeof key, &v, found));
+    VL_TRY(vl_db_get(t, c->st.accounts, key, sizeof key, &v, found)); /* note 22 */
     if (!*found)
         return VL_OK;
     if (v.mv_size != 40)
@@ -481,7 +487,7 @@ static vl_err apply_next(vl_core *c, const uint8_t *raw, size_t len, vl_apply_in
     uint8_t val[40];
     vl_be64_put(val, c->mem.head);
     memcpy(val + 8, info->hash, 32);
-    VL_TRY(vl_db_put(c->txn, c->st.slots, slot, sizeof slot, val, sizeof val, 0, NULL));
+    VL_TRY(vl_db_put(c->txn, c->st.accounts, slot, sizeof slot, val, sizeof val, 0, NULL));
     VL_TRY(vl_db_del(c->txn, c->st.locks, slot, sizeof slot));
     VL_TRY(pending_clear(c, info));
     digest_add(c, info->account, info->hash);
@@ -717,7 +723,8 @@ static vl_err meta_check(vl_core *c, char *err, size_t cap)
     bool found;
     char have[17], want[17];
     VL_TRY(meta_get(c, c->txn, "schema", schema, sizeof schema, &found));
-    if (!found || schema[0] != META_SCHEMA_VERSION) {
+    if (!found || schema[0] != META_SCHEMA_VERSION || schema[1] != 0 || schema[2] != 0 ||
+        schema[3] != 0) {
         snprintf(err, cap, "data directory %s has an unknown schema version", c->dir);
         return VL_ERR_STORAGE;
     }
@@ -784,6 +791,102 @@ static vl_err meta_observer(vl_core *c)
     return VL_OK;
 }
 
+/* ---- schema upgrade (vl_core.c note 22) ------------------------------------------------ */
+
+typedef enum { UPGRADE_NONE, UPGRADE_MORE, UPGRADE_DONE } upgrade_state;
+
+/* One transaction of the upgrade: move up to `chunk` slot records from
+ * `slots` to `accounts`; when `slots` is empty, set the schema to 2.
+ * UPGRADE_NONE: not a schema 1 store (new, upgraded, or unknown: then
+ * meta_check says so), nothing written. */
+static vl_err upgrade_chunk(vl_core *c, uint32_t chunk, upgrade_state *state)
+{
+    uint8_t schema[4];
+    bool found;
+    MDB_cursor *cur = NULL;
+    *state = UPGRADE_NONE;
+    VL_TRY(meta_get(c, c->txn, "schema", schema, sizeof schema, &found));
+    if (!found || schema[0] != META_SCHEMA_SLOTS_APART)
+        return VL_OK;
+    int rc = mdb_cursor_open(c->txn, c->st.slots, &cur);
+    MDB_val k, v;
+    uint32_t n = 0;
+    while (rc == 0 && n < chunk) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc != 0)
+            break;
+        uint8_t key[40], val[40];
+        if (k.mv_size != sizeof key || v.mv_size != sizeof val) {
+            mdb_cursor_close(cur);
+            return VL_ERR_CORRUPT;
+        }
+        memcpy(key, k.mv_data, sizeof key);
+        memcpy(val, v.mv_data, sizeof val);
+#ifndef VL_PLANT_UPGRADE_LOSES_SLOTS
+        rc = mdb_put(c->txn, c->st.accounts, &(MDB_val){sizeof key, key},
+                     &(MDB_val){sizeof val, val}, 0);
+#endif
+        if (rc == 0)
+            rc = mdb_cursor_del(cur, 0);
+        n += rc == 0;
+    }
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return vl_store_xlate(rc);
+    c->upgraded_slots += n;
+    *state = rc == MDB_NOTFOUND ? UPGRADE_DONE : UPGRADE_MORE;
+    if (*state == UPGRADE_DONE) {
+        schema[0] = META_SCHEMA_VERSION;
+        VL_TRY(meta_put(c, "schema", schema, sizeof schema));
+    }
+    return VL_OK;
+}
+
+/* Schema 1 to 2, before anything else reads the store.  Each chunk is one
+ * transaction, committed and fsynced before the next; a record is put and
+ * deleted in the same one, so a crash between chunks leaves a schema 1
+ * store whose next open moves the rest.  The schema becomes 2 with the
+ * last record.  Every round moves a whole chunk or ends, so the rounds
+ * are bounded by the records there were (plus a few map growths). */
+static vl_err schema_upgrade(vl_core *c, char *err, size_t cap)
+{
+    uint32_t chunk = c->cfg.upgrade_chunk > 0 ? c->cfg.upgrade_chunk : UPGRADE_CHUNK_DEFAULT;
+    uint64_t total = 0, rounds = 1;
+    vl_err e = VL_OK;
+    for (uint64_t r = 0; r < rounds + UPGRADE_GROWTHS; r++) {
+        upgrade_state state = UPGRADE_NONE;
+        e = vl_store_begin(&c->st, false, &c->txn);
+        if (e != VL_OK)
+            break;
+        if (r == 0 && (e = vl_db_count(c->txn, c->st.slots, &total)) == VL_OK)
+            rounds = total / chunk + 1;
+        if (e == VL_OK)
+            e = upgrade_chunk(c, chunk, &state);
+        if (e == VL_OK && state != UPGRADE_NONE)
+            e = vl_store_xlate(mdb_txn_commit(c->txn));
+        else
+            mdb_txn_abort(c->txn);
+        c->txn = NULL;
+        if (e == VL_OK && state != UPGRADE_MORE)
+            return VL_OK;
+        if (e == VL_ERR_MAP_FULL)
+            e = vl_store_grow(&c->st); /* and try the chunk again */
+        else if (e == VL_OK)
+            e = vl_store_maybe_grow(&c->st);
+        if (e != VL_OK)
+            break;
+    }
+    if (e == VL_OK)
+        e = VL_ERR_CORRUPT; /* more records than counted: not a store of ours */
+    snprintf(err, cap,
+             "data directory %s: cannot upgrade its schema from 1 to 2 (%llu of %llu slot records "
+             "moved; the next start goes on from there): %s",
+             c->dir, (unsigned long long)c->upgraded_slots, (unsigned long long)total,
+             vl_strerror(e));
+    return e;
+}
+
 vl_err vl_meta_open(vl_core *c, char *err, size_t cap)
 {
     uint8_t net[32];
@@ -791,7 +894,10 @@ vl_err vl_meta_open(vl_core *c, char *err, size_t cap)
     char dummy[1];
     if (err == NULL || cap == 0)
         err = dummy, cap = sizeof dummy;
-    vl_err e = vl_store_begin(&c->st, false, &c->txn);
+    vl_err e = schema_upgrade(c, err, cap);
+    if (e != VL_OK)
+        return e;
+    e = vl_store_begin(&c->st, false, &c->txn);
     if (e != VL_OK)
         return e;
     e = meta_get(c, c->txn, "network", net, sizeof net, &found);

@@ -5,7 +5,9 @@
  * (and errno values) into vl_err, so nothing above leaks them.
  *
  * Layout (docs/consensus.md has the table): named databases meta, log,
- * accounts, slots, locks, pending, origin, peers, forks.  Sequence numbers
+ * accounts (and, since schema 2, the slots: vl_core.c note 22), slots
+ * (schema 1 only; empty after the upgrade), locks, pending, origin,
+ * peers, forks.  Sequence numbers
  * and log indexes in keys are big-endian u64, so LMDB's byte order is
  * numeric order and the log can use MDB_APPEND.
  *
