@@ -799,6 +799,9 @@ static int run_daemon(vl_daemon *d)
     if (d->storage.stale_readers_cleared > 0)
         vl_log(VL_LOG_WARN, "stale_readers_cleared", "count=%u when=start",
                (unsigned)d->storage.stale_readers_cleared);
+    if (d->storage.upgraded_slots > 0)
+        vl_log(VL_LOG_INFO, "schema_upgraded", "from=1 to=2 slots_moved=%llu",
+               (unsigned long long)d->storage.upgraded_slots);
     vl_core_stats st;
     vl_core_get_stats(d->core, &st);
     vl_log(VL_LOG_INFO, "ready", "peer_endpoint=%s client_endpoint=%s role=%s",
