@@ -273,7 +273,7 @@
  *     by its vote leaf for votes (a second chain, ltable) and by its order
  *     hash for everything else.
  * 22. A slot beside its account (schema 2; docs/performance.md, change 13;
- *     docs/design-changes.md 6).  A slot's record (log index and order
+ *     docs/design-changes.md 5).  A slot's record (log index and order
  *     hash of its certificate) is stored in `accounts` under account id ||
  *     seq (40 bytes), which LMDB sorts right after the account's own
  *     32-byte record: applying a redemption rewrites the account and adds

@@ -717,14 +717,14 @@ static vl_err meta_create(vl_core *c)
     return vl_meta_flush(c);
 }
 
-static vl_err meta_check(vl_core *c, char *err, size_t cap)
+/* The store is of schema `version` and of this network and node. */
+static vl_err meta_check(vl_core *c, uint8_t version, char *err, size_t cap)
 {
     uint8_t net[32], node[2], schema[4];
     bool found;
     char have[17], want[17];
     VL_TRY(meta_get(c, c->txn, "schema", schema, sizeof schema, &found));
-    if (!found || schema[0] != META_SCHEMA_VERSION || schema[1] != 0 || schema[2] != 0 ||
-        schema[3] != 0) {
+    if (!found || schema[0] != version || schema[1] != 0 || schema[2] != 0 || schema[3] != 0) {
         snprintf(err, cap, "data directory %s has an unknown schema version", c->dir);
         return VL_ERR_STORAGE;
     }
@@ -798,8 +798,10 @@ typedef enum { UPGRADE_NONE, UPGRADE_MORE, UPGRADE_DONE } upgrade_state;
 /* One transaction of the upgrade: move up to `chunk` slot records from
  * `slots` to `accounts`; when `slots` is empty, set the schema to 2.
  * UPGRADE_NONE: not a schema 1 store (new, upgraded, or unknown: then
- * meta_check says so), nothing written. */
-static vl_err upgrade_chunk(vl_core *c, uint32_t chunk, upgrade_state *state)
+ * meta_check says so), nothing written.  A schema 1 store of another
+ * network or node is refused by meta_check here, before anything moves. */
+static vl_err upgrade_chunk(vl_core *c, uint32_t chunk, upgrade_state *state, char *err,
+                            size_t cap)
 {
     uint8_t schema[4];
     bool found;
@@ -808,6 +810,7 @@ static vl_err upgrade_chunk(vl_core *c, uint32_t chunk, upgrade_state *state)
     VL_TRY(meta_get(c, c->txn, "schema", schema, sizeof schema, &found));
     if (!found || schema[0] != META_SCHEMA_SLOTS_APART)
         return VL_OK;
+    VL_TRY(meta_check(c, META_SCHEMA_SLOTS_APART, err, cap));
     int rc = mdb_cursor_open(c->txn, c->st.slots, &cur);
     MDB_val k, v;
     uint32_t n = 0;
@@ -854,6 +857,7 @@ static vl_err schema_upgrade(vl_core *c, char *err, size_t cap)
     uint32_t chunk = c->cfg.upgrade_chunk > 0 ? c->cfg.upgrade_chunk : UPGRADE_CHUNK_DEFAULT;
     uint64_t total = 0, rounds = 1;
     vl_err e = VL_OK;
+    err[0] = '\0';
     for (uint64_t r = 0; r < rounds + UPGRADE_GROWTHS; r++) {
         upgrade_state state = UPGRADE_NONE;
         e = vl_store_begin(&c->st, false, &c->txn);
@@ -862,7 +866,7 @@ static vl_err schema_upgrade(vl_core *c, char *err, size_t cap)
         if (r == 0 && (e = vl_db_count(c->txn, c->st.slots, &total)) == VL_OK)
             rounds = total / chunk + 1;
         if (e == VL_OK)
-            e = upgrade_chunk(c, chunk, &state);
+            e = upgrade_chunk(c, chunk, &state, err, cap);
         if (e == VL_OK && state != UPGRADE_NONE)
             e = vl_store_xlate(mdb_txn_commit(c->txn));
         else
@@ -879,6 +883,8 @@ static vl_err schema_upgrade(vl_core *c, char *err, size_t cap)
     }
     if (e == VL_OK)
         e = VL_ERR_CORRUPT; /* more records than counted: not a store of ours */
+    if (err[0] != '\0')
+        return e; /* meta_check's sentence: another network's or node's store */
     snprintf(err, cap,
              "data directory %s: cannot upgrade its schema from 1 to 2 (%llu of %llu slot records "
              "moved; the next start goes on from there): %s",
@@ -902,7 +908,7 @@ vl_err vl_meta_open(vl_core *c, char *err, size_t cap)
         return e;
     e = meta_get(c, c->txn, "network", net, sizeof net, &found);
     if (e == VL_OK)
-        e = found ? meta_check(c, err, cap) : meta_create(c);
+        e = found ? meta_check(c, META_SCHEMA_VERSION, err, cap) : meta_create(c);
     if (e == VL_OK)
         e = meta_observer(c);
     if (e == VL_OK)

@@ -325,6 +325,21 @@ static void test_newer_schema_refused(void)
     teardown(&f);
 }
 
+static void test_other_node_not_upgraded(void)
+{
+    TEST_BEGIN("a schema 1 store of another node: refused as before, nothing moved");
+    fixture f;
+    setup(&f);
+    CHECK(downgrade(f.h, 0) == SLOTS);
+    CHECK_ERR(h_open(f.h, f.h->voter[1], false), VL_ERR_WRONG_NETWORK);
+    CHECK(strstr(f.h->open_err, "belongs to node") != NULL);
+    fprintf(stderr, "    (the sentence: %s)\n", f.h->open_err);
+    check_disk(f.h, 1, SLOTS, __LINE__);
+    OPEN_OK(f.h, f.h->voter[0], false); /* its own node upgrades it */
+    check_as_before(&f, __LINE__);
+    teardown(&f);
+}
+
 static void test_bad_record_stops_upgrade(void)
 {
     TEST_BEGIN("a malformed slot record in a schema 1 store: a sentence, the rest kept, resumable");
@@ -371,6 +386,7 @@ int main(void)
     test_upgrade();
     test_upgrade_cut_short();
     test_newer_schema_refused();
+    test_other_node_not_upgraded();
     test_bad_record_stops_upgrade();
     VL_TEST_END();
 }
