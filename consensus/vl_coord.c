@@ -427,8 +427,8 @@ static vl_err request_vote(vl_core *c, vl_coord *e, uint16_t v)
     e->req_mask |= VL_BIT(v);
     if (v == c->self)
         return own_vote(c, e);
-    if (c->vote_wait_ms[v] == 0)
-        c->vote_wait_ms[v] = vl_sat_add(c->now_ms, 1u); /* time + 1: 0 means none */
+    if (c->mem.vote_wait_ms[v] == 0)
+        c->mem.vote_wait_ms[v] = vl_sat_add(c->now_ms, 1u); /* time + 1: 0 means none */
     vl_peer_step *ps = &c->peers[v];
     if (ps->requests == NULL) {
         ps->requests = malloc(VL_PEER_REQUESTS_MAX * sizeof *ps->requests);
@@ -458,8 +458,8 @@ static uint64_t slow_after_ms(const vl_core *c)
 
 static bool voter_slow(const vl_core *c, uint32_t v)
 {
-    return c->vote_wait_ms[v] != 0 &&
-           vl_elapsed(c->now_ms, c->vote_wait_ms[v] - 1u) >= slow_after_ms(c);
+    return c->mem.vote_wait_ms[v] != 0 &&
+           vl_elapsed(c->now_ms, c->mem.vote_wait_ms[v] - 1u) >= slow_after_ms(c);
 }
 
 /* The first request for a new order whose own vote is coming (vl_core.c note 21):
@@ -488,10 +488,10 @@ static vl_err request_quorum(vl_core *c, vl_coord *e)
         if (v == c->self || (c->voter_mask & VL_BIT(v)) == 0)
             continue;
         bool probe = (pick & VL_BIT(v)) == 0 && voter_slow(c, v) &&
-                     (c->vote_probe_ms[v] == 0 ||
-                      vl_elapsed(c->now_ms, c->vote_probe_ms[v] - 1u) >= slow_after_ms(c));
+                     (c->mem.vote_probe_ms[v] == 0 ||
+                      vl_elapsed(c->now_ms, c->mem.vote_probe_ms[v] - 1u) >= slow_after_ms(c));
         if (probe)
-            c->vote_probe_ms[v] = vl_sat_add(c->now_ms, 1u);
+            c->mem.vote_probe_ms[v] = vl_sat_add(c->now_ms, 1u);
         if ((pick & VL_BIT(v)) != 0 || probe)
             VL_TRY(request_vote(c, e, (uint16_t)v));
     }
@@ -625,7 +625,7 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
         vl_bad_input(c);
         return VL_OK;
     }
-    c->vote_wait_ms[peer] = 0; /* a signed vote: not slow (vl_core.c note 21) */
+    c->mem.vote_wait_ms[peer] = 0; /* a signed vote: not slow (vl_core.c note 21) */
     for (uint32_t i = 0; i < n; i++) {
         c->want[i] = vl_coord_tracks(c, m->leaves[i], peer) ? 1u : 0u;
         wanted += c->want[i];
@@ -711,7 +711,7 @@ static vl_err on_answer(vl_core *c, uint16_t peer, const vl_answer *a)
     vl_coord *e = coord_find(c, a->order_hash);
     if (e == NULL)
         return VL_OK;
-    c->vote_wait_ms[peer] = 0; /* an answer about an order we asked of it: not slow */
+    c->mem.vote_wait_ms[peer] = 0; /* an answer about an order we asked of it: not slow */
     switch (a->kind) {
     case VL_ANSWER_CONFLICT:
         return answer_conflict(c, peer, a, e);

@@ -164,6 +164,12 @@ typedef struct {
     uint64_t sync_skipped; /* peers' entries passed by summary */
     uint64_t sync_pulled;  /* peers' entries pulled whole */
     uint64_t votes_widened; /* orders asked of the rest after the first pick (note 21) */
+    /* per voter: since when a vote request to it has gone unanswered (0:
+     * none), and when it was last asked while slow (vl_core.c note 21).
+     * Here so that a failed step, whose requests never left, leaves no
+     * wait behind (a voter never asked would look slow). */
+    uint64_t vote_wait_ms[VL_MAX_NODES];
+    uint64_t vote_probe_ms[VL_MAX_NODES];
 } vl_core_mem;
 
 typedef struct {
@@ -205,10 +211,6 @@ struct vl_core {
     /* coordination table */
     vl_coord **table;  /* by order hash */
     vl_coord **ltable; /* by vote leaf */
-    /* per voter: since when a vote request to it has gone unanswered (0:
-     * none), and when it was last asked while slow (vl_core.c note 21) */
-    uint64_t vote_wait_ms[VL_MAX_NODES];
-    uint64_t vote_probe_ms[VL_MAX_NODES];
     vl_coord *oldest;
     vl_coord *newest;
     uint32_t coord_count;

@@ -8,7 +8,8 @@
  *    directory, and must still act (a rival order gets CONFLICT);
  *  - a step that fails (the child's file-size limit stops the database from
  *    growing) returns an error, releases no output and leaves no trace,
- *    neither in the running core nor after a reopen;
+ *    neither in the running core nor after a reopen, and starts no
+ *    vote-request wait that would make a voter look slow;
  *  - a directory of another network is refused (VL_ERR_WRONG_NETWORK), one
  *    that another process holds is refused (VL_ERR_LOCKED).
  */
@@ -466,6 +467,102 @@ static void test_failed_step_leaves_no_trace(void)
     h_free(&h);
 }
 
+/* The peers that the last step asked to vote on o (VOTE_REQUESTs). */
+static uint32_t asked_for(h_net *h, const vl_order *o)
+{
+    uint8_t want[32], got[32];
+    uint32_t mask = 0;
+    vl_order *item = calloc(1, sizeof *item);
+    CHECK(item != NULL);
+    h_order_hash(o, want);
+    for (size_t i = 0; item != NULL && i < h->out.count; i++) {
+        const vl_output *out = &h->out.items[i];
+        uint8_t t = 0;
+        if (out->kind != VL_OUT_PEER || vl_peek_type(out->data, out->len, &t) != VL_OK ||
+            t != VL_MSG_VOTE_REQUEST || vl_msg_decode(out->data, out->len, &h->msg) != VL_OK)
+            continue;
+        for (uint32_t k = 0; k < h->msg.item_count; k++) {
+            if (vl_order_decode(h->msg.items[k].ptr, h->msg.items[k].len, item) != VL_OK)
+                continue;
+            h_order_hash(item, got);
+            if (memcmp(got, want, 32) == 0)
+                mask |= 1u << out->peer;
+        }
+    }
+    free(item);
+    return mask;
+}
+
+static uint32_t bits(uint32_t m)
+{
+    uint32_t n = 0;
+    for (; m != 0; m &= m - 1u)
+        n++;
+    return n;
+}
+
+/* vl_core.c note 21: a voter is "slow" while a vote request to it has gone
+ * unanswered for redrive_after_ms / 4, and new orders then pass it over.
+ * A step that fails never sends its requests, so it must not start such a
+ * wait: else the voters it would have asked look slow a moment later and
+ * every new order is asked of every voter (review finding, fixed by
+ * keeping the waits in the state a failed step restores). */
+static void test_failed_step_leaves_no_wait(void)
+{
+    TEST_BEGIN("a step that fails leaves no vote-request wait: no voter looks slow after it");
+    h_net *h = h_new_std();
+    h->cfg.redrive_after_ms = 4000; /* slow after 1,001 ms */
+    OPEN_OK(h, h->voter[0], false);
+    vl_order *first = h_issue(h, 0, 0, 1, 4, FACE_FEN, 0);
+    APPLY(h, first);
+    big_batch big;
+    big_make(h, &big);
+    vl_order *b = h_redeem(h, 0, 1, 0, 0, 100, 0);
+    vl_order *c = h_redeem(h, 0, 2, 0, 0, 100, 0);
+    h_buf sub_b = h_client_bytes(h, VL_REQ_SUBMIT, b, NULL, 0, 0);
+    vl_input in[2] = {
+        {.kind = VL_IN_PEER, .peer = h->voter[2], .data = big.msg.data, .len = big.msg.len},
+        {.kind = VL_IN_CLIENT, .client = 41, .data = sub_b.data, .len = sub_b.len},
+    };
+    vl_core_stats st0, st1;
+    vl_core_get_stats(h->core, &st0);
+
+    /* The step that would ask two voters about b fails: no file may grow
+     * (the soft limit only, raised again at once). */
+    struct rlimit saved, rl;
+    CHECK(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    rl = saved;
+    rl.rlim_cur = (rlim_t)largest_file(h->dir);
+    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+    CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    vl_err failed = h_step(h, in, 2);
+    CHECK(setrlimit(RLIMIT_FSIZE, &saved) == 0);
+    signal(SIGXFSZ, old);
+    fprintf(stderr, "    failed step returned %s\n", vl_err_name(failed));
+    CHECK(failed != VL_OK);
+    CHECK(asked_for(h, b) == 0); /* nothing left the node */
+
+    /* Past the slow threshold, a new order: asked of q - 1 = 2 voters, as
+     * on a network where every voter answers, and nothing widened. */
+    h->now_ms += 1500;
+    h_buf sub_c = h_client_bytes(h, VL_REQ_SUBMIT, c, NULL, 0, 0);
+    CHECK_ERR(h_feed_client(h, 42, sub_c.data, sub_c.len), VL_OK); /* one step */
+    h_buf_free(&sub_c);
+    uint32_t asked = asked_for(h, c);
+    fprintf(stderr, "    the next order was asked of %u voters\n", bits(asked));
+    CHECK(bits(asked) == 2);
+    CHECK((asked & (1u << h->self)) == 0);
+    vl_core_get_stats(h->core, &st1);
+    CHECK(st1.votes_widened == st0.votes_widened);
+
+    big_free(&big);
+    h_buf_free(&sub_b);
+    free(b);
+    free(c);
+    free(first);
+    h_free(&h);
+}
+
 /* vl_core.h: map_size_bytes is the INITIAL map size, "grows as needed";
  * VL_ERR_MAP_FULL only "after the map could not grow".  A node started
  * with a small map must take a step that needs several times that map. */
@@ -586,6 +683,7 @@ int main(void)
     test_crash_exit();
     test_crash_kill9();
     test_failed_step_leaves_no_trace();
+    test_failed_step_leaves_no_wait();
     test_big_step_grows_map();
     test_wrong_network();
     test_locked();
