@@ -20,8 +20,11 @@
 #      with verify_threads 0 (its signature checks on every core, as etcd uses
 #      every core; the 4-voter devnet keeps the default 1: its four nodes
 #      already share the cores, where a pool only adds work).
+# First (0.) the machine's bounds with tools/schnorr-rate (Schnorr
+# verifications a second on all cores, fdatasyncs a second).
 # Then one table (throughput, p50/p90/p99/max of each run) and the ratios
-# ours/etcd, and for the closed runs the CPU and the disk bytes written
+# ours/etcd, the signature bound of each network and how close each run is
+# to it, and for the closed runs the CPU and the disk bytes written
 # (write_bytes of /proc/PID/io) per redemption; with --json one JSON object
 # instead; --json-out FILE writes that object to FILE as well.  Scratch files
 # go in ${TMPDIR:-/tmp}/compare-etcd.*.
@@ -124,10 +127,11 @@ voucherd=$build/node/voucherd
 ctl=$build/tools/voucherctl
 vbench=$build/tools/voucher-bench
 ebench=$build/tools/etcd-bench
-if [ ! -x "$voucherd" ] || [ ! -x "$ctl" ] || [ ! -x "$vbench" ]; then
+srate=$build/tools/schnorr-rate
+if [ ! -x "$voucherd" ] || [ ! -x "$ctl" ] || [ ! -x "$vbench" ] || [ ! -x "$srate" ]; then
   say "building the project in $build"
   { cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
-    ninja -C "$build" voucherd voucherctl voucher-bench; } >&2 || die "the build failed"
+    ninja -C "$build" voucherd voucherctl voucher-bench schnorr-rate; } >&2 || die "the build failed"
 fi
 if [ ! -x "$ebench" ] || [ "$src/tools/etcd-bench/main.go" -nt "$ebench" ]; then
   say "building etcd-bench (Go, offline, against Debian's clientv3)"
@@ -295,6 +299,15 @@ etcd_conns=()
 ecount=1000000
 $quick && ecount=$count_cap
 
+# The machine's bounds, measured in this run before anything else starts
+# (docs/performance.md, "How far"): Schnorr verifications a second on every
+# core, fdatasyncs a second.
+say "0. the machine's bounds: schnorr-rate"
+srate_count=3000
+$quick && srate_count=300
+"$srate" --count "$srate_count" --fsyncs 300 --wakeups 2000 --dir "$work" --json \
+  >"$work/bounds.json" 2>"$work/bounds.err" || die "schnorr-rate failed: $(cat "$work/bounds.err")"
+
 say "1. etcd, 3 members"
 start_etcd etcd3 3
 run_etcd etcd3_closed --clients "$clients" "${etcd_conns[@]}" --count "$ecount" --duration "$closed_s"
@@ -370,6 +383,25 @@ def cpu_of(x):
             "client": client,
             "machine": total + client if total is not None and client is not None else None}
 cpu = {k: cpu_of(r[k]) for k, _, loop in runs if loop == "closed"}
+# The signature bound (docs/performance.md, "How far"): every voter that
+# votes on a redemption checks its two client signatures first, and a
+# coordinator asks just a quorum (q voters vote), so a redemption costs the
+# network 2 x q verifications; on all cores at the measured rate that caps
+# the throughput, whatever else runs.  A voter of n checks 2 x q / n of them
+# on average.
+m = json.load(open("%s/bounds.json" % work))
+def bound_of(k, etcd_k):
+    p = r[k]["parameters"]
+    q, n = p["quorum"], p["voters"]
+    checks = 2 * q
+    per_s = m["all_cores_per_s"] / checks
+    voter_cpu = cpu[k]["per_server"] if k in cpu else None
+    return {"voters": n, "quorum": q, "verifications_per_redemption": checks,
+            "bound_per_s": per_s, "ours_per_s": t[k], "ours_share_of_bound": t[k] / per_s,
+            "etcd_per_s": t[etcd_k], "etcd_above_bound": t[etcd_k] > per_s,
+            "voter_cpu_us": voter_cpu, "voter_checks_cpu_us": 2.0 * q / n * m["cpu_us_per_verify"]}
+bounds = {"schnorr_rate": m, "4voters": bound_of("dn4_closed", "etcd3_closed"),
+          "1voter": bound_of("dn1_closed", "etcd1_closed")}
 def disk_of(x):
     """Disk bytes written per redemption of one run: per server (mean), servers (sum)."""
     nodes = [v for v in ((x.get("disk_bytes_per_order") or {}).get("nodes") or {}).values()
@@ -379,7 +411,7 @@ def disk_of(x):
 disk = {k: disk_of(r[k]) for k, _, loop in runs if loop == "closed"}
 out = json.dumps({"clients": clients, "ours_client": ours_client, "half_rate_per_s": half, "cores": cores, "quick": quick,
                   "load_start": load_start, "load_end": load_end, "ratios": ratios,
-                  "targets_met": targets, "cpu_us_per_redemption": cpu,
+                  "targets_met": targets, "bounds": bounds, "cpu_us_per_redemption": cpu,
                   "disk_bytes_per_redemption": disk, "runs": r})
 if json_out:
     with open(json_out, "w") as fh:
@@ -411,6 +443,23 @@ print("ratio ours/etcd, 1 voter vs 1 member:   %s (target >= 2: %s)"
 print("p99 at half of etcd's 3-member rate (%g/s): ours %s ms, etcd %s ms (target < 50 ms: %s)"
       % (half, f(p99), f(ratios["p99_at_half_rate_ms"]["etcd_3members"]),
          yn(targets["p99_under_50ms_at_half_rate"])))
+print()
+print("Bounds measured in this run (schnorr-rate, before the runs): %.2f us of CPU per Schnorr verification,"
+      % m["cpu_us_per_verify"])
+print("%d a second on all %d cores, %d fdatasyncs a second. Each voter that votes checks the two client"
+      % (m["all_cores_per_s"], m["cores"], m["fsyncs_per_s"]))
+print("signatures first, so 2 x q checks a redemption cap the throughput on these cores:")
+print("%-17s %7s %10s %10s %10s %10s" % ("system", "checks", "bound/s", "ours/s", "of bound", "etcd/s"))
+for key, name in (("4voters", "ours, 4 voters"), ("1voter", "ours, 1 voter")):
+    b = bounds[key]
+    print("%-17s %7d %10.1f %10.1f %9.0f%% %10.1f%s" % (name, b["verifications_per_redemption"],
+          b["bound_per_s"], b["ours_per_s"], 100 * b["ours_share_of_bound"], b["etcd_per_s"],
+          "  (etcd above our bound: no rate of ours can match it here)" if b["etcd_above_bound"] else ""))
+for key, name in (("4voters", "a voter of 4"), ("1voter", "a lone voter")):
+    b = bounds[key]
+    print("voter CPU per redemption, %s: %s us, of which its share of the checks %.2f us (%.1f x %.2f; target 100 us)"
+          % (name, f(b["voter_cpu_us"]), b["voter_checks_cpu_us"],
+             2.0 * b["quorum"] / b["voters"], m["cpu_us_per_verify"]))
 print()
 print("CPU per redemption in the closed runs, us (all threads, over the timed run):")
 print("%-17s %12s %12s %12s %12s" % ("system", "per server", "servers", "client", "machine"))

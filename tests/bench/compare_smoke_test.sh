@@ -81,6 +81,13 @@ grep -qE '^p99 at half of etcd.s 3-member rate \([0-9.]+/s\): ours [0-9.]+ ms, e
 grep -qE '^etcd, 3 members +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+$' "$work/out.txt" &&
   grep -qE '^ours, 4 voters +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+$' "$work/out.txt" &&
   ok "CPU per redemption printed for etcd and ours" || bad "CPU per redemption printed for etcd and ours"
+grep -q '^Bounds measured in this run (schnorr-rate' "$work/out.txt" &&
+  grep -qE '^ours, 4 voters +6 +[0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+% +[0-9]+\.[0-9]' "$work/out.txt" &&
+  grep -qE '^ours, 1 voter +2 +[0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+% +[0-9]+\.[0-9]' "$work/out.txt" &&
+  grep -qE '^voter CPU per redemption, a voter of 4: [0-9.]+ us, of which its share of the checks [0-9.]+ us \(1\.5 x ' "$work/out.txt" &&
+  grep -qE '^voter CPU per redemption, a lone voter: [0-9.]+ us, of which its share of the checks [0-9.]+ us \(2\.0 x ' "$work/out.txt" &&
+  ok "the signature bounds measured in the run, and each network's share, printed" ||
+  bad "the signature bounds measured in the run, and each network's share, printed"
 grep -q '^Disk bytes written per redemption in the closed runs' "$work/out.txt" &&
   grep -qE '^etcd, 3 members +[0-9]+ +[0-9]+$' "$work/out.txt" &&
   grep -qE '^ours, 4 voters +[0-9]+ +[0-9]+$' "$work/out.txt" &&
@@ -160,6 +167,21 @@ for k, n in dict(members, etcd3_open=3, dn4_open=4).items():
                          or not near(c["servers"], sum(nodes.values()))
                          or not near(c["per_server"], sum(nodes.values()) / n)):
         problems.append(k + ": disk totals %s" % c)
+# The signature bounds: schnorr-rate's figures, 2 x q checks a redemption,
+# each share consistent with the run's throughput.
+b = d.get("bounds") or {}
+sr = b.get("schnorr_rate") or {}
+if not (num(sr.get("all_cores_per_s")) and sr["all_cores_per_s"] > 0 and num(sr.get("cpu_us_per_verify"))):
+    problems.append("bounds: schnorr-rate figures %s" % sr)
+else:
+    for key, run, checks, share in (("4voters", "dn4_closed", 6, 1.5), ("1voter", "dn1_closed", 2, 2.0)):
+        x = b.get(key) or {}
+        if x.get("verifications_per_redemption") != checks:
+            problems.append("bounds %s: checks %s" % (key, x.get("verifications_per_redemption"))); continue
+        if not near(x["bound_per_s"], sr["all_cores_per_s"] / checks) \
+                or not near(x["ours_share_of_bound"], runs[run]["throughput_per_s"] / x["bound_per_s"]) \
+                or not near(x["voter_checks_cpu_us"], share * sr["cpu_us_per_verify"]):
+            problems.append("bounds %s: %s" % (key, x))
 # The machine's time over every run (both load generators read /proc/stat the same way).
 names = ("user", "system", "idle", "iowait", "steal")
 for k in runs:
@@ -170,7 +192,7 @@ for k in runs:
 for x in problems: print("   ", x)
 sys.exit(1 if problems else 0)
 PY
-then ok "JSON: six runs with figures, no errors, verified; ratios, half rate, CPU, disk and machine time consistent"
+then ok "JSON: six runs with figures, no errors, verified; ratios, half rate, bounds, CPU, disk and machine time consistent"
 else bad "JSON: see above"; fi
 
 left=$(leftovers | paste -sd, -)
