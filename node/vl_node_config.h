@@ -31,7 +31,7 @@
 /* verify_threads: threads that check a step's signatures (the loop's
  * included); more than a few dozen would only wait on each other. */
 #define VL_NODE_MAX_VERIFY_THREADS 64u
-/* verify_threads 0 means the online CPUs, at most this many. */
+/* verify_threads 0 means one more than the online CPUs, at most this many. */
 #define VL_NODE_DEFAULT_VERIFY_THREADS_MAX 8u
 
 typedef struct {
@@ -48,7 +48,7 @@ typedef struct {
     uint64_t client_timeout_ms;
     uint32_t max_batch;
     uint64_t initial_map_mb; /* LMDB map at open, MiB; it grows by doubling */
-    uint32_t verify_threads; /* default 1: no pool; 0: online CPUs (at most 8) (voucherd.c note 8) */
+    uint32_t verify_threads; /* default 1: no pool; 0: online CPUs + 1 (at most 8) (voucherd.c note 8) */
     bool observer;
     bool prefill_data_file; /* default true: keep the data file's page cache in single pages */
     char peer_bind[VL_MAX_ENDPOINT_LEN + 1];   /* "" : the genesis peer endpoint */

@@ -290,8 +290,12 @@ static vl_err open_core(vl_daemon *d, char *err, size_t cap)
     return vl_core_open(&d->core, &cc, err, cap);
 }
 
-/* verify_threads as configured: 0 is the online CPUs, at most
- * VL_NODE_DEFAULT_VERIFY_THREADS_MAX (1 when they cannot be counted). */
+/* verify_threads as configured: 0 is one more than the online CPUs, at
+ * most VL_NODE_DEFAULT_VERIFY_THREADS_MAX (1 when they cannot be
+ * counted).  One more: the loop's thread is one of them, and it waits for
+ * the commit's fsync while the workers check the next batch (note 9), so
+ * with one thread a CPU a core would sit idle for every commit
+ * (docs/performance.md, change 14). */
 static unsigned verify_threads(const vl_daemon *d)
 {
     if (d->cfg.verify_threads != 0)
@@ -299,8 +303,9 @@ static unsigned verify_threads(const vl_daemon *d)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (cpus < 1)
         return 1;
-    return cpus > (long)VL_NODE_DEFAULT_VERIFY_THREADS_MAX ? VL_NODE_DEFAULT_VERIFY_THREADS_MAX
-                                                          : (unsigned)cpus;
+    return cpus + 1 > (long)VL_NODE_DEFAULT_VERIFY_THREADS_MAX
+               ? VL_NODE_DEFAULT_VERIFY_THREADS_MAX
+               : (unsigned)cpus + 1u;
 }
 
 /* Note 8: the verification pool, when more than one thread verifies. */
