@@ -467,40 +467,6 @@ static void test_failed_step_leaves_no_trace(void)
     h_free(&h);
 }
 
-/* The peers that the last step asked to vote on o (VOTE_REQUESTs). */
-static uint32_t asked_for(h_net *h, const vl_order *o)
-{
-    uint8_t want[32], got[32];
-    uint32_t mask = 0;
-    vl_order *item = calloc(1, sizeof *item);
-    CHECK(item != NULL);
-    h_order_hash(o, want);
-    for (size_t i = 0; item != NULL && i < h->out.count; i++) {
-        const vl_output *out = &h->out.items[i];
-        uint8_t t = 0;
-        if (out->kind != VL_OUT_PEER || vl_peek_type(out->data, out->len, &t) != VL_OK ||
-            t != VL_MSG_VOTE_REQUEST || vl_msg_decode(out->data, out->len, &h->msg) != VL_OK)
-            continue;
-        for (uint32_t k = 0; k < h->msg.item_count; k++) {
-            if (vl_order_decode(h->msg.items[k].ptr, h->msg.items[k].len, item) != VL_OK)
-                continue;
-            h_order_hash(item, got);
-            if (memcmp(got, want, 32) == 0)
-                mask |= 1u << out->peer;
-        }
-    }
-    free(item);
-    return mask;
-}
-
-static uint32_t bits(uint32_t m)
-{
-    uint32_t n = 0;
-    for (; m != 0; m &= m - 1u)
-        n++;
-    return n;
-}
-
 /* vl_core.c note 21: a voter is "slow" while a vote request to it has gone
  * unanswered for redrive_after_ms / 4, and new orders then pass it over.
  * A step that fails never sends its requests, so it must not start such a
@@ -540,7 +506,7 @@ static void test_failed_step_leaves_no_wait(void)
     signal(SIGXFSZ, old);
     fprintf(stderr, "    failed step returned %s\n", vl_err_name(failed));
     CHECK(failed != VL_OK);
-    CHECK(asked_for(h, b) == 0); /* nothing left the node */
+    CHECK(h_asked(h, b) == 0); /* nothing left the node */
 
     /* Past the slow threshold, a new order: asked of q - 1 = 2 voters, as
      * on a network where every voter answers, and nothing widened. */
@@ -548,9 +514,9 @@ static void test_failed_step_leaves_no_wait(void)
     h_buf sub_c = h_client_bytes(h, VL_REQ_SUBMIT, c, NULL, 0, 0);
     CHECK_ERR(h_feed_client(h, 42, sub_c.data, sub_c.len), VL_OK); /* one step */
     h_buf_free(&sub_c);
-    uint32_t asked = asked_for(h, c);
-    fprintf(stderr, "    the next order was asked of %u voters\n", bits(asked));
-    CHECK(bits(asked) == 2);
+    uint32_t asked = h_asked(h, c);
+    fprintf(stderr, "    the next order was asked of %u voters\n", h_bits(asked));
+    CHECK(h_bits(asked) == 2);
     CHECK((asked & (1u << h->self)) == 0);
     vl_core_get_stats(h->core, &st1);
     CHECK(st1.votes_widened == st0.votes_widened);

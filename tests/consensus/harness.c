@@ -723,6 +723,42 @@ vl_msg *h_find(h_net *h, uint8_t kind, uint64_t to, uint8_t type)
     return NULL;
 }
 
+uint32_t h_asked(h_net *h, const vl_order *o)
+{
+    uint8_t want[32], got[32];
+    uint32_t mask = 0;
+    vl_order *item = calloc(1, sizeof *item);
+    if (item == NULL) {
+        fprintf(stderr, "h_asked: out of memory\n");
+        exit(1);
+    }
+    h_order_hash(o, want);
+    for (size_t i = 0; i < h->out.count; i++) {
+        const vl_output *out = &h->out.items[i];
+        uint8_t t = 0;
+        if (out->kind != VL_OUT_PEER || vl_peek_type(out->data, out->len, &t) != VL_OK ||
+            t != VL_MSG_VOTE_REQUEST || vl_msg_decode(out->data, out->len, &h->msg) != VL_OK)
+            continue;
+        for (uint32_t k = 0; k < h->msg.item_count; k++) {
+            if (vl_order_decode(h->msg.items[k].ptr, h->msg.items[k].len, item) != VL_OK)
+                continue;
+            h_order_hash(item, got);
+            if (memcmp(got, want, 32) == 0)
+                mask |= 1u << out->peer;
+        }
+    }
+    free(item);
+    return mask;
+}
+
+uint32_t h_bits(uint32_t m)
+{
+    uint32_t n = 0;
+    for (; m != 0; m &= m - 1u)
+        n++;
+    return n;
+}
+
 size_t h_count(h_net *h, uint8_t kind, uint64_t to, uint8_t type)
 {
     size_t n = 0;

@@ -191,6 +191,12 @@ vl_msg *h_find(h_net *h, uint8_t kind, uint64_t to, uint8_t type);
 /* How many outputs of the last step decode as `type` to (kind, to). */
 size_t h_count(h_net *h, uint8_t kind, uint64_t to, uint8_t type);
 
+/* The peers (bit 1 << genesis index) that the last step sent a
+ * VOTE_REQUEST naming o. */
+uint32_t h_asked(h_net *h, const vl_order *o);
+/* The number of bits set in m. */
+uint32_t h_bits(uint32_t m);
+
 /* The VOTE_REPLY to peer `peer` (NULL if none). */
 vl_msg *h_vote_reply(h_net *h, uint16_t peer);
 /* In a decoded VOTE_REPLY: is o's vote leaf (h_vote_leaf) among the leaves? */

@@ -45,15 +45,6 @@ static uint32_t bit(uint16_t v)
     return 1u << v;
 }
 
-static uint32_t popcount(uint32_t m)
-{
-    uint32_t n = 0;
-    for (; m != 0; m &= m - 1u) {
-        n++;
-    }
-    return n;
-}
-
 /* The voters other than the node under test. */
 static uint32_t others(const h_net *h)
 {
@@ -83,42 +74,13 @@ static uint32_t rotation(const h_net *h, const vl_order *o, uint32_t slow)
         }
     }
     uint32_t start = ((uint32_t)hash[1] << 8 | hash[2]) % n, pick = 0;
-    for (uint32_t i = 0; i < n && popcount(pick) < h->g->quorum - 1u; i++) {
+    for (uint32_t i = 0; i < n && h_bits(pick) < h->g->quorum - 1u; i++) {
         uint16_t v = other[(start + i) % n];
         if ((slow & bit(v)) == 0) {
             pick |= bit(v);
         }
     }
-    return popcount(pick) == h->g->quorum - 1u ? pick : 0;
-}
-
-/* The peers the last step sent a VOTE_REQUEST naming o. */
-static uint32_t asked_for(h_net *h, const vl_order *o)
-{
-    uint8_t want[32];
-    h_order_hash(o, want);
-    vl_order *item = calloc(1, sizeof *item);
-    CHECK(item != NULL);
-    uint32_t m = 0;
-    for (size_t i = 0; item != NULL && i < h->out.count; i++) {
-        const vl_output *out = &h->out.items[i];
-        uint8_t t = 0;
-        if (out->kind != VL_OUT_PEER || vl_peek_type(out->data, out->len, &t) != VL_OK ||
-            t != VL_MSG_VOTE_REQUEST || vl_msg_decode(out->data, out->len, &h->msg) != VL_OK) {
-            continue;
-        }
-        for (uint32_t k = 0; k < h->msg.item_count; k++) {
-            uint8_t got[32];
-            if (vl_order_decode(h->msg.items[k].ptr, h->msg.items[k].len, item) == VL_OK) {
-                h_order_hash(item, got);
-                if (memcmp(got, want, 32) == 0) {
-                    m |= bit(out->peer);
-                }
-            }
-        }
-    }
-    free(item);
-    return m;
+    return h_bits(pick) == h->g->quorum - 1u ? pick : 0;
 }
 
 static void submit(h_net *h, uint64_t client, const vl_order *o)
@@ -204,9 +166,9 @@ static void expect_no_reply(h_net *h, uint64_t client, int line)
 /* The step just taken asked exactly the voters in `want` about o. */
 static void check_asked(h_net *h, const vl_order *o, uint32_t want)
 {
-    uint32_t got = asked_for(h, o);
+    uint32_t got = h_asked(h, o);
     CHECK(got == want);
-    CHECK(h_count(h, 0, 0, VL_MSG_VOTE_REQUEST) == popcount(want));
+    CHECK(h_count(h, 0, 0, VL_MSG_VOTE_REQUEST) == h_bits(want));
     if (got != want) {
         fprintf(stderr, "    asked %#x, want %#x\n", got, want);
     }
@@ -231,7 +193,7 @@ static void test_asks_quorum(void)
         vl_order *r = h_redeem(h, 0, serial, 0, 0, 100, (unsigned)serial % 2u);
         uint64_t client = 100 + serial;
         uint32_t want = rotation(h, r, 0);
-        CHECK(popcount(want) == 2 && (want & bit(h->self)) == 0 && (want & ~others(h)) == 0);
+        CHECK(h_bits(want) == 2 && (want & bit(h->self)) == 0 && (want & ~others(h)) == 0);
         submit(h, client, r);
         EXPECT_ASKED(h, r, want);
         EXPECT_NO_REPLY(h, client);
@@ -291,7 +253,7 @@ static void test_refusal_asks_rest(void)
         vl_order *rival = h_redeem(h, 0, 1, 0, 0, 300, 1); /* the same slot */
         uint32_t want = rotation(h, r, 0);
         uint32_t rest = others(h) & ~want;
-        CHECK(popcount(rest) == 1);
+        CHECK(h_bits(rest) == 1);
         uint16_t p[2], third;
         split_voters(want, rest, p, &third);
         submit(h, 7, r);
