@@ -364,7 +364,7 @@ void vl_net_send(vl_net *n, const vl_output *o)
         send_client(n, o->client, o->data, o->len);
         break;
     default:
-        assert(!"vl_net_send: unknown output kind");
+        assert(0 && "vl_net_send: unknown output kind");
     }
 }
 

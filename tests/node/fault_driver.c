@@ -105,7 +105,7 @@ static vl_sigcache *scan_cache; /* log_scan */
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
-static void die(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -116,7 +116,7 @@ static void die(const char *fmt, ...)
     exit(2);
 }
 
-static void fail(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
