@@ -86,6 +86,7 @@ grep -q '^Bounds measured in this run (schnorr-rate' "$work/out.txt" &&
   grep -qE '^ours, 1 voter +2 +[0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+% +[0-9]+\.[0-9]' "$work/out.txt" &&
   grep -qE '^voter CPU per redemption, a voter of 4: [0-9.]+ us, of which its share of the checks [0-9.]+ us \(1\.5 x ' "$work/out.txt" &&
   grep -qE '^voter CPU per redemption, a lone voter: [0-9.]+ us, of which its share of the checks [0-9.]+ us \(2\.0 x ' "$work/out.txt" &&
+  [ "$(grep -cE '^  that is [0-9]+\.[0-9]{2} x its checks; the target is 1\.27 x ' "$work/out.txt")" = 2 ] &&
   ok "the signature bounds measured in the run, and each network's share, printed" ||
   bad "the signature bounds measured in the run, and each network's share, printed"
 grep -q '^Disk bytes written per redemption in the closed runs' "$work/out.txt" &&
@@ -180,7 +181,9 @@ else:
             problems.append("bounds %s: checks %s" % (key, x.get("verifications_per_redemption"))); continue
         if not near(x["bound_per_s"], sr["all_cores_per_s"] / checks) \
                 or not near(x["ours_share_of_bound"], runs[run]["throughput_per_s"] / x["bound_per_s"]) \
-                or not near(x["voter_checks_cpu_us"], share * sr["cpu_us_per_verify"]):
+                or not near(x["voter_checks_cpu_us"], share * sr["cpu_us_per_verify"]) \
+                or not near(x["voter_cpu_over_checks"], x["voter_cpu_us"] / x["voter_checks_cpu_us"]) \
+                or not near(x["target_cpu_over_checks"], 100.0 / 78.6):
             problems.append("bounds %s: %s" % (key, x))
 # The machine's time over every run (both load generators read /proc/stat the same way).
 names = ("user", "system", "idle", "iowait", "steal")
