@@ -303,9 +303,9 @@ $quick && ecount=$count_cap
 # (docs/performance.md, "How far"): Schnorr verifications a second on every
 # core, fdatasyncs a second.
 say "0. the machine's bounds: schnorr-rate"
-srate_count=3000
-$quick && srate_count=300
-"$srate" --count "$srate_count" --fsyncs 300 --wakeups 2000 --dir "$work" --json \
+srate_count=3000 srate_pages=30000
+$quick && srate_count=300 srate_pages=3000
+"$srate" --count "$srate_count" --fsyncs 300 --wakeups 2000 --pages "$srate_pages" --dir "$work" --json \
   >"$work/bounds.json" 2>"$work/bounds.err" || die "schnorr-rate failed: $(cat "$work/bounds.err")"
 
 say "1. etcd, 3 members"
@@ -390,6 +390,7 @@ cpu = {k: cpu_of(r[k]) for k, _, loop in runs if loop == "closed"}
 # the throughput, whatever else runs.  A voter of n checks 2 x q / n of them
 # on average.
 m = json.load(open("%s/bounds.json" % work))
+sr = m  # m is reused below for each run's machine time
 # Issue 6's CPU target: 100 us per redemption against the 78.6 us of a
 # voter's two Schnorr verifications on the reference machine.  As a ratio
 # (1.27 x the checks) it reads on any machine; a voter of n checks 2 x q / n.
@@ -416,10 +417,20 @@ def disk_of(x):
     total = sum(nodes) if nodes else None
     return {"per_server": total / len(nodes) if nodes else None, "servers": total}
 disk = {k: disk_of(r[k]) for k, _, loop in runs if loop == "closed"}
+# The machine's disks over every run (voucher-bench note 12, etcd-bench the
+# same), against what schnorr-rate made durable in random 4 KiB pages, 60
+# to a flush, four writers: the disk's bound for the way our nodes write.
+def mdisk_of(x):
+    d = x.get("machine_disk")
+    if not isinstance(d, dict):
+        return None
+    return {"write_mb_per_s": d["write_mb_per_s"], "write_bytes_per_order": d["write_bytes_per_order"],
+            "share_of_page_bound": d["write_mb_per_s"] / sr["page_mb_per_s"] if sr.get("page_mb_per_s") else None}
+machine_disk = {k: mdisk_of(r[k]) for k, _, _ in runs}
 out = json.dumps({"clients": clients, "ours_client": ours_client, "half_rate_per_s": half, "cores": cores, "quick": quick,
                   "load_start": load_start, "load_end": load_end, "ratios": ratios,
                   "targets_met": targets, "bounds": bounds, "cpu_us_per_redemption": cpu,
-                  "disk_bytes_per_redemption": disk, "runs": r})
+                  "disk_bytes_per_redemption": disk, "machine_disk": machine_disk, "runs": r})
 if json_out:
     with open(json_out, "w") as fh:
         fh.write(out + "\n")
@@ -495,6 +506,18 @@ for k, name, loop in runs:
         d = disk[k]
         whole = lambda v: "-" if v is None else "%.0f" % v
         print("%-17s %12s %12s" % (name, whole(d["per_server"]), whole(d["servers"])))
+print()
+print("The machine's disks over each run (/proc/diskstats, every process, the journal too), against")
+print("%.1f MB/s of random 4 KiB pages made durable, %d to an fdatasync, by %d writers (schnorr-rate):"
+      % (sr["page_mb_per_s"], sr["pages_per_flush"], sr["page_writers"]))
+print("%-17s %-14s %10s %12s %10s" % ("system", "loop", "MB/s", "KB/redeem", "of bound"))
+for k, name, loop in runs:
+    d = machine_disk[k]
+    if d is None:
+        print("%-17s %-14s %10s %12s %10s" % (name, loop, "-", "-", "-"))
+    else:
+        print("%-17s %-14s %10.1f %12.1f %9.0f%%" % (name, loop,
+              d["write_mb_per_s"], d["write_bytes_per_order"] / 1000.0, 100 * d["share_of_page_bound"]))
 PY
 [ $? -eq 0 ] || { failed_run=1; die "could not read the results"; }
 if [ -n "${failed_run:-}" ]; then

@@ -1,6 +1,7 @@
 /* schnorr-rate.c - how fast this machine checks BIP-340 Schnorr signatures
  * through the project's own wrapper (vl_verify of wire/vl_crypto.h), and how
- * fast it makes a 4 KiB write durable with fdatasync.  A benchmark program:
+ * fast it makes a 4 KiB write durable with fdatasync, and random 4 KiB pages
+ * in batches as our nodes write them.  A benchmark program:
  * it prints figures and asserts no timing (docs/reconcile-bench.md).
  *
  * Design notes
@@ -29,6 +30,18 @@
  *     CPU time per round trip.  On a VM that halts idle virtual CPUs the
  *     cross-core figure can be ten times the same-core one
  *     (docs/performance.md, "Tried and not kept": pinning).
+ *  5. Random page writes made durable: --pages N (default 30000) 4 KiB
+ *     pages, written by --page-writers W threads (default 4, as the
+ *     devnet's four voters), each into its own 32 MiB file that was written
+ *     in full and flushed first (untimed: the pages are overwrites, as most
+ *     of an LMDB commit's are), at offsets from a per-thread xorshift, with
+ *     an fdatasync after every PAGES_PER_FLUSH (60) pages, about what one
+ *     commit of a voter of four writes at 64 clients (docs/performance.md,
+ *     "How far").  The rate is all pages / wall time: what this disk makes
+ *     durable when it is written the way our nodes write it, against which
+ *     the bytes the machine's disks took during a run (voucher-bench's and
+ *     etcd-bench's machine_disk) read as a share.  The files go in a fresh
+ *     temporary directory under --dir and are removed afterwards.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +66,10 @@
 #define MAX_FSYNCS 1000000u        /* --fsyncs limit */
 #define FSYNC_BLOCK 4096
 #define MAX_WAKEUPS 10000000u      /* --wakeups limit */
+#define MAX_PAGES 100000000u        /* --pages limit */
+#define MAX_PAGE_WRITERS 64u        /* --page-writers limit */
+#define PAGE_FILE_BYTES (32u << 20) /* note 5: each writer's file */
+#define PAGES_PER_FLUSH 60u         /* note 5 */
 
 static uint8_t g_msg[SIGS][32], g_pub[SIGS][32], g_sig[SIGS][64];
 
@@ -172,6 +189,107 @@ static double fsync_rate(const char *dir, uint32_t n)
     return rate;
 }
 
+/* ---- random page writes (note 5) ----------------------------------------------------- */
+
+typedef struct {
+    pthread_barrier_t *start;
+    int fd;
+    uint32_t pages;
+    uint64_t rng;
+    int err; /* errno of a failed write or flush, 0 */
+} page_writer;
+
+static void *page_loop(void *arg)
+{
+    page_writer *w = arg;
+    static const uint32_t slots = PAGE_FILE_BYTES / FSYNC_BLOCK;
+    uint8_t block[FSYNC_BLOCK];
+    memset(block, 0xa5, sizeof block);
+    pthread_barrier_wait(w->start);
+    for (uint32_t i = 0; i < w->pages && w->err == 0; i++) {
+        w->rng ^= w->rng << 13;
+        w->rng ^= w->rng >> 7;
+        w->rng ^= w->rng << 17;
+        memcpy(block, &i, sizeof i);
+        off_t at = (off_t)(w->rng % slots) * FSYNC_BLOCK;
+        if (pwrite(w->fd, block, sizeof block, at) != (ssize_t)sizeof block)
+            w->err = errno != 0 ? errno : EIO;
+        else if (((i + 1) % PAGES_PER_FLUSH == 0 || i + 1 == w->pages) && fdatasync(w->fd) != 0)
+            w->err = errno;
+    }
+    return NULL;
+}
+
+/* Write and flush the whole of fd's file (untimed).  0 or errno. */
+static int page_file_fill(int fd)
+{
+    static uint8_t chunk[1u << 20];
+    for (uint32_t off = 0; off < PAGE_FILE_BYTES; off += sizeof chunk)
+        if (pwrite(fd, chunk, sizeof chunk, off) != (ssize_t)sizeof chunk)
+            return errno != 0 ? errno : EIO;
+    return fdatasync(fd) != 0 ? errno : 0;
+}
+
+/* Pages per second made durable by `writers` threads, `pages` in all (note
+ * 5); -1 on an error (message printed). */
+static double page_rate(const char *dir, uint32_t pages, uint32_t writers)
+{
+    char tmpl[4096], path[4200];
+    int w = snprintf(tmpl, sizeof tmpl, "%s/schnorr-rate.XXXXXX", dir);
+    if (w < 0 || (size_t)w >= sizeof tmpl - 16 || mkdtemp(tmpl) == NULL) {
+        fprintf(stderr, "schnorr-rate: a temporary directory in %s: %s\n", dir,
+                w < 0 || (size_t)w >= sizeof tmpl - 16 ? "--dir is too long" : strerror(errno));
+        return -1;
+    }
+    page_writer pw[MAX_PAGE_WRITERS];
+    pthread_t tid[MAX_PAGE_WRITERS];
+    pthread_barrier_t bar;
+    uint32_t opened = 0, started = 0;
+    int err = 0;
+    for (; opened < writers && err == 0; opened++) {
+        snprintf(path, sizeof path, "%s/p%u", tmpl, opened);
+        int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            err = errno;
+            break;
+        }
+        pw[opened] = (page_writer){.fd = fd, .pages = pages / writers + (opened < pages % writers),
+                                   .rng = 0x9e3779b97f4a7c15ull * (opened + 1u)};
+        err = page_file_fill(fd);
+    }
+    double rate = -1;
+    if (err == 0 && pthread_barrier_init(&bar, NULL, writers + 1u) == 0) {
+        for (; started < writers; started++) {
+            pw[started].start = &bar;
+            if (pthread_create(&tid[started], NULL, page_loop, &pw[started]) != 0) {
+                fprintf(stderr, "schnorr-rate: could not start writer %u of %u\n", started + 1,
+                        writers);
+                exit(1); /* as run_threads: the barrier cannot be passed now */
+            }
+        }
+        pthread_barrier_wait(&bar);
+        double t0 = vl_seconds(CLOCK_MONOTONIC);
+        for (uint32_t i = 0; i < started; i++) {
+            pthread_join(tid[i], NULL);
+            if (err == 0)
+                err = pw[i].err;
+        }
+        double dt = vl_seconds(CLOCK_MONOTONIC) - t0;
+        pthread_barrier_destroy(&bar);
+        if (err == 0)
+            rate = dt > 0 ? (double)pages / dt : 0.0;
+    }
+    if (err != 0)
+        fprintf(stderr, "schnorr-rate: page writes in %s: %s\n", tmpl, strerror(err));
+    for (uint32_t i = 0; i < opened; i++) {
+        close(pw[i].fd);
+        snprintf(path, sizeof path, "%s/p%u", tmpl, i);
+        unlink(path);
+    }
+    rmdir(tmpl);
+    return rate;
+}
+
 /* ---- wake-up round trips (note 4) ---------------------------------------------------- */
 
 typedef struct {
@@ -280,12 +398,14 @@ static bool parse_u32(const char *s, uint32_t max, uint32_t *out)
 static void usage(FILE *f)
 {
     fputs("usage: schnorr-rate [--count N] [--threads T] [--fsyncs N] [--wakeups N] [--dir DIR]\n"
-          "                    [--json]\n"
+          "                    [--pages N] [--page-writers W] [--json]\n"
           "  --count N    verifications per thread (default 20000)\n"
           "  --threads T  threads of the all-cores run (default: online CPUs)\n"
           "  --fsyncs N   4 KiB write + fdatasync rounds (default 200; 0 is refused)\n"
           "  --wakeups N  thread wake-up round trips, same core and across cores (default 20000)\n"
-          "  --dir DIR    where the fsync file goes (default $TMPDIR or /tmp)\n"
+          "  --pages N    random 4 KiB pages made durable, 60 per fdatasync (default 30000)\n"
+          "  --page-writers W  threads writing them, a 32 MiB file each (default 4)\n"
+          "  --dir DIR    where the fsync and page files go (default $TMPDIR or /tmp)\n"
           "  --json       one JSON object instead of text\n",
           f);
 }
@@ -297,10 +417,13 @@ int main(int argc, char **argv)
                                        {"fsyncs", required_argument, NULL, 'f'},
                                        {"wakeups", required_argument, NULL, 'w'},
                                        {"dir", required_argument, NULL, 'd'},
+                                       {"pages", required_argument, NULL, 'p'},
+                                       {"page-writers", required_argument, NULL, 'W'},
                                        {"json", no_argument, NULL, 'j'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-    uint32_t count = 20000, fsyncs = 200, threads = 0, wakeups = 20000;
+    uint32_t count = 20000, fsyncs = 200, threads = 0, wakeups = 20000, pages = 30000,
+             page_writers = 4;
     const char *dir = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
     bool json = false;
     int ch;
@@ -311,6 +434,8 @@ int main(int argc, char **argv)
         case 't': ok = parse_u32(optarg, MAX_THREADS, &threads); break;
         case 'f': ok = parse_u32(optarg, MAX_FSYNCS, &fsyncs); break;
         case 'w': ok = parse_u32(optarg, MAX_WAKEUPS, &wakeups); break;
+        case 'p': ok = parse_u32(optarg, MAX_PAGES, &pages); break;
+        case 'W': ok = parse_u32(optarg, MAX_PAGE_WRITERS, &page_writers); break;
         case 'd': dir = optarg; break;
         case 'j': json = true; break;
         case 'h': usage(stdout); return 0;
@@ -321,11 +446,15 @@ int main(int argc, char **argv)
                     ch == 'c'   ? "count"
                     : ch == 't' ? "threads"
                     : ch == 'f' ? "fsyncs"
+                    : ch == 'p' ? "pages"
+                    : ch == 'W' ? "page-writers"
                                 : "wakeups",
                     optarg,
                     ch == 'c'   ? MAX_COUNT
                     : ch == 't' ? MAX_THREADS
                     : ch == 'f' ? MAX_FSYNCS
+                    : ch == 'p' ? MAX_PAGES
+                    : ch == 'W' ? MAX_PAGE_WRITERS
                                 : MAX_WAKEUPS);
             return 2;
         }
@@ -345,7 +474,8 @@ int main(int argc, char **argv)
     double one = run_threads(1, count, &cpu_us);
     double all = one < 0 ? -1 : run_threads(threads, count, &cpu_us_all);
     double fs = all < 0 ? -1 : fsync_rate(dir, fsyncs);
-    if (one < 0 || all < 0 || fs < 0)
+    double pg = fs < 0 ? -1 : page_rate(dir, pages, page_writers);
+    if (one < 0 || all < 0 || fs < 0 || pg < 0)
         return 1;
     /* Last: it pins this thread, which the runs above must not be. */
     int cpu_a, cpu_b;
@@ -359,18 +489,23 @@ int main(int argc, char **argv)
         printf("{\"per_core_per_s\": %.0f, \"all_cores_per_s\": %.0f, \"cores\": %" PRIu32
                ", \"us_per_verify\": %.2f, \"cpu_us_per_verify\": %.2f, \"count_per_thread\": %" PRIu32
                ", \"fsyncs_per_s\": %.0f, \"fsyncs\": %" PRIu32
+               ", \"pages_per_s\": %.0f, \"page_mb_per_s\": %.1f, \"pages\": %" PRIu32
+               ", \"page_writers\": %" PRIu32 ", \"pages_per_flush\": %u"
                ", \"wakeup_rtt_us_same_core\": %.2f, \"wakeup_cpu_us_same_core\": %.2f"
                ", \"wakeup_rtt_us_cross_core\": %.2f, \"wakeup_cpu_us_cross_core\": %.2f"
                ", \"wakeups\": %" PRIu32 "}\n",
-               one, all, threads, us, cpu_us, count, fs, fsyncs, same_wall, same_cpu,
-               cross_wall, cross_cpu, wakeups);
+               one, all, threads, us, cpu_us, count, fs, fsyncs, pg, pg * FSYNC_BLOCK / 1e6, pages,
+               page_writers, PAGES_PER_FLUSH, same_wall, same_cpu, cross_wall, cross_cpu, wakeups);
     else
         printf("schnorr verify, 1 core:   %.0f /s (%.2f us each, %.2f us of CPU; %" PRIu32
                " verifications)\n"
                "schnorr verify, %" PRIu32 " cores: %.0f /s (%" PRIu32 " threads x %" PRIu32
                ")\n"
-               "fdatasync of 4 KiB:       %.0f /s (%" PRIu32 " in %s)\n",
-               one, us, cpu_us, count, threads, all, threads, count, fs, fsyncs, dir);
+               "fdatasync of 4 KiB:       %.0f /s (%" PRIu32 " in %s)\n"
+               "random 4 KiB pages made durable: %.0f /s, %.1f MB/s (%" PRIu32 " by %" PRIu32
+               " writers, an fdatasync every %u)\n",
+               one, us, cpu_us, count, threads, all, threads, count, fs, fsyncs, dir, pg,
+               pg * FSYNC_BLOCK / 1e6, pages, page_writers, PAGES_PER_FLUSH);
     if (!json) {
         printf("wake-up round trip, same core:  %.2f us (%.2f us of CPU; %" PRIu32
                " round trips through eventfds)\n",

@@ -96,6 +96,11 @@ grep -q '^Disk bytes written per redemption in the closed runs' "$work/out.txt" 
   grep -qE '^ours, 1 voter +[0-9]+ +[0-9]+$' "$work/out.txt" &&
   ok "disk bytes per redemption printed for etcd and ours" ||
   bad "disk bytes per redemption printed for etcd and ours"
+grep -q "^The machine's disks over each run (/proc/diskstats" "$work/out.txt" &&
+  grep -qE '^[0-9]+\.[0-9] MB/s of random 4 KiB pages made durable, 60 to an fdatasync, by 4 writers' "$work/out.txt" &&
+  [ "$(grep -cE '^(etcd, 3 members|ours, 4 voters|etcd, 1 member|ours, 1 voter) +(closed|open [0-9.]+/s) +[0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+%$' "$work/out.txt")" = 6 ] &&
+  ok "the machine's disk writes of every run printed beside the page bound" ||
+  bad "the machine's disk writes of every run printed beside the page bound"
 # write_bytes counts pages sent to a block device: none on tmpfs or ramfs.
 case $(stat -f -c %T "$work" 2>/dev/null) in
   tmpfs|ramfs) disk_counts=false ;;
@@ -185,6 +190,22 @@ else:
                 or not near(x["voter_cpu_over_checks"], x["voter_cpu_us"] / x["voter_checks_cpu_us"]) \
                 or not near(x["target_cpu_over_checks"], 100.0 / 78.6):
             problems.append("bounds %s: %s" % (key, x))
+# The machine's disk writes over every run (both load generators read
+# /proc/diskstats the same way), and their share of schnorr-rate's page bound
+# (MB/s against bytes per order x orders / time: 2%, as etcd-bench rounds
+# its elapsed time to the millisecond).
+if not (num(sr.get("page_mb_per_s")) and sr["page_mb_per_s"] > 0 and sr.get("pages_per_flush") == 60
+        and sr.get("page_writers") == 4):
+    problems.append("bounds: schnorr-rate page figures %s" % sr)
+else:
+    for k in runs:
+        x, y = (d.get("machine_disk") or {}).get(k), runs[k].get("machine_disk")
+        if not isinstance(x, dict) or not isinstance(y, dict) or not num(y.get("write_mb_per_s")) \
+                or not num(y.get("write_bytes_per_order")) \
+                or abs(y["write_mb_per_s"] - y["write_bytes_per_order"] * runs[k]["orders"]["certified"]
+                       / runs[k]["elapsed_s"] / 1e6) > 0.02 * y["write_mb_per_s"] + 0.01 \
+                or not near(x["share_of_page_bound"], y["write_mb_per_s"] / sr["page_mb_per_s"]):
+            problems.append(k + ": machine_disk %s %s" % (x, y))
 # The machine's time over every run (both load generators read /proc/stat the same way).
 names = ("user", "system", "idle", "iowait", "steal")
 for k in runs:

@@ -33,7 +33,8 @@
 //	 "elapsed_s", "throughput_per_s", "latency_ms": {"p50", "p90", "p99",
 //	 "max", "mean", "count"}, "errors": {CODE: n}, "verified_keys": n,
 //	 "verified": bool, "client_cpu_us_per_order": us,
-//	 "cpu_us_per_order": {"nodes": {"m1": us, ...}, "mean", "sum", "pids"}}
+//	 "cpu_us_per_order": {"nodes": {"m1": us, ...}, "mean", "sum", "pids"},
+//	 "machine_disk": {"write_bytes_per_order", "write_mb_per_s"}}
 //
 // CPU per transaction: with --pids, the CPU time (utime + stime, all
 // threads, /proc/PID/stat) each member spent during the timed run divided
@@ -433,6 +434,44 @@ func machineTicks() []int64 {
 	return out
 }
 
+// machineDiskBytes: bytes written to the machine's whole disks since boot
+// (sectors written x 512 from /proc/diskstats, over the names in /sys/block
+// less loop, ram, zram, dm- and md devices), as voucher-bench's note 12
+// reads them; -1 if it cannot.
+func machineDiskBytes() int64 {
+	b, err := os.ReadFile("/proc/diskstats")
+	if err != nil {
+		return -1
+	}
+	var sum int64
+	disks := 0
+lines:
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 10 {
+			continue
+		}
+		for _, p := range []string{"loop", "ram", "zram", "dm-", "md"} {
+			if strings.HasPrefix(f[2], p) {
+				continue lines
+			}
+		}
+		if _, err := os.Stat("/sys/block/" + f[2]); err != nil {
+			continue
+		}
+		v, err := strconv.ParseInt(f[9], 10, 64)
+		if err != nil {
+			continue
+		}
+		sum += v * 512
+		disks++
+	}
+	if disks == 0 {
+		return -1
+	}
+	return sum
+}
+
 // machineShares: each state's share of the ticks between two readings, as
 // voucher-bench's machine_time_share (user + nice, system + irq + softirq,
 // idle, iowait, steal); nil without a figure.
@@ -485,7 +524,7 @@ func main() {
 	res := &result{errors: map[string]int{}}
 	var next int64
 	var wg sync.WaitGroup
-	ioBefore, ticksBefore := sample(o.pids, procWriteBytes), machineTicks()
+	ioBefore, ticksBefore, diskBefore := sample(o.pids, procWriteBytes), machineTicks(), machineDiskBytes()
 	cpuBefore, selfBefore := sample(o.pids, procCPUus), selfCPUus()
 	t0 := time.Now()
 	var deadline time.Time
@@ -501,7 +540,7 @@ func main() {
 	}
 	wg.Wait()
 	cpuAfter, selfAfter := sample(o.pids, procCPUus), selfCPUus()
-	ioAfter, ticksAfter := sample(o.pids, procWriteBytes), machineTicks()
+	ioAfter, ticksAfter, diskAfter := sample(o.pids, procWriteBytes), machineTicks(), machineDiskBytes()
 	for _, cli := range pool {
 		cli.Close()
 	}
@@ -563,6 +602,15 @@ func main() {
 		out["machine_time_share"] = m
 	} else {
 		out["machine_time_share"] = nil
+	}
+	// The machine's disk writes over the timed run (voucher-bench's note 12).
+	out["machine_disk"] = nil
+	if diskBefore >= 0 && diskAfter >= diskBefore && ok > 0 && elapsed > 0 {
+		d := float64(diskAfter - diskBefore)
+		out["machine_disk"] = map[string]interface{}{
+			"write_bytes_per_order": math.Round(d/float64(ok)*10) / 10,
+			"write_mb_per_s":        math.Round(d/elapsed/1e6*1000) / 1000,
+		}
 	}
 	// CPU per successful transaction, measured over the timed run only:
 	// every member (--pids) and this client, as voucher-bench reports it.
