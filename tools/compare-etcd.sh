@@ -301,7 +301,7 @@ $quick && ecount=$count_cap
 
 # The machine's bounds, measured in this run before anything else starts
 # (docs/performance.md, "How far"): Schnorr verifications a second on every
-# core, fdatasyncs a second.
+# core, fdatasyncs a second, random 4 KiB pages made durable a second.
 say "0. the machine's bounds: schnorr-rate"
 srate_count=3000 srate_pages=30000
 $quick && srate_count=300 srate_pages=3000
@@ -508,16 +508,20 @@ for k, name, loop in runs:
         print("%-17s %12s %12s" % (name, whole(d["per_server"]), whole(d["servers"])))
 print()
 print("The machine's disks over each run (/proc/diskstats, every process, the journal too), against")
-print("%.1f MB/s of random 4 KiB pages made durable, %d to an fdatasync, by %d writers (schnorr-rate):"
-      % (sr["page_mb_per_s"], sr["pages_per_flush"], sr["page_writers"]))
+if sr.get("page_mb_per_s"):
+    print("%.1f MB/s of random 4 KiB pages made durable, %d to an fdatasync, by %d writers (schnorr-rate):"
+          % (sr["page_mb_per_s"], sr["pages_per_flush"], sr["page_writers"]))
+else:
+    print("no page bound (schnorr-rate gave none: a build older than --pages; rebuild it):")
 print("%-17s %-14s %10s %12s %10s" % ("system", "loop", "MB/s", "KB/redeem", "of bound"))
 for k, name, loop in runs:
     d = machine_disk[k]
+    pct = lambda v: "-" if v is None else "%.0f%%" % (100 * v)
     if d is None:
         print("%-17s %-14s %10s %12s %10s" % (name, loop, "-", "-", "-"))
     else:
-        print("%-17s %-14s %10.1f %12.1f %9.0f%%" % (name, loop,
-              d["write_mb_per_s"], d["write_bytes_per_order"] / 1000.0, 100 * d["share_of_page_bound"]))
+        print("%-17s %-14s %10.1f %12.1f %10s" % (name, loop, d["write_mb_per_s"],
+              d["write_bytes_per_order"] / 1000.0, pct(d["share_of_page_bound"])))
 PY
 [ $? -eq 0 ] || { failed_run=1; die "could not read the results"; }
 if [ -n "${failed_run:-}" ]; then

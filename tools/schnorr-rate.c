@@ -258,7 +258,9 @@ static double page_rate(const char *dir, uint32_t pages, uint32_t writers)
         err = page_file_fill(fd);
     }
     double rate = -1;
-    if (err == 0 && pthread_barrier_init(&bar, NULL, writers + 1u) == 0) {
+    if (err == 0 && pthread_barrier_init(&bar, NULL, writers + 1u) != 0)
+        err = EAGAIN;
+    if (err == 0) {
         for (; started < writers; started++) {
             pw[started].start = &bar;
             if (pthread_create(&tid[started], NULL, page_loop, &pw[started]) != 0) {
