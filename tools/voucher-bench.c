@@ -104,6 +104,14 @@
  *     journal included, which note 10 leaves out; set beside the rate at
  *     which schnorr-rate makes random pages durable on the same disk
  *     (compare-etcd), it says how close a run came to the disk's bound.
+ * 13. Stopping early: SIGINT or SIGTERM during the timed run ends it as
+ *     --duration would: no new unit starts, the units in flight end (a
+ *     reply or the client's timeout), and the figures and the
+ *     verification follow as usual, for the orders that were sent
+ *     (`stopped_by_signal` in the JSON).  Before the run (setup) or after
+ *     it (verification), or a second signal: exit 130 at once.  The two
+ *     signals are blocked in every thread and taken by one thread with
+ *     sigwait, so no client call is ever interrupted (EINTR) by them.
  */
 #include <assert.h>
 #include <errno.h>
@@ -112,6 +120,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -173,6 +182,9 @@
 enum { ST_USER, ST_NICE, ST_SYSTEM, ST_IDLE, ST_IOWAIT, ST_IRQ, ST_SOFTIRQ, ST_STEAL, ST_COUNT };
 /* Longest /proc/PID/comm read: TASK_COMM_LEN is 16 with the newline. */
 #define PROC_COMM_MAX 64u
+
+/* Note 13: the timed run is on (1) and a signal asked it to stop (1). */
+static atomic_int g_running, g_stop;
 
 typedef enum { MODE_ISSUE, MODE_REDEEM, MODE_MIXED } bench_mode;
 static const char *const mode_names[] = {"issue", "redeem", "mixed"};
@@ -1021,10 +1033,13 @@ static void *partner_main(void *p)
     return NULL;
 }
 
-/* The next unit of w, or false when there is none left or time is up. */
+/* The next unit of w, or false when there is none left, time is up or a
+ * signal stopped the run (note 13). */
 static bool next_unit(worker *w, uint64_t *k, uint64_t *due_ns)
 {
     bench *b = w->b;
+    if (atomic_load(&g_stop))
+        return false;
     if (b->o.mode == MODE_ISSUE) {
         *k = w->next_unit;
         w->next_unit += b->worker_count;
@@ -1399,9 +1414,11 @@ static int run(bench *b)
     cpu_sample(b, false);
     b->t0_ns = now_ns();
     b->deadline_ns = b->o.duration_s > 0 ? b->t0_ns + (uint64_t)(b->o.duration_s * 1e9) : 0;
+    atomic_store(&g_running, 1); /* note 13 */
     pthread_barrier_wait(&b->go);
     for (uint32_t i = 0; i < started; i++)
         pthread_join(b->workers[i].thread, NULL);
+    atomic_store(&g_running, 0);
     uint64_t end = now_ns();
     cpu_sample(b, true);
     b->elapsed_s = seconds(end - b->t0_ns);
@@ -1504,13 +1521,14 @@ static int run_pipelined(bench *b)
     cpu_sample(b, false);
     b->t0_ns = now_ns();
     b->deadline_ns = b->o.duration_s > 0 ? b->t0_ns + (uint64_t)(b->o.duration_s * 1e9) : 0;
+    atomic_store(&g_running, 1); /* note 13 */
     uint64_t k = 0, units_in_flight = 0, due = 0;
     bool more = true;
     for (;;) {
         while (more && units_in_flight < b->o.clients) {
             due = b->o.rate > 0 ? b->t0_ns + (uint64_t)((double)k * 1e9 / b->o.rate) : 0;
             uint64_t t = now_ns();
-            more = k < b->unit_count &&
+            more = k < b->unit_count && !atomic_load(&g_stop) &&
                    (b->deadline_ns == 0 || (due > 0 ? due : t) < b->deadline_ns);
             if (!more || due > t)
                 break;
@@ -1546,6 +1564,7 @@ static int run_pipelined(bench *b)
         }
         vl_client_result_free(&r);
     }
+    atomic_store(&g_running, 0);
     uint64_t end = now_ns();
     cpu_sample(b, true);
     b->elapsed_s = seconds(end - b->t0_ns);
@@ -1947,6 +1966,7 @@ static json_t *result_json(const bench *b, const tally *t, const verify_result *
     json_object_set_new(r, "latency_ms", lat);
     json_object_set_new(r, "errors", json_incref(t->errors));
     json_object_set_new(r, "ran_out_before_duration", json_boolean(b->ran_out));
+    json_object_set_new(r, "stopped_by_signal", json_boolean(atomic_load(&g_stop)));
     json_object_set_new(r, "verified_on_all_nodes", json_boolean(v->all_ok));
     json_object_set_new(ver, "certificates", json_integer((json_int_t)v->candidates));
     json_object_set_new(ver, "checked", json_integer(v->checked));
@@ -2037,7 +2057,9 @@ static void print_text(const bench *b, const tally *t, const verify_result *v)
                " split (both refused, voucher frozen)\n",
                b->pairs, t->pairs_one, t->pairs_split);
     printf("time:    %.3f s; throughput %.1f certified/s%s\n", b->elapsed_s, throughput(b, t),
-           b->ran_out ? " (the pre-signed orders ran out before --duration)" : "");
+           atomic_load(&g_stop) ? " (stopped early by a signal)"
+           : b->ran_out         ? " (the pre-signed orders ran out before --duration)"
+                                : "");
     printf("latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms, mean %.2f ms "
            "(%" PRIu64 " certified orders, %s)\n",
            pct_ms(t, 50), pct_ms(t, 90), pct_ms(t, 99), pct_ms(t, 100), mean_ms(t),
@@ -2108,12 +2130,40 @@ static int prepare_and_run(bench *b)
     return b->o.pipelined ? run_pipelined(b) : run(b);
 }
 
+/* Note 13: SIGINT and SIGTERM, taken here and nowhere else. */
+static void *signal_loop(void *arg)
+{
+    const sigset_t *set = arg;
+    for (;;) {
+        int sig;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (!atomic_load(&g_running) || atomic_exchange(&g_stop, 1))
+            _exit(130);
+        static const char msg[] = PROG ": stopping: no new orders; the ones in flight finish, "
+                                  "then the figures (a second signal ends it at once)\n";
+        (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     static bench b; /* large (keys, endpoints): static */
     int st = parse_args(&b.o, argc, argv);
     if (st != 0)
         return st == 1 ? 0 : 2;
+    static sigset_t stop_set; /* note 13: blocked here, so in every thread made later */
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    pthread_t sig_thread;
+    if (pthread_sigmask(SIG_BLOCK, &stop_set, NULL) != 0 ||
+        pthread_create(&sig_thread, NULL, signal_loop, &stop_set) != 0) {
+        say("cannot set up the signal thread");
+        return 1;
+    }
+    pthread_detach(sig_thread);
     if (load_network(&b) != 0 || prepare_and_run(&b) != 0) {
         bench_free(&b);
         return 1;

@@ -11,7 +11,8 @@
 # and that the CPU and the disk bytes written per order (/proc/PID/io) have
 # a figure for every node (above zero for the disk, unless the scratch
 # directory is on tmpfs, whose pages never go to a disk); one run in text
-# must print both lines.
+# must print both lines.  SIGINT during a run ends it early with figures
+# and exit 0; before the run, exit 130.
 # A lone voter made with `devnet up --verify-threads 2` must certify a
 # pipelined run and report batches checked during commits (voucherd note
 # 9).  Then one node of the four is stopped and a pipelined run must still
@@ -162,6 +163,40 @@ else
 fi
 "$bench" --devnet "$net" --mode issue --pipeline >/dev/null 2>&1
 if [ $? -eq 2 ]; then ok "--pipeline --mode issue: exit 2"; else bad "--pipeline --mode issue: exit 2"; fi
+
+# SIGINT (voucher-bench.c note 13).  During the run: it ends early, the
+# figures and the verification follow for the orders sent, exit 0.  An open
+# loop at 20 orders a second for up to 120 s, stopped once it is running.
+"$bench" --devnet "$net" --mode redeem --clients 4 --count 2400 --rate 20 --duration 120 \
+  --pipeline >"$work/sigint.out" 2>"$work/sigint.err" &
+spid=$!
+for _ in $(seq 1 600); do grep -q 'running$' "$work/sigint.err" && break; sleep 0.1; done
+sleep 1
+kill -INT "$spid"
+src=124
+for _ in $(seq 1 600); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$spid" 2>/dev/null; then kill -KILL "$spid"; wait "$spid" 2>/dev/null; else wait "$spid"; src=$?; fi
+if [ "$src" -eq 0 ] && grep -q '^time: .*(stopped early by a signal)$' "$work/sigint.out" &&
+   grep -qE '^orders:  ([1-9][0-9]*) submitted, \1 certified, 0 refused as expected, 0 errors, [1-9][0-9]* not submitted$' "$work/sigint.out" &&
+   grep -q '^errors:  none$' "$work/sigint.out" &&
+   grep -q '(0 missing, 0 different' "$work/sigint.out"; then
+  ok "SIGINT during the run: it stops sending, reports and verifies what it sent, exit 0"
+else
+  bad "SIGINT during the run (exit $src)"; cat "$work/sigint.out" "$work/sigint.err"
+fi
+# Before the run (issuing and pre-signing its vouchers): exit 130 at once.
+"$bench" --devnet "$net" --mode redeem --clients 4 --count 20000 >"$work/sigint2.out" 2>&1 &
+spid=$!
+sleep 0.5
+kill -INT "$spid"
+src=124
+for _ in $(seq 1 300); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$spid" 2>/dev/null; then kill -KILL "$spid"; wait "$spid" 2>/dev/null; else wait "$spid"; src=$?; fi
+if [ "$src" -eq 130 ] && ! grep -q '^orders:' "$work/sigint2.out"; then
+  ok "SIGINT before the run: exit 130, no figures"
+else
+  bad "SIGINT before the run: exit $src"; cat "$work/sigint2.out"
+fi
 
 # a usage error is exit 2
 "$bench" --devnet "$net" >/dev/null 2>&1
