@@ -387,6 +387,8 @@ static const char usage_text[] =
     "  --verify-sample N   check at most N certificates on every node (default 2000)\n"
     "  --verify-wait S     wait up to S seconds for lagging nodes (default 30)\n"
     "  --json              one JSON object on stdout instead of text\n"
+    "SIGINT or SIGTERM during the run ends it early; the figures and the check follow for\n"
+    "the orders sent.  Before or after the run, or a second time: exit 130 at once.\n"
     "Exit status: 0 every order certified or refused as expected and every certificate\n"
     "found on every node; 1 otherwise (the figures are printed anyway); 2 usage.\n";
 
