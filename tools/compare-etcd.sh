@@ -281,6 +281,12 @@ run_ours() {
     >"$work/$name.json" 2>"$work/$name.err" ||
     { cat "$work/$name.err" >&2; failed_run=1; }
   [ -s "$work/$name.json" ] || die "$name: voucher-bench printed no result"
+  # Ctrl-C stops a voucher-bench run early and cleanly (its note 13); here it
+  # means: stop the comparison (the EXIT trap stops what is running).
+  if python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1])).get("stopped_by_signal") else 1)' \
+      "$work/$name.json"; then
+    die "$name: interrupted"
+  fi
 }
 tput_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["throughput_per_s"])' "$1"; }
 # ours_count RUN: 3 x what etcd's RUN certified, within 1,000..--count.

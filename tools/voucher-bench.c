@@ -109,7 +109,8 @@
  *     reply or the client's timeout), and the figures and the
  *     verification follow as usual, for the orders that were sent
  *     (`stopped_by_signal` in the JSON).  Before the run (setup) or after
- *     it (verification), or a second signal: exit 130 at once.  The two
+ *     it (verification), or a second signal: the program ends at once, by
+ *     the signal (a shell sees exit status 130 or 143).  The two
  *     signals are blocked in every thread and taken by one thread with
  *     sigwait, so no client call is ever interrupted (EINTR) by them.
  */
@@ -388,7 +389,7 @@ static const char usage_text[] =
     "  --verify-wait S     wait up to S seconds for lagging nodes (default 30)\n"
     "  --json              one JSON object on stdout instead of text\n"
     "SIGINT or SIGTERM during the run ends it early; the figures and the check follow for\n"
-    "the orders sent.  Before or after the run, or a second time: exit 130 at once.\n"
+    "the orders sent.  Before or after the run, or a second time: it ends at once.\n"
     "Exit status: 0 every order certified or refused as expected and every certificate\n"
     "found on every node; 1 otherwise (the figures are printed anyway); 2 usage.\n";
 
@@ -2140,8 +2141,16 @@ static void *signal_loop(void *arg)
         int sig;
         if (sigwait(set, &sig) != 0)
             continue;
-        if (!atomic_load(&g_running) || atomic_exchange(&g_stop, 1))
-            _exit(130);
+        if (!atomic_load(&g_running) || atomic_exchange(&g_stop, 1)) {
+            /* end as the signal would, so that a shell running us sees it */
+            sigset_t one;
+            sigemptyset(&one);
+            sigaddset(&one, sig);
+            signal(sig, SIG_DFL);
+            pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+            raise(sig);
+            _exit(128 + sig);
+        }
         static const char msg[] = PROG ": stopping: no new orders; the ones in flight finish, "
                                   "then the figures (a second signal ends it at once)\n";
         (void)!write(STDERR_FILENO, msg, sizeof msg - 1);

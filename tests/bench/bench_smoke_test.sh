@@ -12,7 +12,7 @@
 # a figure for every node (above zero for the disk, unless the scratch
 # directory is on tmpfs, whose pages never go to a disk); one run in text
 # must print both lines.  SIGINT during a run ends it early with figures
-# and exit 0; before the run, exit 130.
+# and exit 0; before the run, it dies of the signal (exit status 130).
 # A lone voter made with `devnet up --verify-threads 2` must certify a
 # pipelined run and report batches checked during commits (voucherd note
 # 9).  Then one node of the four is stopped and a pipelined run must still
@@ -184,7 +184,8 @@ if [ "$src" -eq 0 ] && grep -q '^time: .*(stopped early by a signal)$' "$work/si
 else
   bad "SIGINT during the run (exit $src)"; cat "$work/sigint.out" "$work/sigint.err"
 fi
-# Before the run (issuing and pre-signing its vouchers): exit 130 at once.
+# Before the run (issuing and pre-signing its vouchers): it dies of the
+# signal at once (a shell sees 130), so a script running it stops too.
 "$bench" --devnet "$net" --mode redeem --clients 4 --count 20000 >"$work/sigint2.out" 2>&1 &
 spid=$!
 sleep 0.5
