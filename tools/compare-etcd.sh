@@ -395,8 +395,7 @@ cpu = {k: cpu_of(r[k]) for k, _, loop in runs if loop == "closed"}
 # network 2 x q verifications; on all cores at the measured rate that caps
 # the throughput, whatever else runs.  A voter of n checks 2 x q / n of them
 # on average.
-m = json.load(open("%s/bounds.json" % work))
-sr = m  # m is reused below for each run's machine time
+sr = json.load(open("%s/bounds.json" % work))
 # Issue 6's CPU target: 100 us per redemption against the 78.6 us of a
 # voter's two Schnorr verifications on the reference machine.  As a ratio
 # (1.27 x the checks) it reads on any machine; a voter of n checks 2 x q / n.
@@ -405,16 +404,16 @@ def bound_of(k, etcd_k):
     p = r[k]["parameters"]
     q, n = p["quorum"], p["voters"]
     checks = 2 * q
-    per_s = m["all_cores_per_s"] / checks
+    per_s = sr["all_cores_per_s"] / checks
     voter_cpu = cpu[k]["per_server"] if k in cpu else None
-    checks_cpu = 2.0 * q / n * m["cpu_us_per_verify"]
+    checks_cpu = 2.0 * q / n * sr["cpu_us_per_verify"]
     return {"voters": n, "quorum": q, "verifications_per_redemption": checks,
             "bound_per_s": per_s, "ours_per_s": t[k], "ours_share_of_bound": t[k] / per_s,
             "etcd_per_s": t[etcd_k], "etcd_above_bound": t[etcd_k] > per_s,
             "voter_cpu_us": voter_cpu, "voter_checks_cpu_us": checks_cpu,
             "voter_cpu_over_checks": voter_cpu / checks_cpu if voter_cpu is not None else None,
             "target_cpu_over_checks": TARGET_CPU_US / TARGET_CHECKS_US}
-bounds = {"schnorr_rate": m, "4voters": bound_of("dn4_closed", "etcd3_closed"),
+bounds = {"schnorr_rate": sr, "4voters": bound_of("dn4_closed", "etcd3_closed"),
           "1voter": bound_of("dn1_closed", "etcd1_closed")}
 def disk_of(x):
     """Disk bytes written per redemption of one run: per server (mean), servers (sum)."""
@@ -469,9 +468,9 @@ print("p99 at half of etcd's 3-member rate (%g/s): ours %s ms, etcd %s ms (targe
          yn(targets["p99_under_50ms_at_half_rate"])))
 print()
 print("Bounds measured in this run (schnorr-rate, before the runs): %.2f us of CPU per Schnorr verification,"
-      % m["cpu_us_per_verify"])
+      % sr["cpu_us_per_verify"])
 print("%d a second on all %d cores, %d fdatasyncs a second. Each voter that votes checks the two client"
-      % (m["all_cores_per_s"], m["cores"], m["fsyncs_per_s"]))
+      % (sr["all_cores_per_s"], sr["cores"], sr["fsyncs_per_s"]))
 print("signatures first, so 2 x q checks a redemption cap the throughput on these cores:")
 print("%-17s %7s %10s %10s %10s %10s" % ("system", "checks", "bound/s", "ours/s", "of bound", "etcd/s"))
 for key, name in (("4voters", "ours, 4 voters"), ("1voter", "ours, 1 voter")):
@@ -483,7 +482,7 @@ for key, name in (("4voters", "a voter of 4"), ("1voter", "a lone voter")):
     b = bounds[key]
     print("voter CPU per redemption, %s: %s us, of which its share of the checks %.2f us (%.1f x %.2f; target 100 us)"
           % (name, f(b["voter_cpu_us"]), b["voter_checks_cpu_us"],
-             2.0 * b["quorum"] / b["voters"], m["cpu_us_per_verify"]))
+             2.0 * b["quorum"] / b["voters"], sr["cpu_us_per_verify"]))
     if b["voter_cpu_over_checks"] is not None:
         print("  that is %.2f x its checks; the target is %.2f x (100 us against two verifications of 39.3 us"
               " on the reference machine)" % (b["voter_cpu_over_checks"], b["target_cpu_over_checks"]))

@@ -147,19 +147,28 @@ static double run_threads(unsigned threads, uint32_t count, double *cpu_us)
     return dt > 0 ? (double)threads * (double)count / dt : 0.0;
 }
 
+/* A fresh temporary directory under dir, its name in tmpl (4096 bytes,
+ * room for a file name after it); false with a message printed. */
+static bool temp_dir(const char *dir, char tmpl[4096])
+{
+    int w = snprintf(tmpl, 4096, "%s/schnorr-rate.XXXXXX", dir);
+    if (w < 0 || w >= 4096 - 16) {
+        fprintf(stderr, "schnorr-rate: --dir is too long\n");
+        return false;
+    }
+    if (mkdtemp(tmpl) == NULL) {
+        fprintf(stderr, "schnorr-rate: mkdtemp %s: %s\n", tmpl, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 /* fdatasyncs per second; -1 on an I/O error (message printed). */
 static double fsync_rate(const char *dir, uint32_t n)
 {
     char tmpl[4096];
-    int w = snprintf(tmpl, sizeof tmpl, "%s/schnorr-rate.XXXXXX", dir);
-    if (w < 0 || (size_t)w >= sizeof tmpl - 16) {
-        fprintf(stderr, "schnorr-rate: --dir is too long\n");
+    if (!temp_dir(dir, tmpl))
         return -1;
-    }
-    if (mkdtemp(tmpl) == NULL) {
-        fprintf(stderr, "schnorr-rate: mkdtemp %s: %s\n", tmpl, strerror(errno));
-        return -1;
-    }
     char path[4200];
     snprintf(path, sizeof path, "%s/f", tmpl);
     int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
@@ -235,12 +244,8 @@ static int page_file_fill(int fd)
 static double page_rate(const char *dir, uint32_t pages, uint32_t writers)
 {
     char tmpl[4096], path[4200];
-    int w = snprintf(tmpl, sizeof tmpl, "%s/schnorr-rate.XXXXXX", dir);
-    if (w < 0 || (size_t)w >= sizeof tmpl - 16 || mkdtemp(tmpl) == NULL) {
-        fprintf(stderr, "schnorr-rate: a temporary directory in %s: %s\n", dir,
-                w < 0 || (size_t)w >= sizeof tmpl - 16 ? "--dir is too long" : strerror(errno));
+    if (!temp_dir(dir, tmpl))
         return -1;
-    }
     page_writer pw[MAX_PAGE_WRITERS];
     pthread_t tid[MAX_PAGE_WRITERS];
     pthread_barrier_t bar;

@@ -164,6 +164,14 @@ fi
 "$bench" --devnet "$net" --mode issue --pipeline >/dev/null 2>&1
 if [ $? -eq 2 ]; then ok "--pipeline --mode issue: exit 2"; else bad "--pipeline --mode issue: exit 2"; fi
 
+# interrupt PID: SIGINT, then wait up to 60 s for it to end; src gets its
+# exit status (124 if it had to be killed).
+interrupt() {
+  kill -INT "$1"
+  src=124
+  for _ in $(seq 1 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$1" 2>/dev/null; then kill -KILL "$1"; wait "$1" 2>/dev/null; else wait "$1"; src=$?; fi
+}
 # SIGINT (voucher-bench.c note 13).  During the run: it ends early, the
 # figures and the verification follow for the orders sent, exit 0.  An open
 # loop at 20 orders a second for up to 120 s, stopped once it is running.
@@ -172,10 +180,7 @@ if [ $? -eq 2 ]; then ok "--pipeline --mode issue: exit 2"; else bad "--pipeline
 spid=$!
 for _ in $(seq 1 600); do grep -q 'running$' "$work/sigint.err" && break; sleep 0.1; done
 sleep 1
-kill -INT "$spid"
-src=124
-for _ in $(seq 1 600); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$spid" 2>/dev/null; then kill -KILL "$spid"; wait "$spid" 2>/dev/null; else wait "$spid"; src=$?; fi
+interrupt "$spid"
 if [ "$src" -eq 0 ] && grep -q '^time: .*(stopped early by a signal)$' "$work/sigint.out" &&
    grep -qE '^orders:  ([1-9][0-9]*) submitted, \1 certified, 0 refused as expected, 0 errors, [1-9][0-9]* not submitted$' "$work/sigint.out" &&
    grep -q '^errors:  none$' "$work/sigint.out" &&
@@ -189,10 +194,7 @@ fi
 "$bench" --devnet "$net" --mode redeem --clients 4 --count 20000 >"$work/sigint2.out" 2>&1 &
 spid=$!
 sleep 0.5
-kill -INT "$spid"
-src=124
-for _ in $(seq 1 300); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$spid" 2>/dev/null; then kill -KILL "$spid"; wait "$spid" 2>/dev/null; else wait "$spid"; src=$?; fi
+interrupt "$spid"
 if [ "$src" -eq 130 ] && ! grep -q '^orders:' "$work/sigint2.out"; then
   ok "SIGINT before the run: exit 130, no figures"
 else
