@@ -106,6 +106,7 @@ done < /proc/diskstats
 if $disk_stats; then
   grep -q "^The machine's disks over each run (/proc/diskstats" "$work/out.txt" &&
     grep -qE '^[0-9]+\.[0-9] MB/s of random 4 KiB pages made durable, 60 to an fdatasync, by 4 writers' "$work/out.txt" &&
+    grep -qE '^the mean of [0-9]+\.[0-9] MB/s before the runs and [0-9]+\.[0-9] after\):$' "$work/out.txt" &&
     [ "$(grep -cE '^(etcd, 3 members|ours, 4 voters|etcd, 1 member|ours, 1 voter) +(closed|open [0-9.]+/s) +[0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+%$' "$work/out.txt")" = 6 ] &&
     ok "the machine's disk writes of every run printed beside the page bound" ||
     bad "the machine's disk writes of every run printed beside the page bound"
@@ -206,9 +207,14 @@ else:
 # /proc/diskstats the same way), and their share of schnorr-rate's page bound
 # (MB/s against bytes per order x orders / time: 2%, as etcd-bench rounds
 # its elapsed time to the millisecond).
+pb, sra = b.get("page_bound") or {}, b.get("schnorr_rate_after") or {}
 if not (num(sr.get("page_mb_per_s")) and sr["page_mb_per_s"] > 0 and sr.get("pages_per_flush") == 60
-        and sr.get("page_writers") == 4):
-    problems.append("bounds: schnorr-rate page figures %s" % sr)
+        and sr.get("page_writers") == 4 and num(sra.get("page_mb_per_s")) and sra["page_mb_per_s"] > 0
+        and pb.get("before_mb_per_s") == sr["page_mb_per_s"]
+        and pb.get("after_mb_per_s") == sra["page_mb_per_s"]
+        and num(pb.get("mean_mb_per_s"))
+        and near(pb["mean_mb_per_s"], (sr["page_mb_per_s"] + sra["page_mb_per_s"]) / 2)):
+    problems.append("bounds: schnorr-rate page figures %s, after %s, page_bound %s" % (sr, sra, pb))
 elif disk_stats:
     for k in runs:
         x, y = (d.get("machine_disk") or {}).get(k), runs[k].get("machine_disk")
@@ -216,7 +222,7 @@ elif disk_stats:
                 or not num(y.get("write_bytes_per_order")) \
                 or abs(y["write_mb_per_s"] - y["write_bytes_per_order"] * runs[k]["orders"]["certified"]
                        / runs[k]["elapsed_s"] / 1e6) > 0.02 * y["write_mb_per_s"] + 0.01 \
-                or not near(x["share_of_page_bound"], y["write_mb_per_s"] / sr["page_mb_per_s"]):
+                or not near(x["share_of_page_bound"], y["write_mb_per_s"] / pb["mean_mb_per_s"]):
             problems.append(k + ": machine_disk %s %s" % (x, y))
 # The machine's time over every run (both load generators read /proc/stat the same way).
 names = ("user", "system", "idle", "iowait", "steal")
