@@ -254,13 +254,18 @@ static vl_err formed_push(vl_core *c, uint8_t *raw, size_t len)
     if (c->formed_count == c->formed_cap) {
         uint32_t cap = c->formed_cap != 0 ? 2u * c->formed_cap : 64u;
         vl_bytes *p = realloc(c->formed, cap * sizeof *p);
-        if (p == NULL) {
+        if (p != NULL)
+            c->formed = p;
+        bool *q = p != NULL ? realloc(c->formed_early, cap * sizeof *q) : NULL;
+        if (q == NULL) {
             free(raw);
             return VL_ERR_NOMEM;
         }
-        c->formed = p;
+        c->formed_early = q;
         c->formed_cap = cap;
     }
+    /* note 24: own votes are added by own_votes, at the end of the step */
+    c->formed_early[c->formed_count] = !c->own_voting;
     c->formed[c->formed_count++] = (vl_bytes){raw, (uint32_t)len};
     return VL_OK;
 }
@@ -304,7 +309,10 @@ static vl_err form(vl_core *c, vl_coord *e)
         coord_free(e);
         return err;
     }
-    return finish_entry(c, e, VL_OK, NULL, VL_EVIDENCE_CERT, (vl_bytes){raw, (uint32_t)len});
+    c->stage_early = !c->own_voting; /* note 24 */
+    err = finish_entry(c, e, VL_OK, NULL, VL_EVIDENCE_CERT, (vl_bytes){raw, (uint32_t)len});
+    c->stage_early = false;
+    return err;
 }
 
 static vl_err fail(vl_core *c, vl_coord *e)
@@ -997,10 +1005,31 @@ vl_err vl_coord_finish(vl_core *c)
             VL_TRY(send_requests(c, (uint16_t)p));
     if (c->formed_count == 0)
         return VL_OK;
+    /* Note 24: the certificates that may leave before the commit first,
+     * as one broadcast, then the others. */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < c->formed_count; i++) {
+        if (!c->formed_early[i])
+            continue;
+        vl_bytes t = c->formed[k];
+        c->formed[k] = c->formed[i];
+        c->formed[i] = t;
+        c->formed_early[i] = c->formed_early[k];
+        c->formed_early[k++] = true;
+    }
     vl_msg m;
-    vl_msg_init(&m, NULL);
-    m.type = VL_MSG_CERTS;
-    m.req_id = c->next_req_id++;
-    m.from = c->self;
-    return vl_stage_items(c, VL_OUT_BROADCAST, 0, 0, &m, c->formed, c->formed_count);
+    for (uint32_t part = 0; part < 2; part++) {
+        uint32_t from = part == 0 ? 0 : k, n = part == 0 ? k : c->formed_count - k;
+        if (n == 0)
+            continue;
+        vl_msg_init(&m, NULL);
+        m.type = VL_MSG_CERTS;
+        m.req_id = c->next_req_id++;
+        m.from = c->self;
+        c->stage_early = part == 0;
+        vl_err e = vl_stage_items(c, VL_OUT_BROADCAST, 0, 0, &m, c->formed + from, n);
+        c->stage_early = false;
+        VL_TRY(e);
+    }
+    return VL_OK;
 }

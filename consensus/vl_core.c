@@ -13,8 +13,9 @@
  *     signature that carries the vote is computed in the same step but
  *     only STAGED; staged outputs are appended to the caller's outbox
  *     after mdb_txn_commit has returned success (vl_core_step).  A step
- *     that fails releases nothing, so no vote exists outside this node
- *     that its disk does not also hold.
+ *     that fails releases nothing it signed, so no vote exists outside this
+ *     node that its disk does not also hold.  The one output that may leave
+ *     before the commit carries no new signature of this node (note 24).
  *
  *  2. Invariants (asserted where cheap, checked on every read of stored
  *     data, which fails the step with VL_ERR_CORRUPT rather than guess):
@@ -34,7 +35,9 @@
  *     I6 `pending` and every applied certificate passed vl_cert_verify,
  *        or were formed here from votes whose batch signatures passed
  *        vl_batch_vote_verify and whose paths lead to the signed root.
- *     I7 outputs of a step leave only after its commit (note 1).
+ *     I7 outputs of a step leave only after its commit (note 1), except a
+ *        certificate formed from votes all durable before the step: its
+ *        replies and broadcast may leave just before (note 24).
  *
  *  3. Per-slot state, as one node sees slot (a, s):
  *
@@ -283,6 +286,29 @@
  *     one log entry and one slot, in one transaction).  A schema 1 store
  *     (slots in their own database) is upgraded at the open, in committed
  *     chunks that a crash leaves resumable (vl_state.c, schema_upgrade).
+ * 24. A certificate leaves before the commit of the step that formed it
+ *     (docs/performance.md, change 15; docs/design-changes.md 6).  A
+ *     redemption's reply waited for three durable steps in a row: the
+ *     coordinator's own vote, the other voters' votes, and the step that
+ *     forms the certificate, applies it and replies.  The third protects
+ *     nothing the reply carries: a certificate is q votes, each of which
+ *     its voter made durable before sending it (note 1); the log entry the
+ *     apply writes is this node's own copy.  If that commit fails or the
+ *     node dies before it, the client's certificate is still final, the
+ *     peers have it from the broadcast, and this node's lock on the slot
+ *     is re-driven (note 12) or the certificate comes back by sync.  So
+ *     the step's client replies with a certificate it formed, and its
+ *     CERTS broadcast of them, are staged apart (c->early) and handed to
+ *     cfg.send_early just before the commit; without the hook (the
+ *     simulator, the tests that do not ask) they join the step's other
+ *     outputs after it.  The exception: a certificate that carries a vote
+ *     of this node cast in this very step, whose lock is not durable yet.
+ *     This node's own votes are added only by own_votes, at the end of
+ *     the step (vl_batch_finish), so a certificate formed there (a lone
+ *     voter's always; a coordinator's whose own vote came last) waits for
+ *     the commit like everything else (c->own_voting).  Nothing else the
+ *     step staged leaves early: answers to voters and vote requests sign
+ *     or depend on this step's writes.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -412,7 +438,8 @@ vl_err vl_stage_msg(vl_core *c, uint8_t kind, uint16_t peer, uint64_t client, vl
     vl_err e = vl_msg_encode(m, NULL, 0, &len);
     if (e != VL_OK) /* only stored data we relay can be refused here */
         return e == VL_ERR_NOMEM ? e : VL_ERR_CORRUPT;
-    VL_TRY(outbox_reserve(&c->stage, 1));
+    vl_outbox *ob = c->stage_early ? &c->early : &c->stage;
+    VL_TRY(outbox_reserve(ob, 1));
     uint8_t *buf = malloc(len);
     if (buf == NULL)
         return VL_ERR_NOMEM;
@@ -421,7 +448,7 @@ vl_err vl_stage_msg(vl_core *c, uint8_t kind, uint16_t peer, uint64_t client, vl
         free(buf);
         return e == VL_ERR_NOMEM ? e : VL_ERR_CORRUPT;
     }
-    c->stage.items[c->stage.count++] = (vl_output){kind, peer, client, buf, len};
+    ob->items[ob->count++] = (vl_output){kind, peer, client, buf, len};
     return VL_OK;
 }
 
@@ -601,11 +628,13 @@ void vl_core_close(vl_core **pc)
     vl_store_close(&c->st);
     vl_sigcache_destroy(&c->cache);
     vl_outbox_free(&c->stage);
+    vl_outbox_free(&c->early);
     for (uint32_t p = 0; p < VL_MAX_NODES; p++) {
         free(c->peers[p].answers);
         free(c->peers[p].requests);
     }
     free(c->formed);
+    free(c->formed_early);
     free(c->table);
     free(c->ltable);
     free(c->issuers);
@@ -752,7 +781,26 @@ static vl_err process_input(vl_core *c, const vl_input *in)
     }
 }
 
-/* Outputs move to `out` only here, after the commit (note 1). */
+/* Note 24: hand the outputs that may leave before the commit to the
+ * caller's hook, or, without one, add them to the step's others. */
+static vl_err early_release(vl_core *c)
+{
+    if (c->early.count == 0)
+        return VL_OK;
+    if (c->cfg.send_early != NULL) {
+        c->cfg.send_early(c->cfg.before_commit_ctx, c->early.items, c->early.count);
+        vl_outbox_clear(&c->early);
+        return VL_OK;
+    }
+    VL_TRY(outbox_reserve(&c->stage, c->early.count));
+    memcpy(c->stage.items + c->stage.count, c->early.items, c->early.count * sizeof *c->early.items);
+    c->stage.count += c->early.count;
+    c->early.count = 0;
+    return VL_OK;
+}
+
+/* Outputs move to `out` only here, after the commit (note 1; note 24 for
+ * the certificates that may leave before it). */
 static void stage_release(vl_core *c, vl_outbox *out)
 {
     if (c->stage.count == 0)
@@ -784,6 +832,8 @@ static vl_err step_once(vl_core *c, uint64_t now_ms, const vl_input *in, size_t 
         err = vl_db_put(c->txn, c->st.meta, "space_probe", 11, probe, sizeof probe, 0, NULL);
     }
     if (err == VL_OK)
+        err = early_release(c);
+    if (err == VL_OK)
         err = outbox_reserve(out, c->stage.count);
     if (err == VL_OK && c->cfg.before_commit != NULL)
         c->cfg.before_commit(c->cfg.before_commit_ctx);
@@ -806,6 +856,7 @@ static void step_rollback(vl_core *c)
 {
     c->mem = c->saved;
     vl_outbox_clear(&c->stage);
+    vl_outbox_clear(&c->early);
     vl_coord_drop(c);
 }
 

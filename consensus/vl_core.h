@@ -37,6 +37,8 @@
 
 typedef struct vl_core vl_core;
 
+struct vl_output; /* below */
+
 typedef struct {
     const char *dir;           /* data directory (created if missing) */
     const vl_genesis *genesis; /* must outlive the core */
@@ -70,6 +72,14 @@ typedef struct {
      * note 9).  Not called when a step fails before its commit. */
     void (*before_commit)(void *ctx);
     void *before_commit_ctx;
+    /* Called by vl_core_step on its thread just before its commit (before
+     * before_commit), with outputs that may leave before it: the client
+     * replies and the CERTS broadcast of certificates this step formed
+     * from votes that were all durable before the step (vl_core.c note
+     * 24).  The callee sends them (ctx is before_commit_ctx) and must not
+     * call into the core; the core frees them after the call.  NULL: they
+     * are released with the step's other outputs, after the commit. */
+    void (*send_early)(void *ctx, const struct vl_output *items, size_t n);
 } vl_core_config;
 
 /* statvfs(dir): the bytes an unprivileged writer may still use, or
@@ -112,7 +122,7 @@ typedef enum {
     VL_OUT_CLIENT = 3,    /* reply to client `client` */
 } vl_output_kind;
 
-typedef struct {
+typedef struct vl_output {
     uint8_t kind; /* vl_output_kind */
     uint16_t peer;
     uint64_t client;

@@ -208,6 +208,9 @@ struct vl_core {
     vl_core_mem mem;
     vl_core_mem saved;
     vl_outbox stage;
+    vl_outbox early;  /* note 24: certificates' replies and broadcast, may leave before the commit */
+    bool stage_early; /* vl_stage_msg appends to `early` */
+    bool own_voting;  /* own_votes is adding this step's own votes (note 24) */
     /* coordination table */
     vl_coord **table;  /* by order hash */
     vl_coord **ltable; /* by vote leaf */
@@ -223,6 +226,7 @@ struct vl_core {
     uint16_t *batch_index; /* open addressing, 2 * VL_MAX_BATCH_ORDERS */
     vl_peer_step peers[VL_MAX_NODES];
     vl_bytes *formed; /* certificates formed this step (owned ptrs) */
+    bool *formed_early; /* per formed certificate: no own vote of this step (note 24) */
     uint32_t formed_count;
     uint32_t formed_cap;
     uint8_t acct_reqs[VL_ACCOUNT_REQS_MAX][32];

@@ -399,7 +399,10 @@ vl_err vl_batch_finish(vl_core *c)
         /* aux_rand NULL: the deterministic BIP-340 variant (note 4). */
         vl_sign(sig, &c->key, msg, NULL);
         c->mem.votes_sent += c->batch_count;
-        VL_TRY(own_votes(c, root, sig));
+        c->own_voting = true; /* note 24: what forms here carries a vote of this step */
+        vl_err e = own_votes(c, root, sig);
+        c->own_voting = false;
+        VL_TRY(e);
     }
     for (uint32_t p = 0; p < c->g->node_count; p++)
         if (c->peers[p].active)

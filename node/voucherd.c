@@ -12,7 +12,11 @@
  *     transaction with one fsync (group commit) before it returns.
  *
  *  2. Outputs leave only after vl_core_step returned VL_OK: every vote and
- *     certificate they carry is durable first (DESIGN.md 5 and 8).  Sends
+ *     certificate they carry is durable first (DESIGN.md 5 and 8).  The
+ *     one exception is the core's: a certificate formed from votes that
+ *     were all durable before the step (its client replies and CERTS
+ *     broadcast) is handed to send_early() just before the step's commit
+ *     (vl_core.c note 24), and sent at once.  Sends
  *     never block (ZMQ_DONTWAIT); a message that cannot be queued is
  *     dropped and counted: peers resync, clients time out and resubmit.
  *
@@ -260,6 +264,7 @@ static void log_started(const vl_daemon *d)
 }
 
 static void before_commit(void *ctx);
+static void send_early(void *ctx, const vl_output *items, size_t n);
 
 static vl_err open_core(vl_daemon *d, char *err, size_t cap)
 {
@@ -282,6 +287,7 @@ static vl_err open_core(vl_daemon *d, char *err, size_t cap)
     cc.free_bytes = vl_core_fs_free_bytes; /* the full-disk rules (vl_core.c note 20) */
     cc.before_commit = before_commit; /* note 9 */
     cc.before_commit_ctx = d;
+    cc.send_early = send_early; /* note 2 */
     if (make_dirs(d->cfg.data_dir) != 0) {
         snprintf(err, cap, "cannot create the data directory %.300s: %s", d->cfg.data_dir,
                  strerror(errno));
@@ -417,6 +423,15 @@ static void before_commit(void *ctx)
     d->next_n = gather(d, d->next_msgs, d->next_in);
     d->next_begun = d->next_n > 0 && vl_vpool_begin(d->pool, d->next_in, d->next_n);
     d->snap.early_batches += d->next_begun;
+}
+
+/* Note 2: certificates whose votes were durable before this step leave
+ * before its commit (vl_core.c note 24). */
+static void send_early(void *ctx, const vl_output *items, size_t n)
+{
+    vl_daemon *d = ctx;
+    for (size_t i = 0; i < n; i++)
+        vl_net_send(&d->net, &items[i]);
 }
 
 /* Note 9: the batch received during the last commit becomes this step's.
@@ -655,7 +670,7 @@ static int step_once(vl_daemon *d, size_t n)
             vl_net_send(&d->net, &d->out.items[i]);
         if (d->test_kill_after != 0)
             test_kill_hook(d);
-        if (d->out.count > 0 && vl_log_enabled(VL_LOG_DEBUG))
+        if (vl_log_enabled(VL_LOG_DEBUG)) /* the certificates may have left early (note 2) */
             log_formed(d);
         vl_outbox_clear(&d->out);
         if (d->last_err != VL_OK)

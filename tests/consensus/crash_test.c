@@ -10,6 +10,12 @@
  *    growing) returns an error, releases no output and leaves no trace,
  *    neither in the running core nor after a reopen, and starts no
  *    vote-request wait that would make a voter look slow;
+ *  - a certificate formed from votes that were all durable before its
+ *    step leaves through the send_early hook, before the commit (vl_core.c
+ *    note 24); one that carries this node's vote of the same step does
+ *    not; and when the commit after the early reply fails, the client's
+ *    certificate verifies, the node still holds its lock, and the slot is
+ *    certified once the certificate comes back from a peer;
  *  - a directory of another network is refused (VL_ERR_WRONG_NETWORK), one
  *    that another process holds is refused (VL_ERR_LOCKED).
  */
@@ -467,6 +473,23 @@ static void test_failed_step_leaves_no_trace(void)
     h_free(&h);
 }
 
+/* Step h on in[0..n) while no file of this process may grow (the soft
+ * limit only, raised again at once): the step must fail. */
+static void step_fails_to_grow(h_net *h, const vl_input *in, size_t n)
+{
+    struct rlimit saved, rl;
+    CHECK(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    rl = saved;
+    rl.rlim_cur = (rlim_t)largest_file(h->dir);
+    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+    CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+    vl_err failed = h_step(h, in, n);
+    CHECK(setrlimit(RLIMIT_FSIZE, &saved) == 0);
+    signal(SIGXFSZ, old);
+    fprintf(stderr, "    failed step returned %s\n", vl_err_name(failed));
+    CHECK(failed != VL_OK);
+}
+
 /* vl_core.c note 21: a voter is "slow" while a vote request to it has gone
  * unanswered for redrive_after_ms / 4, and new orders then pass it over.
  * A step that fails never sends its requests, so it must not start such a
@@ -493,19 +516,8 @@ static void test_failed_step_leaves_no_wait(void)
     vl_core_stats st0, st1;
     vl_core_get_stats(h->core, &st0);
 
-    /* The step that would ask two voters about b fails: no file may grow
-     * (the soft limit only, raised again at once). */
-    struct rlimit saved, rl;
-    CHECK(getrlimit(RLIMIT_FSIZE, &saved) == 0);
-    rl = saved;
-    rl.rlim_cur = (rlim_t)largest_file(h->dir);
-    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
-    CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
-    vl_err failed = h_step(h, in, 2);
-    CHECK(setrlimit(RLIMIT_FSIZE, &saved) == 0);
-    signal(SIGXFSZ, old);
-    fprintf(stderr, "    failed step returned %s\n", vl_err_name(failed));
-    CHECK(failed != VL_OK);
+    /* The step that would ask two voters about b fails: no file may grow. */
+    step_fails_to_grow(h, in, 2);
     CHECK(h_asked(h, b) == 0); /* nothing left the node */
 
     /* Past the slow threshold, a new order: asked of q - 1 = 2 voters, as
@@ -644,8 +656,240 @@ static void test_locked(void)
     h_free(&h);
 }
 
+/* ---- certificates before the commit (vl_core.c note 24) ------------------------------ */
+
+/* What the send_early hook saw: copies of the outputs, and when. */
+typedef struct {
+    vl_outbox got;
+    uint32_t calls;
+} early_rec;
+
+static void rec_early(void *ctx, const vl_output *items, size_t n)
+{
+    early_rec *r = ctx;
+    r->calls++;
+    for (size_t i = 0; i < n; i++) {
+        if (r->got.count == r->got.cap) {
+            size_t cap = r->got.cap != 0 ? 2 * r->got.cap : 8;
+            vl_output *p = realloc(r->got.items, cap * sizeof *p);
+            if (p == NULL)
+                exit(1);
+            r->got.items = p;
+            r->got.cap = cap;
+        }
+        vl_output *o = &r->got.items[r->got.count++];
+        *o = items[i];
+        o->data = malloc(items[i].len);
+        if (o->data == NULL)
+            exit(1);
+        memcpy(o->data, items[i].data, items[i].len);
+    }
+}
+
+/* How many of the outputs in ob are of message type `type` to (kind, to). */
+static uint32_t count_type(const vl_outbox *ob, uint8_t kind, uint64_t to, uint8_t type)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < ob->count; i++) {
+        uint8_t t = 0;
+        const vl_output *o = &ob->items[i];
+        if (o->kind == kind && (kind != VL_OUT_CLIENT || o->client == to) &&
+            vl_peek_type(o->data, o->len, &t) == VL_OK && t == type)
+            n++;
+    }
+    return n;
+}
+
+/* The certificate of the CERT reply to `client` in ob, checked to verify
+ * against the genesis and to certify `o` ({NULL, 0} if none). */
+static h_buf early_cert(h_net *h, const vl_outbox *ob, uint64_t client, const vl_order *o,
+                        int line)
+{
+    H_WHERE_BEGIN;
+    h_buf out = {NULL, 0};
+    uint8_t want[32], got[32] = {0};
+    h_order_hash(o, want);
+    for (size_t i = 0; i < ob->count && out.data == NULL; i++) {
+        const vl_output *x = &ob->items[i];
+        if (x->kind != VL_OUT_CLIENT || x->client != client ||
+            vl_msg_decode(x->data, x->len, &h->msg) != VL_OK ||
+            h->msg.type != VL_MSG_CLIENT_REPLY || h->msg.reply_kind != VL_REPLY_CERT ||
+            h->msg.item_count != 1)
+            continue;
+        vl_cert *c = calloc(1, sizeof *c);
+        CHECK(c != NULL);
+        if (c != NULL && vl_cert_decode(h->msg.items[0].ptr, h->msg.items[0].len, c) == VL_OK) {
+            CHECK_ERR(vl_cert_verify(h->g, c, NULL, got), VL_OK);
+            CHECK_MEM(got, want, 32);
+            out = h_buf_copy(h->msg.items[0].ptr, h->msg.items[0].len);
+        }
+        free(c);
+    }
+    CHECK(out.data != NULL);
+    H_WHERE_END(line);
+    return out;
+}
+
+/* A 4-voter network; the node under test coordinates b (voucher 1, seq 0)
+ * for client 41: its own vote in the submit's step, voter 1's in the next. */
+static h_net *early_setup(early_rec *rec, vl_order **first, vl_order **b)
+{
+    h_net *h = h_new_std();
+    memset(rec, 0, sizeof *rec);
+    h->cfg.send_early = rec_early;
+    h->cfg.before_commit_ctx = rec;
+    h->cfg.prefill = false; /* the data file grows only by LMDB's commits (the size limit below) */
+    OPEN_OK(h, h->voter[0], false);
+    *first = h_issue(h, 0, 0, 1, 4, FACE_FEN, 0);
+    APPLY(h, *first);
+    *b = h_redeem(h, 0, 1, 0, 0, 100, 0);
+    h_buf sub = h_client_bytes(h, VL_REQ_SUBMIT, *b, NULL, 0, 0);
+    CHECK_ERR(h_feed_client(h, 41, sub.data, sub.len), VL_OK); /* one step */
+    h_buf_free(&sub);
+    CHECK(h_bits(h_asked(h, *b)) == 2);
+    CHECK_ERR(h_feed_votes(h, h->voter[1], b, 1), VL_OK);
+    CHECK(rec->got.count == 0); /* two votes of three: nothing formed yet */
+    return h;
+}
+
+static void test_cert_before_commit(void)
+{
+    TEST_BEGIN("a certificate of votes durable before its step leaves before the commit");
+    early_rec rec;
+    vl_order *first, *b;
+    h_net *h = early_setup(&rec, &first, &b);
+    /* The third vote forms the certificate: its reply and broadcast go
+     * through the hook, once, and not again after the commit. */
+    CHECK_ERR(h_feed_votes(h, h->voter[2], &b, 1), VL_OK);
+    CHECK(rec.calls == 1);
+    CHECK(count_type(&rec.got, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 1);
+    CHECK(count_type(&rec.got, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 1);
+    CHECK(count_type(&h->out, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 0);
+    CHECK(count_type(&h->out, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 0);
+    h_buf cert = early_cert(h, &rec.got, 41, b, __LINE__);
+    uint8_t rid[32];
+    h_order_account(b, rid);
+    vl_account v = ACCT(h, rid);
+    CHECK(v.next_seq == 1 && v.remaining_fen == FACE_FEN - 100);
+    h_buf_free(&cert);
+    vl_outbox_free(&rec.got);
+    free(first);
+    free(b);
+    h_free(&h);
+}
+
+static void test_own_vote_waits_for_commit(void)
+{
+    TEST_BEGIN("a certificate carrying this step's own vote waits for the commit (lone voter, late own vote)");
+    /* A lone voter: its own vote is the certificate, cast in the step. */
+    early_rec rec;
+    memset(&rec, 0, sizeof rec);
+    h_net *h = h_new(1, 0, 0, 1000000, 5000);
+    h->cfg.send_early = rec_early;
+    h->cfg.before_commit_ctx = &rec;
+    OPEN_OK(h, h->voter[0], false);
+    vl_order *first = h_issue(h, 0, 0, 1, 4, FACE_FEN, 0);
+    CHECK_ERR(h_client(h, 40, VL_REQ_SUBMIT, first, NULL, 0, 0), VL_OK);
+    CHECK(rec.got.count == 0);
+    CHECK(h_find(h, VL_OUT_CLIENT, 40, VL_MSG_CLIENT_REPLY) != NULL);
+    CHECK(h->msg.reply_kind == VL_REPLY_CERT);
+    vl_outbox_free(&rec.got);
+    free(first);
+    h_free(&h);
+
+    /* Four voters, the other two votes in the submit's own step: the
+     * coordinator's vote, added at the end of that step, completes the
+     * quorum there. */
+    h = h_new_std();
+    memset(&rec, 0, sizeof rec);
+    h->cfg.send_early = rec_early;
+    h->cfg.before_commit_ctx = &rec;
+    OPEN_OK(h, h->voter[0], false);
+    first = h_issue(h, 0, 0, 1, 4, FACE_FEN, 0);
+    APPLY(h, first);
+    vl_order *b = h_redeem(h, 0, 1, 0, 0, 100, 0);
+    h_buf sub = h_client_bytes(h, VL_REQ_SUBMIT, b, NULL, 0, 0);
+    h_buf v1 = h_votes_bytes(h, h->voter[1], &b, 1), v2 = h_votes_bytes(h, h->voter[2], &b, 1);
+    vl_input in[3] = {
+        {.kind = VL_IN_CLIENT, .client = 41, .data = sub.data, .len = sub.len},
+        {.kind = VL_IN_PEER, .peer = h->voter[1], .data = v1.data, .len = v1.len},
+        {.kind = VL_IN_PEER, .peer = h->voter[2], .data = v2.data, .len = v2.len},
+    };
+    CHECK_ERR(h_step(h, in, 3), VL_OK);
+    CHECK(rec.got.count == 0);
+    CHECK(count_type(&h->out, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 1);
+    CHECK(count_type(&h->out, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 1);
+    h_buf cert = early_cert(h, &h->out, 41, b, __LINE__);
+    h_buf_free(&cert);
+    h_buf_free(&sub);
+    h_buf_free(&v1);
+    h_buf_free(&v2);
+    vl_outbox_free(&rec.got);
+    free(first);
+    free(b);
+    h_free(&h);
+}
+
+static void test_early_cert_survives_failed_commit(void)
+{
+    TEST_BEGIN("the commit after an early certificate fails: the client's certificate is final, "
+               "the lock holds, the slot certifies when the certificate comes back");
+    early_rec rec;
+    vl_order *first, *b;
+    h_net *h = early_setup(&rec, &first, &b);
+    h_snap before;
+    h_snapshot(h, &before);
+    /* The third vote and a batch too big for the file: the step forms the
+     * certificate, hands it to the hook, and its commit fails. */
+    big_batch big;
+    big_make(h, &big);
+    h_buf v2 = h_votes_bytes(h, h->voter[2], &b, 1);
+    vl_input in[2] = {
+        {.kind = VL_IN_PEER, .peer = h->voter[2], .data = v2.data, .len = v2.len},
+        {.kind = VL_IN_PEER, .peer = h->voter[3], .data = big.msg.data, .len = big.msg.len},
+    };
+    step_fails_to_grow(h, in, 2);
+    CHECK(count_type(&h->out, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 0);
+    /* The client has a certificate anyone can verify... */
+    h_buf cert = early_cert(h, &rec.got, 41, b, __LINE__);
+    /* ...while this node applied nothing and still holds its lock. */
+    h_snap after;
+    h_snapshot(h, &after);
+    CHECK(h_same_state(&before, &after));
+    uint8_t rid[32], bh[32];
+    h_order_account(b, rid);
+    h_order_hash(b, bh);
+    CHECK(h_locked_on(h, rid, 0, bh));
+    /* A rival order for the slot still gets no vote from this node. */
+    vl_order *rival = h_redeem(h, 0, 1, 0, 0, 999, 1);
+    CHECK_ERR(h_vote_request(h, h->voter[1], &rival, 1), VL_OK);
+    vl_msg *rep = h_vote_reply(h, h->voter[1]);
+    CHECK(rep != NULL && !h_reply_has_leaf(rep, rival));
+    /* The certificate comes back from a peer (the broadcast reached them):
+     * applied, the lock gone, the same certificate served. */
+    CHECK_ERR(h_send_certs(h, h->voter[2], &cert, 1), VL_OK);
+    vl_account v = ACCT(h, rid);
+    CHECK(v.next_seq == 1 && v.remaining_fen == FACE_FEN - 100);
+    CHECK(h_no_lock(h, rid, 0));
+    uint8_t buf[1 << 16];
+    size_t len = 0;
+    CHECK_ERR(vl_core_get_slot_cert(h->core, rid, 0, buf, sizeof buf, &len), VL_OK);
+    CHECK(len == cert.len && memcmp(buf, cert.data, len) == 0);
+    free(rival);
+    h_buf_free(&cert);
+    h_buf_free(&v2);
+    big_free(&big);
+    vl_outbox_free(&rec.got);
+    free(first);
+    free(b);
+    h_free(&h);
+}
+
 int main(void)
 {
+    test_cert_before_commit();
+    test_own_vote_waits_for_commit();
+    test_early_cert_survives_failed_commit();
     test_crash_exit();
     test_crash_kill9();
     test_failed_step_leaves_no_trace();

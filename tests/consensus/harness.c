@@ -582,7 +582,7 @@ vl_err h_vote_request(h_net *h, uint16_t from, vl_order *const *orders, uint32_t
     return e;
 }
 
-vl_err h_feed_votes(h_net *h, uint16_t from, vl_order *const *orders, uint32_t n)
+h_buf h_votes_bytes(h_net *h, uint16_t from, vl_order *const *orders, uint32_t n)
 {
     assert(n >= 1 && n <= VL_MAX_BATCH_ORDERS && from < h->g->node_count);
     uint8_t(*leaves)[32] = h_calloc(n, 32);
@@ -601,9 +601,15 @@ vl_err h_feed_votes(h_net *h, uint16_t from, vl_order *const *orders, uint32_t n
     vl_vote_message(msg32, root);
     vl_sign(m.vote_sig, &h->node_key[from], msg32, NULL);
     h_buf b = h_msg_bytes(&m);
+    free(leaves);
+    return b;
+}
+
+vl_err h_feed_votes(h_net *h, uint16_t from, vl_order *const *orders, uint32_t n)
+{
+    h_buf b = h_votes_bytes(h, from, orders, n);
     vl_err e = h_feed_peer(h, from, b.data, b.len);
     h_buf_free(&b);
-    free(leaves);
     return e;
 }
 

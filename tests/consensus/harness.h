@@ -164,6 +164,8 @@ vl_err h_vote_request(h_net *h, uint16_t from, vl_order *const *orders, uint32_t
  * one batch: their vote leaves (h_vote_leaf), the Merkle root signed with
  * the voter's genesis key. */
 vl_err h_feed_votes(h_net *h, uint16_t from, vl_order *const *orders, uint32_t n);
+/* The bytes of that VOTE_REPLY (for a step of several inputs). */
+h_buf h_votes_bytes(h_net *h, uint16_t from, vl_order *const *orders, uint32_t n);
 /* Encode and feed a CERTS message of `n` certificates from peer `from`. */
 vl_err h_send_certs(h_net *h, uint16_t from, const h_buf *certs, uint32_t n);
 /* Encode a client request (req_kind, and the order for SUBMIT) and feed it
