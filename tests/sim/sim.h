@@ -163,6 +163,7 @@ typedef struct {
     uint64_t up_at_step; /* restart when step reaches this */
     uint32_t restarts;
     bool crash_mid; /* crash after this step's commit, before its sends */
+    struct sim_world *world; /* for the send_early hook (vl_core.c note 24) */
     int64_t clock_offset_ms; /* this node's clock error, within the skew allowance */
     uint8_t group;  /* partition side, 0 or 1 */
     sim_byz byz;
@@ -303,6 +304,7 @@ typedef struct {
 
 typedef struct {
     uint64_t steps, messages, certs, orders, crashes, forged;
+    uint64_t early_outputs; /* sent before their step's commit (vl_core.c note 24) */
     uint64_t refusals[128]; /* by vl_err code < 128 */
     uint64_t heal_steps;
 } sim_stats;

@@ -195,11 +195,12 @@ static void report(sim_world *w, sim_result *res, const char *argv0)
                p->steps);
     } else if (!p->quiet) {
         printf("seed %llu: ok  steps %llu (heal %llu)  messages %llu  certificates %llu  "
-               "orders %llu  crashes %llu  forged %llu\n",
+               "orders %llu  crashes %llu  forged %llu  early %llu\n",
                (unsigned long long)p->seed, (unsigned long long)w->stats.steps,
                (unsigned long long)w->stats.heal_steps, (unsigned long long)w->stats.messages,
                (unsigned long long)w->stats.certs, (unsigned long long)w->stats.orders,
-               (unsigned long long)w->stats.crashes, (unsigned long long)w->stats.forged);
+               (unsigned long long)w->stats.crashes, (unsigned long long)w->stats.forged,
+               (unsigned long long)w->stats.early_outputs);
     }
     if (!p->quiet && (p->verbose || w->ck.failed))
         print_refusals(&w->stats);

@@ -214,12 +214,32 @@ void sim_node_config(const sim_world *w, uint16_t i, vl_core_config *cfg)
     cfg->client_timeout_ms = 30 * SIM_STEP_MS;
 }
 
+/* vl_core.c note 24: certificates whose votes were all durable before the
+ * step leave before its commit, as voucherd sends them; a withholding node
+ * sends nothing, and a node that crashes after this commit (crash_mid) has
+ * sent these already. */
+static void sim_send_early(void *ctx, const vl_output *items, size_t n)
+{
+    sim_node *sn = ctx;
+    sim_world *w = sn->world;
+    uint16_t i = (uint16_t)(sn - w->node);
+    if (sn->kind == SIM_BYZ_WITHHOLD)
+        return;
+    vl_outbox view = {(vl_output *)(uintptr_t)items, n, n};
+    sim_trace(w, "node %u sends %zu outputs before its commit", i, n);
+    w->stats.early_outputs += n;
+    sim_net_route(w, i, &view);
+}
+
 bool sim_node_open(sim_world *w, uint16_t i)
 {
     sim_node *n = &w->node[i];
     vl_core_config cfg;
     char err[256] = "";
     sim_node_config(w, i, &cfg);
+    n->world = w;
+    cfg.send_early = sim_send_early;
+    cfg.before_commit_ctx = n;
     vl_err e = vl_core_open(&n->core, &cfg, err, sizeof err);
     if (e != VL_OK) {
         sim_fail(w, n->restarts > 0 ? SIM_INV_DURABILITY : SIM_INV_SIM,
