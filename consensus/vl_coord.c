@@ -254,18 +254,17 @@ static vl_err formed_push(vl_core *c, uint8_t *raw, size_t len)
     if (c->formed_count == c->formed_cap) {
         uint32_t cap = c->formed_cap != 0 ? 2u * c->formed_cap : 64u;
         vl_bytes *p = realloc(c->formed, cap * sizeof *p);
-        if (p != NULL)
-            c->formed = p;
-        bool *q = p != NULL ? realloc(c->formed_early, cap * sizeof *q) : NULL;
-        if (q == NULL) {
+        if (p == NULL) {
             free(raw);
             return VL_ERR_NOMEM;
         }
-        c->formed_early = q;
+        c->formed = p;
         c->formed_cap = cap;
     }
-    /* note 24: own votes are added by own_votes, at the end of the step */
-    c->formed_early[c->formed_count] = !c->own_voting;
+    /* Note 24: own votes are added by own_votes, at the end of the step,
+     * so the certificates formed before it are a prefix of the list. */
+    if (!c->own_voting && c->formed_early == c->formed_count)
+        c->formed_early++;
     c->formed[c->formed_count++] = (vl_bytes){raw, (uint32_t)len};
     return VL_OK;
 }
@@ -1005,18 +1004,9 @@ vl_err vl_coord_finish(vl_core *c)
             VL_TRY(send_requests(c, (uint16_t)p));
     if (c->formed_count == 0)
         return VL_OK;
-    /* Note 24: the certificates that may leave before the commit first,
-     * as one broadcast, then the others. */
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < c->formed_count; i++) {
-        if (!c->formed_early[i])
-            continue;
-        vl_bytes t = c->formed[k];
-        c->formed[k] = c->formed[i];
-        c->formed[i] = t;
-        c->formed_early[i] = c->formed_early[k];
-        c->formed_early[k++] = true;
-    }
+    /* Note 24: the certificates that may leave before the commit (the
+     * prefix formed_early), as one broadcast, then the others. */
+    uint32_t k = c->formed_early;
     vl_msg m;
     for (uint32_t part = 0; part < 2; part++) {
         uint32_t from = part == 0 ? 0 : k, n = part == 0 ? k : c->formed_count - k;

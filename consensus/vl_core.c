@@ -634,7 +634,6 @@ void vl_core_close(vl_core **pc)
         free(c->peers[p].requests);
     }
     free(c->formed);
-    free(c->formed_early);
     free(c->table);
     free(c->ltable);
     free(c->issuers);
@@ -671,6 +670,7 @@ static void step_begin(vl_core *c, uint64_t now_ms)
     c->batch_count = 0;
     memset(c->batch_index, 0, 2u * VL_MAX_BATCH_ORDERS * sizeof *c->batch_index);
     c->formed_count = 0;
+    c->formed_early = 0;
     c->acct_req_count = 0;
     c->drain_head = 0;
     c->drain_count = 0;
@@ -691,6 +691,7 @@ static void step_end(vl_core *c)
     for (uint32_t i = 0; i < c->formed_count; i++)
         free((void *)c->formed[i].ptr);
     c->formed_count = 0;
+    c->formed_early = 0;
 }
 
 /* Decode a peer's message into c->msg and note that the peer was heard;

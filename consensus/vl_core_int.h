@@ -226,7 +226,7 @@ struct vl_core {
     uint16_t *batch_index; /* open addressing, 2 * VL_MAX_BATCH_ORDERS */
     vl_peer_step peers[VL_MAX_NODES];
     vl_bytes *formed; /* certificates formed this step (owned ptrs) */
-    bool *formed_early; /* per formed certificate: no own vote of this step (note 24) */
+    uint32_t formed_early; /* the first formed_early carry no own vote of this step (note 24) */
     uint32_t formed_count;
     uint32_t formed_cap;
     uint8_t acct_reqs[VL_ACCOUNT_REQS_MAX][32];

@@ -686,20 +686,6 @@ static void rec_early(void *ctx, const vl_output *items, size_t n)
     }
 }
 
-/* How many of the outputs in ob are of message type `type` to (kind, to). */
-static uint32_t count_type(const vl_outbox *ob, uint8_t kind, uint64_t to, uint8_t type)
-{
-    uint32_t n = 0;
-    for (size_t i = 0; i < ob->count; i++) {
-        uint8_t t = 0;
-        const vl_output *o = &ob->items[i];
-        if (o->kind == kind && (kind != VL_OUT_CLIENT || o->client == to) &&
-            vl_peek_type(o->data, o->len, &t) == VL_OK && t == type)
-            n++;
-    }
-    return n;
-}
-
 /* The certificate of the CERT reply to `client` in ob, checked to verify
  * against the genesis and to certify `o` ({NULL, 0} if none). */
 static h_buf early_cert(h_net *h, const vl_outbox *ob, uint64_t client, const vl_order *o,
@@ -762,10 +748,10 @@ static void test_cert_before_commit(void)
      * through the hook, once, and not again after the commit. */
     CHECK_ERR(h_feed_votes(h, h->voter[2], &b, 1), VL_OK);
     CHECK(rec.calls == 1);
-    CHECK(count_type(&rec.got, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 1);
-    CHECK(count_type(&rec.got, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 1);
-    CHECK(count_type(&h->out, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 0);
-    CHECK(count_type(&h->out, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 0);
+    CHECK(h_count_in(&rec.got, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 1);
+    CHECK(h_count_in(&rec.got, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 1);
+    CHECK(h_count(h, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 0);
+    CHECK(h_count(h, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 0);
     h_buf cert = early_cert(h, &rec.got, 41, b, __LINE__);
     uint8_t rid[32];
     h_order_account(b, rid);
@@ -817,8 +803,8 @@ static void test_own_vote_waits_for_commit(void)
     };
     CHECK_ERR(h_step(h, in, 3), VL_OK);
     CHECK(rec.got.count == 0);
-    CHECK(count_type(&h->out, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 1);
-    CHECK(count_type(&h->out, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 1);
+    CHECK(h_count(h, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 1);
+    CHECK(h_count(h, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 1);
     h_buf cert = early_cert(h, &h->out, 41, b, __LINE__);
     h_buf_free(&cert);
     h_buf_free(&sub);
@@ -849,7 +835,7 @@ static void test_early_cert_survives_failed_commit(void)
         {.kind = VL_IN_PEER, .peer = h->voter[3], .data = big.msg.data, .len = big.msg.len},
     };
     step_fails_to_grow(h, in, 2);
-    CHECK(count_type(&h->out, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 0);
+    CHECK(h_count(h, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 0);
     /* The client has a certificate anyone can verify... */
     h_buf cert = early_cert(h, &rec.got, 41, b, __LINE__);
     /* ...while this node applied nothing and still holds its lock. */

@@ -767,9 +767,14 @@ uint32_t h_bits(uint32_t m)
 
 size_t h_count(h_net *h, uint8_t kind, uint64_t to, uint8_t type)
 {
+    return h_count_in(&h->out, kind, to, type);
+}
+
+size_t h_count_in(const vl_outbox *ob, uint8_t kind, uint64_t to, uint8_t type)
+{
     size_t n = 0;
-    for (size_t i = 0; i < h->out.count; i++) {
-        const vl_output *o = &h->out.items[i];
+    for (size_t i = 0; i < ob->count; i++) {
+        const vl_output *o = &ob->items[i];
         uint8_t t = 0;
         if (h_out_matches(o, kind, to) && vl_peek_type(o->data, o->len, &t) == VL_OK &&
             t == type) {

@@ -192,6 +192,8 @@ size_t h_out_count(const h_net *h);
 vl_msg *h_find(h_net *h, uint8_t kind, uint64_t to, uint8_t type);
 /* How many outputs of the last step decode as `type` to (kind, to). */
 size_t h_count(h_net *h, uint8_t kind, uint64_t to, uint8_t type);
+/* The same in any outbox (the outputs a send_early hook kept, say). */
+size_t h_count_in(const vl_outbox *ob, uint8_t kind, uint64_t to, uint8_t type);
 
 /* The peers (bit 1 << genesis index) that the last step sent a
  * VOTE_REQUEST naming o. */
