@@ -308,7 +308,9 @@
  *     voter's always; a coordinator's whose own vote came last) waits for
  *     the commit like everything else (c->own_voting).  Nothing else the
  *     step staged leaves early: answers to voters and vote requests sign
- *     or depend on this step's writes.
+ *     or depend on this step's writes.  Counted in c->certs_early, outside
+ *     c->mem (they left even when the commit then fails): vl_core_stats
+ *     certs_early, voucher_certificates_sent_before_commit_total.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -790,6 +792,7 @@ static vl_err early_release(vl_core *c)
         return VL_OK;
     if (c->cfg.send_early != NULL) {
         c->cfg.send_early(c->cfg.before_commit_ctx, c->early.items, c->early.count);
+        c->certs_early += c->formed_early;
         vl_outbox_clear(&c->early);
         return VL_OK;
     }
@@ -1135,6 +1138,7 @@ void vl_core_get_stats(vl_core *c, vl_core_stats *st)
     st->votes_widened = c->mem.votes_widened;
     st->certs_applied = c->mem.certs_applied;
     st->certs_formed = c->mem.certs_formed;
+    st->certs_early = c->certs_early;
     vl_store_usage(&c->st, &st->map_used_bytes, &st->map_size_bytes);
 }
 

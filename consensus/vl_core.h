@@ -204,6 +204,9 @@ typedef struct {
     uint64_t votes_sent;     /* orders voted on (leaves signed) */
     uint64_t certs_applied;  /* certificates applied */
     uint64_t certs_formed;   /* certificates this node coordinated */
+    uint64_t certs_early;    /* of those, the ones handed to send_early before their step's
+                              * commit (vl_core.c note 24); counts also a certificate whose
+                              * step then failed to commit, so it may exceed certs_formed */
     uint64_t sync_skipped;   /* peers' log entries passed by summary (held already) */
     uint64_t sync_pulled;    /* peers' log entries pulled whole (and applied or held) */
     uint64_t votes_widened;  /* new orders this node asked of voters beyond its first q - 1 */

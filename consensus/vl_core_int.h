@@ -255,6 +255,8 @@ struct vl_core {
     uint64_t refuse_retry_ms; /* next write attempt while refusing */
     uint64_t steps_refused;   /* steps answered by a read-only pass */
     uint64_t reopens;         /* environment reopened after MDB_PANIC */
+    uint64_t certs_early;     /* certificates handed to send_early (note 24); outside mem:
+                               * they left, whatever became of their step's commit */
     /* growable encode buffer */
     uint8_t *buf;
     size_t buf_cap;

@@ -206,6 +206,10 @@ static void format_counters(writer *w, const vl_metrics_snapshot *s)
            s->peer_messages);
     metric(w, "certificates_formed_total", "counter",
            "Certificates this node formed as coordinator.", s->certs_formed);
+    metric(w, "certificates_sent_before_commit_total", "counter",
+           "Formed certificates whose replies left before their step's commit (all votes "
+           "durable already).",
+           s->certs_early);
     metric(w, "certificates_applied_total", "counter", "Certificates applied to the state.",
            s->certs_applied);
     metric(w, "votes_sent_total", "counter", "Orders this node voted on.", s->votes_sent);

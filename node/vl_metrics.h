@@ -54,6 +54,7 @@ typedef struct {
     uint64_t client_requests;   /* client requests passed to the core */
     uint64_t peer_messages;     /* peer messages passed to the core */
     uint64_t certs_formed;      /* certificates this node coordinated */
+    uint64_t certs_early;       /* of those, sent before their step's commit */
     uint64_t certs_applied;
     uint64_t votes_sent;
     uint64_t bad_inputs;        /* malformed or invalid inputs (core) */

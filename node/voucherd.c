@@ -594,6 +594,7 @@ static void metrics_publish(vl_daemon *d)
     s->client_requests = ns->client_in;
     s->peer_messages = ns->peer_in;
     s->certs_formed = st.certs_formed;
+    s->certs_early = st.certs_early;
     s->certs_applied = st.certs_applied;
     s->votes_sent = st.votes_sent;
     s->bad_inputs = st.bad_inputs;

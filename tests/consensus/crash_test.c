@@ -658,6 +658,15 @@ static void test_locked(void)
 
 /* ---- certificates before the commit (vl_core.c note 24) ------------------------------ */
 
+/* The core's counters of formed and early certificates. */
+static void early_counts(h_net *h, uint64_t *formed, uint64_t *early)
+{
+    vl_core_stats st;
+    vl_core_get_stats(h->core, &st);
+    *formed = st.certs_formed;
+    *early = st.certs_early;
+}
+
 /* What the send_early hook saw: copies of the outputs, and when. */
 typedef struct {
     vl_outbox got;
@@ -746,7 +755,11 @@ static void test_cert_before_commit(void)
     h_net *h = early_setup(&rec, &first, &b);
     /* The third vote forms the certificate: its reply and broadcast go
      * through the hook, once, and not again after the commit. */
+    uint64_t f0, e0, f1, e1;
+    early_counts(h, &f0, &e0);
     CHECK_ERR(h_feed_votes(h, h->voter[2], &b, 1), VL_OK);
+    early_counts(h, &f1, &e1);
+    CHECK(f1 == f0 + 1 && e1 == e0 + 1); /* voucher_certificates_sent_before_commit_total */
     CHECK(rec.calls == 1);
     CHECK(h_count_in(&rec.got, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 1);
     CHECK(h_count_in(&rec.got, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 1);
@@ -777,6 +790,9 @@ static void test_own_vote_waits_for_commit(void)
     vl_order *first = h_issue(h, 0, 0, 1, 4, FACE_FEN, 0);
     CHECK_ERR(h_client(h, 40, VL_REQ_SUBMIT, first, NULL, 0, 0), VL_OK);
     CHECK(rec.got.count == 0);
+    uint64_t formed, early;
+    early_counts(h, &formed, &early);
+    CHECK(formed >= 1 && early == 0);
     CHECK(h_find(h, VL_OUT_CLIENT, 40, VL_MSG_CLIENT_REPLY) != NULL);
     CHECK(h->msg.reply_kind == VL_REPLY_CERT);
     vl_outbox_free(&rec.got);
@@ -801,7 +817,11 @@ static void test_own_vote_waits_for_commit(void)
         {.kind = VL_IN_PEER, .peer = h->voter[1], .data = v1.data, .len = v1.len},
         {.kind = VL_IN_PEER, .peer = h->voter[2], .data = v2.data, .len = v2.len},
     };
+    uint64_t f0, e0;
+    early_counts(h, &f0, &e0);
     CHECK_ERR(h_step(h, in, 3), VL_OK);
+    early_counts(h, &formed, &early);
+    CHECK(formed == f0 + 1 && early == e0);
     CHECK(rec.got.count == 0);
     CHECK(h_count(h, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 1);
     CHECK(h_count(h, VL_OUT_BROADCAST, 0, VL_MSG_CERTS) == 1);
@@ -834,7 +854,12 @@ static void test_early_cert_survives_failed_commit(void)
         {.kind = VL_IN_PEER, .peer = h->voter[2], .data = v2.data, .len = v2.len},
         {.kind = VL_IN_PEER, .peer = h->voter[3], .data = big.msg.data, .len = big.msg.len},
     };
+    uint64_t f0, e0, f1, e1;
+    early_counts(h, &f0, &e0);
     step_fails_to_grow(h, in, 2);
+    /* It left: counted as early, not as formed (the step did not commit). */
+    early_counts(h, &f1, &e1);
+    CHECK(f1 == f0 && e1 == e0 + 1);
     CHECK(h_count(h, VL_OUT_CLIENT, 41, VL_MSG_CLIENT_REPLY) == 0);
     /* The client has a certificate anyone can verify... */
     h_buf cert = early_cert(h, &rec.got, 41, b, __LINE__);
