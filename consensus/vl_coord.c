@@ -322,6 +322,15 @@ static vl_err fail(vl_core *c, vl_coord *e)
                             "another order signed for this slot holds votes; the pair is the proof",
                             VL_EVIDENCE_ORDER, (vl_bytes){e->conflict, e->conflict_len});
     vl_err code = e->reject_code != 0 ? (vl_err)e->reject_code : VL_ERR_QUORUM;
+    if (e->reject_code == 0 && e->observing != 0) { /* note 25 */
+        char text[VL_MAX_ERROR_MSG_LEN + 1];
+        snprintf(text, sizeof text,
+                 "no quorum: %u of the %u voters run as observers and refuse to vote (a voter "
+                 "restored from a backup, or started as an observer); a certificate needs %u "
+                 "votes. The same order may succeed once an operator brings a voter back",
+                 popcount64(e->observing), popcount64(c->voter_mask), c->quorum);
+        return finish_entry(c, e, code, text, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
+    }
     return finish_entry(c, e, code, NULL, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
 }
 
@@ -363,7 +372,9 @@ static void refuse(vl_coord *e, uint16_t voter, uint16_t code)
     if ((e->voted & VL_BIT(voter)) != 0)
         return; /* a vote is never taken back */
     e->refused |= VL_BIT(voter);
-    if (code != 0)
+    if (code == VL_ERR_NOT_VOTER) /* about the voter, not the order (note 25) */
+        e->observing |= VL_BIT(voter);
+    else if (code != 0)
         e->reject_code = code;
 }
 
@@ -619,6 +630,7 @@ vl_err vl_coord_add_vote(vl_core *c, const uint8_t leaf[32], uint16_t voter, uin
     e->votes[voter] = v;
     e->voted |= VL_BIT(voter);
     e->refused &= ~VL_BIT(voter);
+    e->observing &= ~VL_BIT(voter);
     return settle(c, e);
 }
 
@@ -633,6 +645,7 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
         return VL_OK;
     }
     c->mem.vote_wait_ms[peer] = 0; /* a signed vote: not slow (vl_core.c note 21) */
+    c->mem.observing &= ~VL_BIT(peer); /* it votes again (note 25) */
     for (uint32_t i = 0; i < n; i++) {
         c->want[i] = vl_coord_tracks(c, m->leaves[i], peer) ? 1u : 0u;
         wanted += c->want[i];
@@ -729,6 +742,8 @@ static vl_err on_answer(vl_core *c, uint16_t peer, const vl_answer *a)
          * VL_OK, pass through; anything else reads as "no quorum". */
         refuse(e, peer, a->code != VL_OK && vl_err_known(a->code) ? a->code
                                                                  : (uint16_t)VL_ERR_QUORUM);
+        if (a->code == VL_ERR_NOT_VOTER)
+            c->mem.observing |= VL_BIT(peer); /* note 25 */
         return settle(c, e);
     }
 }
@@ -833,6 +848,7 @@ static vl_err rerequest(vl_core *c, vl_coord *e)
         return VL_OK;
     e->requested_ms = c->now_ms;
     e->refused &= ~VL_BIT(c->self); /* our own state may have moved on */
+    e->observing &= ~VL_BIT(c->self);
     memset(e->behind, 0, sizeof e->behind);
     VL_TRY(request_all(c, e));
     return settle(c, e);

@@ -205,7 +205,8 @@
  *     in meta and served by GET_CHECKPOINT.
  *
  * 18. STATUS flags: VOTER; IN_QUORUM when this node heard from at least
- *     quorum voters (itself included) within 3 sync intervals; FORK when
+ *     quorum voters (itself included) within 3 sync intervals, not counting
+ *     those known to run as observers (note 25); FORK when
  *     `forks` is not empty; SYNCING when a peer reported a log head at or
  *     past our cursor into its log; READ_ONLY while the node refuses
  *     writes for lack of space (note 20).
@@ -311,6 +312,20 @@
  *     or depend on this step's writes.  Counted in c->certs_early, outside
  *     c->mem (they left even when the commit then fails): vl_core_stats
  *     certs_early, voucher_certificates_sent_before_commit_total.
+ * 25. A genesis voter that runs as an observer (restored from a backup, the
+ *     sticky meta flag; or force_observer) answers every vote request
+ *     REJECTED NOT_VOTER (note 13).  That says nothing about the order, so
+ *     it never becomes the client's error code: refuse() keeps it apart
+ *     (e->observing), and when quorum becomes impossible the client gets
+ *     VL_ERR_QUORUM with a text that counts the voters running as
+ *     observers (before, the last such refusal reached the client as
+ *     NOT_VOTER, an undocumented code that read as a final refusal).  The
+ *     coordinator also remembers such peers (c->mem.observing, cleared when
+ *     one votes again) and vl_voters_heard leaves them out, so STATUS's
+ *     IN_QUORUM and /healthz stop claiming a quorum that cannot vote.  It
+ *     learns it when it asks them for a vote; a node that runs as an
+ *     observer although the genesis lists it as a voter says so itself
+ *     (voucher_genesis_voter 1 with voucher_voter 0, node/vl_metrics.c).
  */
 #include <assert.h>
 #include <stdio.h>

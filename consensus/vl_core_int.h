@@ -114,6 +114,7 @@ typedef struct vl_coord {
     uint64_t requested_ms;
     uint64_t voted;   /* voter bitmap: votes held */
     uint64_t refused; /* voter bitmap: REJECTED or CONFLICT */
+    uint64_t observing; /* voter bitmap: of refused, those that answered NOT_VOTER (note 25) */
     uint64_t unknown; /* voter bitmap: BEHIND at 0 for a seq-0 order (account unknown) */
     uint16_t reject_code;
     uint8_t *conflict; /* evidence order (owned), verified */
@@ -170,6 +171,9 @@ typedef struct {
      * wait behind (a voter never asked would look slow). */
     uint64_t vote_wait_ms[VL_MAX_NODES];
     uint64_t vote_probe_ms[VL_MAX_NODES];
+    /* genesis voters that answered a vote request NOT_VOTER since they
+     * last voted: they run as observers (vl_core.c note 25) */
+    uint64_t observing;
 } vl_core_mem;
 
 typedef struct {

@@ -275,6 +275,10 @@ static void format_gauges(writer *w, const vl_metrics_snapshot *s)
            s->peers_connected);
     metric(w, "quorum", "gauge", "Voters a certificate needs (genesis).", s->quorum);
     metric(w, "voter", "gauge", "1 if this node votes.", (f & VL_STATUS_VOTER) != 0);
+    metric(w, "genesis_voter", "gauge",
+           "1 if the genesis lists this node as a voter (with voucher_voter 0: it runs as an "
+           "observer, and the network tolerates one crash less).",
+           s->genesis_voter);
     metric(w, "quorum_reachable", "gauge", "1 if this node heard from a quorum of voters.",
            (f & VL_STATUS_IN_QUORUM) != 0);
     metric(w, "read_only", "gauge", "1 while the node refuses writes for lack of space.",

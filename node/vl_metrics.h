@@ -86,6 +86,7 @@ typedef struct {
     uint64_t map_size_bytes;    /* LMDB map size */
     uint64_t map_used_bytes;    /* LMDB pages in use */
     uint32_t quorum;            /* voters a certificate needs (genesis) */
+    bool genesis_voter;         /* the genesis lists this node as a voter */
     uint8_t status_flags;       /* VL_STATUS_* (vl_wire.h) */
     uint16_t write_refused;     /* 0, VL_ERR_DISK_FULL or VL_ERR_MAP_FULL */
     bool started;               /* a step has run: the flags mean something */

@@ -16,6 +16,10 @@
  *  e. a certificate whose order signature bytes were replaced after the
  *     votes (garbage, or other valid signatures) is refused: bad input, no
  *     state change.  The vote leaf binds the bytes.
+ *  f. two voters run as observers (a restored backup) and answer NOT_VOTER:
+ *     the client gets QUORUM with a text that counts them, never NOT_VOTER
+ *     (vl_core.c note 25); STATUS stops claiming IN_QUORUM although both are
+ *     heard, and claims it again once one of them votes.
  *
  * The node under test is voter 0 of a 4-voter network (f=1, q=3, one
  * observer); the test plays the other voters and the clients. */
@@ -551,6 +555,63 @@ static void test_swapped_signatures_refused(void)
     h_free(&h);
 }
 
+/* ---- f. voters that run as observers ----------------------------------------------- */
+
+static bool in_quorum(h_net *h)
+{
+    h_snap s;
+    h_snapshot(h, &s);
+    return (s.stats.status.flags & VL_STATUS_IN_QUORUM) != 0;
+}
+
+static void test_observers_refuse(void)
+{
+    TEST_BEGIN("two voters run as observers: the client gets QUORUM, counted, not NOT_VOTER; "
+               "IN_QUORUM falls, and comes back when one votes again");
+    h_net *h = setup(0);
+    vl_order *r = h_redeem(h, 0, 1, 0, 0, 100, 0);
+    vl_order *idle = h_redeem(h, 0, 2, 0, 0, 100, 0); /* never submitted */
+    uint32_t want = rotation(h, r, 0);
+    uint16_t p[2], third;
+    split_voters(want, others(h) & ~want, p, &third);
+    /* Every voter heard from (an answer about an order nobody tracks). */
+    answer(h, p[0], idle, VL_ANSWER_REJECTED, VL_ERR_OVERSPEND, NULL);
+    answer(h, p[1], idle, VL_ANSWER_REJECTED, VL_ERR_OVERSPEND, NULL);
+    answer(h, third, idle, VL_ANSWER_REJECTED, VL_ERR_OVERSPEND, NULL);
+    CHECK(in_quorum(h));
+    submit(h, 7, r);
+    EXPECT_ASKED(h, r, want);
+    answer(h, p[0], r, VL_ANSWER_REJECTED, VL_ERR_NOT_VOTER, NULL);
+    EXPECT_ASKED(h, r, bit(third)); /* the remaining voter, as for any refusal */
+    EXPECT_NO_REPLY(h, 7);
+    answer(h, p[1], r, VL_ANSWER_REJECTED, VL_ERR_NOT_VOTER, NULL);
+    /* Two of four voters left: quorum 3 is out of reach. */
+    vl_msg *m = h_find(h, VL_OUT_CLIENT, 7, VL_MSG_CLIENT_REPLY);
+    CHECK(m != NULL && m->reply_kind == VL_REPLY_ERROR);
+    if (m != NULL && m->reply_kind == VL_REPLY_ERROR) {
+        CHECK_ERR(m->code, VL_ERR_QUORUM);
+        const char *want_text = "2 of the 4 voters run as observers";
+        bool says = m->text.len > 0 &&
+                    memmem(m->text.ptr, m->text.len, want_text, strlen(want_text)) != NULL;
+        CHECK(says);
+        if (!says) {
+            fprintf(stderr, "    text: %.*s\n", (int)m->text.len, (const char *)m->text.ptr);
+        }
+    }
+    /* Heard, but they do not vote: no quorum to claim. */
+    CHECK(!in_quorum(h));
+    /* p[0] votes again (moved back with a cold backup, say). */
+    vl_order *r2 = h_redeem(h, 0, 3, 0, 0, 100, 0);
+    submit(h, 8, r2);
+    vote(h, p[0], r2);
+    vote(h, third, r2);
+    CHECK(in_quorum(h));
+    free(r2);
+    free(idle);
+    free(r);
+    h_free(&h);
+}
+
 int main(void)
 {
     test_asks_quorum();
@@ -559,5 +620,6 @@ int main(void)
     test_silent_asked_voter();
     test_unasked_applies_vouched();
     test_swapped_signatures_refused();
+    test_observers_refuse();
     VL_TEST_END();
 }
