@@ -122,6 +122,7 @@ typedef struct {
     vl_sigcache *cache;  /* may be NULL */
     bool verified_any;   /* some object was verified */
     vl_err first_fail;   /* first verification failure, VL_OK if none */
+    char unsigned_slots[64]; /* an order's empty signature slots ("holder, provider"), if any */
 } vl_insp;
 
 /* Any wire object as JSON: dispatch on its type byte.  NULL with *rc set

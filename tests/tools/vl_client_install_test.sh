@@ -32,7 +32,9 @@ fi
 
 for f in bin/voucherctl bin/voucher-bench lib/libvl_client.a lib/libvl_wire.a \
     lib/pkgconfig/voucher-ledger.pc include/voucher-ledger/vl_client.h \
-    include/voucher-ledger/vl_orderkit.h include/voucher-ledger/vl_keyfile.h; do
+    include/voucher-ledger/vl_orderkit.h include/voucher-ledger/vl_keyfile.h \
+    share/doc/voucher-ledger/operations.md share/doc/voucher-ledger/clients.md \
+    share/doc/voucher-ledger/prometheus-alerts.yml; do
     if [ -e "$prefix/$f" ]; then pass; else fail "not installed: $f"; fi
 done
 

@@ -342,11 +342,22 @@ run build-redeem "${build[@]}" --json
 expect_rc build-redeem 0
 expect_json build-redeem 'd["order"]["sigs"][0] == "0" * 128' True
 run inspect-unsigned inspect "$dir/u.bin" --genesis "$dir/genesis.json" --json
-expect_rc inspect-unsigned 1
+expect_rc inspect-unsigned 1 # it does not verify; it says why: both slots empty
+expect_json inspect-unsigned 'd["verified"]["error"], d["verified"]["message"]' \
+    "('UNSIGNED', 'not signed yet: empty signature slot(s): holder, provider')"
+if grep -q "not signed yet: empty signature slot(s): holder, provider" "$dir/inspect-unsigned.err"; then
+    pass
+else
+    fail "inspect-unsigned: stderr does not name the empty slots: $(cat "$dir/inspect-unsigned.err")"
+fi
 run sign-holder sign --genesis "$dir/genesis.json" --key "$dir/holder.key" --slot holder \
     --in "$dir/u.bin" --out "$dir/h.bin" --json
 expect_rc sign-holder 0
 expect_json sign-holder 'd["complete"], d["reused_recorded_signature"]' "(False, False)"
+run inspect-half inspect "$dir/h.bin" --genesis "$dir/genesis.json" --json
+expect_rc inspect-half 1
+expect_json inspect-half 'd["verified"]["error"], d["verified"]["message"]' \
+    "('UNSIGNED', 'not signed yet: empty signature slot(s): provider')"
 run sign-provider sign --genesis "$dir/genesis.json" --key "$dir/p1.key" --slot provider \
     --in "$dir/h.bin" --out "$dir/hp.bin" --json
 expect_rc sign-provider 0
