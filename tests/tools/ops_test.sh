@@ -18,7 +18,14 @@
 #  c. the bench's every certificate is on every node (verified_on_all_nodes)
 #     and all four nodes end with the same log length and state digest; the
 #     bench is stopped with SIGINT once a and b are done (it would run on
-#     for up to 100 s otherwise), and reports and verifies what it sent.
+#     for up to 100 s otherwise), and reports and verifies what it sent;
+#  d. a second voter runs as an observer: node4 restarted on its data with
+#     "observer": true.  Two of four voters are left and quorum is 3: a
+#     redemption gets NO_QUORUM (exit 1) with a message that counts the two
+#     observers, not NOT_VOTER; node1 (which asked them) stops reporting
+#     in_quorum and its /healthz turns 503; node4's /metrics shows
+#     voucher_genesis_voter 1 with voucher_voter 0 (consensus/vl_core.c
+#     note 25).
 # Every process started is killed on exit; every wait is bounded; no timing
 # assertions.  Prints "N passed, N failed".
 set -u
@@ -195,11 +202,51 @@ run log 30 log --devnet "$dir" --node "$ep1" --from "$from" --max 1000 --json
 check "node1's log from entry $from on: $(py "$work/log.out" 'len(d["entries"])') certificates, none signed by node3" \
   [ "$(py "$work/log.out" 'len(d["entries"]) >= 3 and not any("node3" in e["certificate"]["voters"] for e in d["entries"])')" = True ]
 
-kill -TERM "$pid2" "$pid3"
+# ---- d. a second voter runs as an observer: no quorum, and every signal says so ----------------
+
+metrics4=$(dn 'd["nodes"][3]["metrics_url"]')
+metrics1=$(dn 'd["nodes"][0]["metrics_url"]')
+kill -TERM "$pid4"
+check "node4 stopped (SIGTERM)" gone "$pid4"
+set_config "$cfg4" observer true
+"$voucherd" --config "$cfg4" >>"$log4" 2>&1 &
+pid4=$!
+echo "$pid4" >>"$work/pids"
+check "node4 restarted on its data with \"observer\": true reports role observer" \
+  wait_status 60 'd["nodes"][3]["role"] == "observer" and "voter" not in d["nodes"][3]["status"]["flags"]'
+# prom URL NAME: the value of an unlabelled sample of /metrics.
+prom() {
+  python3 - "$1" "$2" <<'PY' 2>/dev/null
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+print(next(l.split()[1] for l in text.splitlines() if l.split(" ")[0] == sys.argv[2]))
+PY
+}
+check "node4's /metrics: voucher_genesis_voter 1, voucher_voter 0 (a demoted voter, alertable)" \
+  [ "$(prom "$metrics4" voucher_genesis_voter) $(prom "$metrics4" voucher_voter)" = "1 0" ]
+check "node1's /metrics: voucher_genesis_voter 1, voucher_voter 1" \
+  [ "$(prom "$metrics1" voucher_genesis_voter) $(prom "$metrics1" voucher_voter)" = "1 1" ]
+run noquorum 30 redeem --devnet "$dir" --node "$ep1" --voucher "$vb" --amount-fen 1000 \
+  --holder-key "$k2" --provider-key "$prov" --json
+check "a redemption with 2 of 4 voters voting: exit 1" [ "$rc" -eq 1 ]
+check "... NO_QUORUM (detail QUORUM), not NOT_VOTER" \
+  [ "$(py "$work/noquorum.out" 'd["error"]["code"], d["error"]["detail"]')" = "('NO_QUORUM', 'QUORUM')" ]
+check "... its message counts the voters running as observers" \
+  has noquorum.out '2 of the 4 voters run as observers'
+[ "$rc" -eq 1 ] || head -c 600 "$work/noquorum.out"
+check "node1 no longer reports in_quorum (node3 and node4 refused it a vote)" \
+  wait_status 20 '"in_quorum" not in d["nodes"][0]["status"]["flags"]'
+health1=$(python3 -c 'import sys, urllib.request, urllib.error
+try: r = urllib.request.urlopen(sys.argv[1], timeout=5); print(r.status)
+except urllib.error.HTTPError as e: print(e.code)' "${metrics1%/metrics}/healthz" 2>/dev/null)
+check "node1's /healthz: 503 ($health1)" [ "$health1" = 503 ]
+
+kill -TERM "$pid2" "$pid3" "$pid4"
 run down 60 devnet down --dir "$dir"
 check "devnet down: exit 0" [ "$rc" -eq 0 ]
 check "the restarted node2 and node3 stopped" gone "$pid2"
 gone "$pid3"
+gone "$pid4"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
