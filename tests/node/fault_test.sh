@@ -157,8 +157,9 @@ check "an order sent to node4 first is certified through another node (same byte
   drv kill-coord "$work/acks.kill" 34 3
 wait_for 20 exited 4
 wait "${node_pid[4]}" 2>/dev/null; rc=$?
-check "node4 died of SIGKILL after sending its vote requests" \
-  [ "$rc" -eq 137 ] && grep -q 'event=test_kill vote_requests=' "$work/node4.log"
+all_of_1() { \
+  [ "$rc" -eq 137 ] && grep -q 'event=test_kill vote_requests=' "$work/node4.log"; }
+check "node4 died of SIGKILL after sending its vote requests" all_of_1
 check "node4 restarts" restart_node 4
 check "node4 catches up: every acknowledged certificate on every node, one digest" check_all
 

@@ -262,8 +262,9 @@ for badval in '127.0.0.1' '127.0.0.1:0' '127.0.0.1:65536' 'localhost:9100' ':910
     '127.0.0.1:91x' '[::1]9100' 'tcp://127.0.0.1:9100'; do
   sed "s|\"metrics_bind\": \"[^\"]*\"|\"metrics_bind\": \"$badval\"|" "$work/node1.json" >"$work/bad.json"
   out=$("$voucherd" --config "$work/bad.json" --check 2>&1); rc=$?
-  check "metrics_bind \"$badval\" is refused, naming the member" \
-    [ $rc -eq 1 ] && [[ $out == *'"metrics_bind"'* ]]
+  all_of_1() { \
+    [ $rc -eq 1 ] && [[ $out == *'"metrics_bind"'* ]]; }
+  check "metrics_bind \"$badval\" is refused, naming the member" all_of_1
 done
 sed 's|"metrics_bind": "[^"]*"|"metrics_bind": ""|' "$work/node1.json" >"$work/off.json"
 "$voucherd" --config "$work/off.json" --check >/dev/null 2>&1

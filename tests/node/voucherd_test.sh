@@ -47,23 +47,28 @@ out=$("$voucherd" --config "$work/node1.json" --check 2>&1)
 check "--check accepts a valid configuration" [ $? -eq 0 ]
 sed 's/"log_level"/"bogus_key": 1, "log_level"/' "$work/node1.json" >"$work/bad1.json"
 out=$("$voucherd" --config "$work/bad1.json" --check 2>&1); rc=$?
-check "--check refuses an unknown member, naming it" [ $rc -eq 1 ] && [[ $out == *bogus_key* ]]
+all_of_1() { [ $rc -eq 1 ] && [[ $out == *bogus_key* ]]; }
+check "--check refuses an unknown member, naming it" all_of_1
 cp "$work/node1.key" "$work/loose.key"; chmod 644 "$work/loose.key"
 sed 's/"node1.key"/"loose.key"/' "$work/node1.json" >"$work/bad2.json"
 out=$("$voucherd" --config "$work/bad2.json" --check 2>&1); rc=$?
-check "--check refuses a group/other-readable key file" [ $rc -eq 1 ] && [[ $out == *readable* ]]
+all_of_2() { [ $rc -eq 1 ] && [[ $out == *readable* ]]; }
+check "--check refuses a group/other-readable key file" all_of_2
 sed 's/"node1.key"/"node2.key"/' "$work/node1.json" >"$work/bad3.json"
 out=$("$voucherd" --config "$work/bad3.json" --check 2>&1); rc=$?
-check "--check refuses another node's key" [ $rc -eq 1 ] && [[ $out == *"not the genesis"* ]]
+all_of_3() { [ $rc -eq 1 ] && [[ $out == *"not the genesis"* ]]; }
+check "--check refuses another node's key" all_of_3
 sed 's/"log_level"/"verify_threads": 65, "log_level"/' "$work/node1.json" >"$work/bad4.json"
 out=$("$voucherd" --config "$work/bad4.json" --check 2>&1); rc=$?
-check "--check refuses verify_threads 65, naming it and its range" \
-  [ $rc -eq 1 ] && [[ $out == *verify_threads*0..64* ]]
+all_of_4() { \
+  [ $rc -eq 1 ] && [[ $out == *verify_threads*0..64* ]]; }
+check "--check refuses verify_threads 65, naming it and its range" all_of_4
 sed 's/"log_level"/"verify_threads": 4, "log_level"/' "$work/node1.json" >"$work/vt4.json"
 out=$("$voucherd" --config "$work/vt4.json" --check 2>&1)
 check "--check accepts verify_threads 4" [ $? -eq 0 ]
 out=$("$voucherd" --config "$work/node1.json" 2>&1); rc=$?
-check "a second voucherd on a data directory in use exits 1" [ $rc -eq 1 ] && [[ $out == *"in use"* || $out == *locked* ]]
+all_of_5() { [ $rc -eq 1 ] && [[ $out == *"in use"* || $out == *locked* ]]; }
+check "a second voucherd on a data directory in use exits 1" all_of_5
 
 # ---- clients, peers, ZAP ------------------------------------------------------------------
 
@@ -107,8 +112,9 @@ done
   --issuer "shanghai,310000,$work/shanghai.key,60000000000" --out "$work/genesis2.json" >/dev/null
 sed 's/"genesis.json"/"genesis2.json"/' "$work/node1.json" >"$work/other.json"
 out=$("$voucherd" --config "$work/other.json" 2>&1); rc=$?
-check "another network's data directory: exit 1, the reason logged" \
-  [ $rc -eq 1 ] && [[ $out == *"error=wrong_network"*"belongs to network"* ]]
+all_of_6() { \
+  [ $rc -eq 1 ] && [[ $out == *"error=wrong_network"*"belongs to network"* ]]; }
+check "another network's data directory: exit 1, the reason logged" all_of_6
 : >"$work/node1.log"
 start_node 1 VOUCHERD_TEST_ZAP_FAIL=1
 wait_for 30 ready_or_exited 1

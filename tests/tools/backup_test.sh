@@ -86,14 +86,17 @@ check "backup of node2 while it runs: exit 0" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || cat "$work/b2.err"
 check "... verified, its head printed (node2, entries, head hash, state digest, network id)" \
   [ "$(py "$work/b2.out" 'd["ok"], d["node_id"], d["node"], d["entries"] >= 5, len(d["head_hash"]), len(d["state_digest"]), d["network_id"], d["observer"]')" = "(True, 'node2', 1, True, 64, 64, '$netid', False)" ]
-check "... the copy is data.mdb alone, mode 0600, no lock file" \
-  [ "$(ls -A "$work/b2")" = "data.mdb" ] && [ "$(stat -c %a "$work/b2/data.mdb")" = 600 ]
+all_of_1() { \
+  [ "$(ls -A "$work/b2")" = "data.mdb" ] && [ "$(stat -c %a "$work/b2/data.mdb")" = 600 ]; }
+check "... the copy is data.mdb alone, mode 0600, no lock file" all_of_1
 run vb2 60 verify-log --data-dir "$work/b2" --genesis "$genesis" --json
-check "verify-log --data-dir BACKUP passes, same length and head" [ "$rc" -eq 0 ] && \
-  [ "$(py "$work/vb2.out" '(d["ok"], d["entries"], d["head_hash"])')" = "$(py "$work/b2.out" '(True, d["entries"], d["head_hash"])')" ]
+all_of_2() { [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/vb2.out" '(d["ok"], d["entries"], d["head_hash"])')" = "$(py "$work/b2.out" '(True, d["entries"], d["head_hash"])')" ]; }
+check "verify-log --data-dir BACKUP passes, same length and head" all_of_2
 run b4 60 backup --data-dir "$data4" --out "$work/b4" --genesis "$genesis"
-check "backup of node4 while it runs: exit 0, says it verified" [ "$rc" -eq 0 ] && \
-  has b4.out 'node4.*verified' && has b4.out 'state digest [0-9a-f]{64}'
+all_of_3() { [ "$rc" -eq 0 ] && \
+  has b4.out 'node4.*verified' && has b4.out 'state digest [0-9a-f]{64}'; }
+check "backup of node4 while it runs: exit 0, says it verified" all_of_3
 [ "$rc" -eq 0 ] || cat "$work/b4.err"
 check "the loop kept redeeming during the backups" grep -q ok "$work/loop.rc"
 
@@ -101,15 +104,19 @@ check "the loop kept redeeming during the backups" grep -q ok "$work/loop.rc"
 
 before=$(ls -A "$work/b2"; sha256sum "$work/b2/data.mdb")
 run again 30 backup --data-dir "$data2" --out "$work/b2" --genesis "$genesis"
-check "backup into a non-empty directory: exit 1, says so" [ "$rc" -eq 1 ] && has again.err 'not empty'
+all_of_4() { [ "$rc" -eq 1 ] && has again.err 'not empty'; }
+check "backup into a non-empty directory: exit 1, says so" all_of_4
 check "... and leaves it alone" [ "$(ls -A "$work/b2"; sha256sum "$work/b2/data.mdb")" = "$before" ]
 mkdir -p "$work/plain" && echo hello >"$work/plain/notes.txt"
 run plain 30 backup --data-dir "$work/plain" --out "$work/b-plain" --genesis "$genesis"
-check "backup of a directory that is not a node's data: exit 1, says so" [ "$rc" -eq 1 ] && \
-  has plain.err 'not a node data directory'
-check "... writes nothing there nor to --out" [ "$(ls -A "$work/plain")" = "notes.txt" ] && [ ! -e "$work/b-plain" ]
+all_of_5() { [ "$rc" -eq 1 ] && \
+  has plain.err 'not a node data directory'; }
+check "backup of a directory that is not a node's data: exit 1, says so" all_of_5
+all_of_6() { [ "$(ls -A "$work/plain")" = "notes.txt" ] && [ ! -e "$work/b-plain" ]; }
+check "... writes nothing there nor to --out" all_of_6
 run nogen 30 backup --data-dir "$data2" --out "$work/b-nogen"
-check "backup without --genesis: exit 2" [ "$rc" -eq 2 ] && [ ! -e "$work/b-nogen" ]
+all_of_7() { [ "$rc" -eq 2 ] && [ ! -e "$work/b-nogen" ]; }
+check "backup without --genesis: exit 2" all_of_7
 
 # the entry hash of node2's entry 1 is entry 2's prev_hash: flip a byte of it in a copy
 run log2 30 log --devnet "$dir" --node "$ep2" --from 2 --max 1 --json
@@ -130,13 +137,16 @@ PY
 )
 check "a copy of the backup with one bit of entry 2 flipped ($flipped place(s))" [ "${flipped:-0}" -ge 1 ]
 run vbad 30 verify-log --data-dir "$work/bad" --genesis "$genesis"
-check "... verify-log refuses it: exit 1, names entry 2" [ "$rc" -eq 1 ] && has vbad.err 'entry 2 fails'
+all_of_8() { [ "$rc" -eq 1 ] && has vbad.err 'entry 2 fails'; }
+check "... verify-log refuses it: exit 1, names entry 2" all_of_8
 run rbad 30 restore --backup "$work/bad" --data-dir "$work/restored-bad" --genesis "$genesis" --key "$dir/nodes/node2/node.key"
-check "... restore refuses it: exit 1, does not verify, no data directory made" [ "$rc" -eq 1 ] && \
-  has rbad.err 'does not verify' && [ ! -e "$work/restored-bad" ]
+all_of_9() { [ "$rc" -eq 1 ] && \
+  has rbad.err 'does not verify' && [ ! -e "$work/restored-bad" ]; }
+check "... restore refuses it: exit 1, does not verify, no data directory made" all_of_9
 run rkey 30 restore --backup "$work/b4" --data-dir "$work/restored-key" --genesis "$genesis" --key "$key3"
-check "restore of node4's backup with node3's key: exit 1, no data directory made" [ "$rc" -eq 1 ] && \
-  has rkey.err 'not the key of node4' && [ ! -e "$work/restored-key" ]
+all_of_10() { [ "$rc" -eq 1 ] && \
+  has rkey.err 'not the key of node4' && [ ! -e "$work/restored-key" ]; }
+check "restore of node4's backup with node3's key: exit 1, no data directory made" all_of_10
 
 # ---- node4 loses its data and comes back from its own backup, as an observer -----------------------------
 
@@ -144,11 +154,13 @@ kill -KILL "$pid4"
 for i in $(seq 1 50); do kill -0 "$pid4" 2>/dev/null || break; sleep 0.1; done
 rm -rf "$data4"
 run restore 60 restore --backup "$work/b4" --data-dir "$data4" --genesis "$genesis" --key "$key4" --json
-check "restore node4's own backup into its wiped data directory: exit 0, observer" [ "$rc" -eq 0 ] && \
-  [ "$(py "$work/restore.out" 'd["ok"], d["node_id"], d["role"], d["observer"]')" = "(True, 'node4', 'observer', True)" ]
+all_of_11() { [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/restore.out" 'd["ok"], d["node_id"], d["role"], d["observer"]')" = "(True, 'node4', 'observer', True)" ]; }
+check "restore node4's own backup into its wiped data directory: exit 0, observer" all_of_11
 [ "$rc" -eq 0 ] || cat "$work/restore.err"
 run restore2 30 restore --backup "$work/b4" --data-dir "$data4" --genesis "$genesis" --key "$key4"
-check "restore into a data directory that is not empty: exit 1" [ "$rc" -eq 1 ] && has restore2.err 'not empty'
+all_of_12() { [ "$rc" -eq 1 ] && has restore2.err 'not empty'; }
+check "restore into a data directory that is not empty: exit 1" all_of_12
 "$voucherd" --config "$cfg4" >>"$log4" 2>&1 &
 pid4b=$!
 echo "$pid4b" >>"$work/pids"

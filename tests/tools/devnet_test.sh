@@ -195,23 +195,28 @@ run issue 30 issue --devnet "$dir" --issuer-key "$dir/keys/chengdu.key" --holder
 check "issue --devnet: exit 0" [ "$rc" -eq 0 ]
 voucher=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vouchers"][0])' "$work/issue.out" 2>/dev/null)
 run query 30 query --devnet "$dir" --voucher "$voucher" --json
-check "query --devnet: the new voucher, verified" [ "$rc" -eq 0 ] && \
-  [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["account"]["remaining_fen"], all(c["verified"] for c in d["certificates"]))' "$work/query.out")" = "777700 True" ]
+all_of_1() { [ "$rc" -eq 0 ] && \
+  [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["account"]["remaining_fen"], all(c["verified"] for c in d["certificates"]))' "$work/query.out")" = "777700 True" ]; }
+check "query --devnet: the new voucher, verified" all_of_1
 ep2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["nodes"][1]["client_endpoint"])' "$dir/devnet.json")
 run status2 30 status --devnet "$dir" --node "$ep2" --json
 check "an explicit --node wins over --devnet" \
   [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["nodes"]), d["nodes"][0]["node_id"])' "$work/status2.out" 2>/dev/null)" = "1 node2" ]
 run status3 30 status --devnet "$dir" --genesis "$work/no-such-genesis.json"
-check "an explicit --genesis wins over --devnet" [ "$rc" -eq 1 ] && has status3.err 'no-such-genesis'
+all_of_2() { [ "$rc" -eq 1 ] && has status3.err 'no-such-genesis'; }
+check "an explicit --genesis wins over --devnet" all_of_2
 run status4 30 status --devnet "$work/nowhere"
-check "--devnet of a directory without devnet.json: exit 1, says so" [ "$rc" -eq 1 ] && has status4.err 'no devnet here'
+all_of_3() { [ "$rc" -eq 1 ] && has status4.err 'no devnet here'; }
+check "--devnet of a directory without devnet.json: exit 1, says so" all_of_3
 run dstatus 30 devnet status --dir "$dir"
-check "devnet status: exit 0, the same digest everywhere" [ "$rc" -eq 0 ] && has dstatus.out 'same state digest'
+all_of_4() { [ "$rc" -eq 0 ] && has dstatus.out 'same state digest'; }
+check "devnet status: exit 0, the same digest everywhere" all_of_4
 
 # ---- up while running; down; down again ------------------------------------------------------------
 
 run up2 30 devnet up --dir "$dir" --voucherd "$voucherd"
-check "up on a running devnet: exit 1, says it runs" [ "$rc" -eq 1 ] && has up2.err 'already holds a running devnet'
+all_of_5() { [ "$rc" -eq 1 ] && has up2.err 'already holds a running devnet'; }
+check "up on a running devnet: exit 1, says it runs" all_of_5
 check "... and changes nothing" [ "$(pids_of)" = "$pids1" ]
 run down 60 devnet down --dir "$dir"
 check "down: exit 0" [ "$rc" -eq 0 ]
@@ -222,7 +227,8 @@ stopped=0
 for i in 1 2 3 4; do grep -q 'event=stopped exit=0' "$dir/nodes/node$i/voucherd.log" && stopped=$((stopped + 1)); done
 check "down: every node stopped cleanly (exit 0 logged)" [ "$stopped" -eq 4 ]
 run down2 60 devnet down --dir "$dir"
-check "down again: exit 0, already stopped" [ "$rc" -eq 0 ] && has down2.out 'already stopped'
+all_of_6() { [ "$rc" -eq 0 ] && has down2.out 'already stopped'; }
+check "down again: exit 0, already stopped" all_of_6
 run status5 30 status --devnet "$dir" --timeout-ms 300
 check "status --devnet of a stopped devnet: exit 3" [ "$rc" -eq 3 ]
 
@@ -231,7 +237,8 @@ check "status --devnet of a stopped devnet: exit 3" [ "$rc" -eq 3 ]
 genesis_sum=$(sha256sum "$dir/genesis.json")
 run up3 60 devnet up --dir "$dir" --voucherd "$voucherd"
 record_pids
-check "up after down: exit 0, restarted" [ "$rc" -eq 0 ] && has up3.out 'restarted on its data'
+all_of_7() { [ "$rc" -eq 0 ] && has up3.out 'restarted on its data'; }
+check "up after down: exit 0, restarted" all_of_7
 check "... the same genesis" [ "$(sha256sum "$dir/genesis.json")" = "$genesis_sum" ]
 check "... devnet.json still has its shape" python3 "$work/check.py" "$dir/devnet.json" "$base" "$dir"
 pids2=$(pids_of)
@@ -239,12 +246,15 @@ all_alive=true
 for p in $pids2; do alive "$p" || all_alive=false; done
 check "... new pids, alive" $all_alive
 run query2 30 query --devnet "$dir" --voucher "$voucher" --json
-check "... a voucher issued before is there, verified" [ "$rc" -eq 0 ] && \
-  [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["account"]["remaining_fen"], all(c["verified"] for c in d["certificates"]))' "$work/query2.out")" = "777700 True" ]
+all_of_8() { [ "$rc" -eq 0 ] && \
+  [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["account"]["remaining_fen"], all(c["verified"] for c in d["certificates"]))' "$work/query2.out")" = "777700 True" ]; }
+check "... a voucher issued before is there, verified" all_of_8
 set -- $demo_voucher
+demo_remaining=$2
 run query3 30 query --devnet "$dir" --voucher "$1" --json
-check "... and the demo's voucher with its remaining value" [ "$rc" -eq 0 ] && \
-  [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["account"]["remaining_fen"])' "$work/query3.out")" = "$2" ]
+all_of_9() { [ "$rc" -eq 0 ] && \
+  [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["account"]["remaining_fen"])' "$work/query3.out")" = "$demo_remaining" ]; }
+check "... and the demo's voucher with its remaining value" all_of_9
 run down3 60 devnet down --dir "$dir"
 check "down: exit 0" [ "$rc" -eq 0 ]
 # shellcheck disable=SC2086
@@ -254,10 +264,12 @@ check "down: every pid is gone" wait_gone 5 $pids2
 
 mkdir -p "$work/busy" && touch "$work/busy/notes.txt"
 run busy 30 devnet up --dir "$work/busy" --voucherd "$voucherd"
-check "up in a non-empty directory without devnet.json: exit 1" [ "$rc" -eq 1 ] && has busy.err 'not empty'
+all_of_10() { [ "$rc" -eq 1 ] && has busy.err 'not empty'; }
+check "up in a non-empty directory without devnet.json: exit 1" all_of_10
 check "... and leaves it alone" [ "$(ls -A "$work/busy")" = "notes.txt" ]
 run nod 30 devnet up --dir "$work/other" --voucherd "$work/no-voucherd"
-check "up with a --voucherd that does not exist: exit 1, names it" [ "$rc" -eq 1 ] && has nod.err 'no-voucherd'
+all_of_11() { [ "$rc" -eq 1 ] && has nod.err 'no-voucherd'; }
+check "up with a --voucherd that does not exist: exit 1, names it" all_of_11
 run usage 30 devnet up --dir "$work/other" --voters 0
 check "up --voters 0: exit 2" [ "$rc" -eq 2 ]
 

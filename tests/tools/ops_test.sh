@@ -95,22 +95,26 @@ check "the background bench is certifying redemptions (log $head0 -> ${h:-?} ent
 
 # a hot backup of node2 while it runs, for the refusals below
 run hot2 60 backup --data-dir "$data2" --out "$work/hot2" --genesis "$genesis" --json
-check "backup of node2 while it runs: exit 0, kind hot" [ "$rc" -eq 0 ] && \
-  [ "$(py "$work/hot2.out" 'd["kind"]')" = hot ]
+all_of_1() { [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/hot2.out" 'd["kind"]')" = hot ]; }
+check "backup of node2 while it runs: exit 0, kind hot" all_of_1
 run cold-running 30 backup --cold --data-dir "$data2" --out "$work/cold-running" --genesis "$genesis"
-check "backup --cold while node2 runs: exit 1, says it runs, writes nothing" [ "$rc" -eq 1 ] && \
-  has cold-running.err 'is running' && [ ! -e "$work/cold-running" ]
+all_of_2() { [ "$rc" -eq 1 ] && \
+  has cold-running.err 'is running' && [ ! -e "$work/cold-running" ]; }
+check "backup --cold while node2 runs: exit 1, says it runs, writes nothing" all_of_2
 
 # ---- a. node2 moves to a new machine -----------------------------------------------------------
 
 kill -TERM "$pid2"
 check "node2 stopped (SIGTERM)" gone "$pid2"
 run stopped-hot 60 backup --data-dir "$data2" --out "$work/stopped-hot" --genesis "$genesis" --json
-check "backup (no --cold) of the stopped node2: kind hot (cold only when asked for)" \
-  [ "$rc" -eq 0 ] && [ "$(py "$work/stopped-hot.out" 'd["kind"]')" = hot ]
+all_of_3() { \
+  [ "$rc" -eq 0 ] && [ "$(py "$work/stopped-hot.out" 'd["kind"]')" = hot ]; }
+check "backup (no --cold) of the stopped node2: kind hot (cold only when asked for)" all_of_3
 run cold2 60 backup --cold --data-dir "$data2" --out "$work/cold2" --genesis "$genesis" --json
-check "backup --cold of the stopped node2: exit 0, kind cold" [ "$rc" -eq 0 ] && \
-  [ "$(py "$work/cold2.out" 'd["ok"], d["kind"], d["node_id"]')" = "(True, 'cold', 'node2')" ]
+all_of_4() { [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/cold2.out" 'd["ok"], d["kind"], d["node_id"]')" = "(True, 'cold', 'node2')" ]; }
+check "backup --cold of the stopped node2: exit 0, kind cold" all_of_4
 [ "$rc" -eq 0 ] || cat "$work/cold2.err"
 check "... still one file, data.mdb" [ "$(ls -A "$work/cold2")" = data.mdb ]
 run vcold 60 verify-log --data-dir "$work/cold2" --genesis "$genesis"
@@ -120,16 +124,19 @@ machine2=$work/machine2/var/lib/voucher
 mkdir -p "$work/machine2/var/lib"
 run movehot 60 restore --move --backup "$work/hot2" --data-dir "$machine2" --genesis "$genesis" \
   --key "$key2"
-check "restore --move of the HOT backup: exit 1, says hot, nothing made" [ "$rc" -eq 1 ] && \
-  has movehot.err 'HOT backup' && [ ! -e "$machine2" ]
+all_of_5() { [ "$rc" -eq 1 ] && \
+  has movehot.err 'HOT backup' && [ ! -e "$machine2" ]; }
+check "restore --move of the HOT backup: exit 1, says hot, nothing made" all_of_5
 run moveother 60 restore --move --backup "$work/cold2" --data-dir "$machine2" --genesis "$genesis" \
   --key "$key1"
-check "restore --move with node1's key: exit 1, nothing made" [ "$rc" -eq 1 ] && \
-  has moveother.err 'not the key of node2' && [ ! -e "$machine2" ]
+all_of_6() { [ "$rc" -eq 1 ] && \
+  has moveother.err 'not the key of node2' && [ ! -e "$machine2" ]; }
+check "restore --move with node1's key: exit 1, nothing made" all_of_6
 run move 60 restore --move --backup "$work/cold2" --data-dir "$machine2" --genesis "$genesis" \
   --key "$key2" --json
-check "restore --move of the cold backup: exit 0, node2 stays a voter" [ "$rc" -eq 0 ] && \
-  [ "$(py "$work/move.out" 'd["ok"], d["moved"], d["role"], d["observer"]')" = "(True, True, 'voter', False)" ]
+all_of_7() { [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/move.out" 'd["ok"], d["moved"], d["role"], d["observer"]')" = "(True, True, 'voter', False)" ]; }
+check "restore --move of the cold backup: exit 0, node2 stays a voter" all_of_7
 [ "$rc" -eq 0 ] || cat "$work/move.err"
 
 # backup --cold retired the source: the old directory, started again, could

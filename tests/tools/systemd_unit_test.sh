@@ -49,8 +49,9 @@ val() { sed -n "s/^$1=//p" "$unit" | tail -1; }
 
 "$cmake" --install "$build" --prefix "$work/usr/local" >"$work/install.out" 2>&1
 rc=$?
-check "cmake --install --prefix P: exit 0, P/bin/voucherd and P/bin/voucherctl executable" \
-  [ "$rc" -eq 0 ] && [ -x "$work/usr/local/bin/voucherd" ] && [ -x "$work/usr/local/bin/voucherctl" ]
+all_of_1() { \
+  [ "$rc" -eq 0 ] && [ -x "$work/usr/local/bin/voucherd" ] && [ -x "$work/usr/local/bin/voucherctl" ]; }
+check "cmake --install --prefix P: exit 0, P/bin/voucherd and P/bin/voucherctl executable" all_of_1
 [ "$rc" -eq 0 ] || tail -5 "$work/install.out"
 voucherd=$work/usr/local/bin/voucherd
 ctl=$work/usr/local/bin/voucherctl
@@ -66,7 +67,8 @@ fi
 sed "s#/usr/local/bin/voucherd#$voucherd#g" "$unit" >"$work/voucherd.service"
 systemd-analyze verify "$work/voucherd.service" >"$work/verify.out" 2>&1
 rc=$?
-check "systemd-analyze verify: exit 0, no warning" [ "$rc" -eq 0 ] && [ ! -s "$work/verify.out" ]
+all_of_2() { [ "$rc" -eq 0 ] && [ ! -s "$work/verify.out" ]; }
+check "systemd-analyze verify: exit 0, no warning" all_of_2
 [ -s "$work/verify.out" ] && cat "$work/verify.out"
 mkdir "$work/planted"
 sed 's/^ProtectSystem=/ProtectSystm=/' "$work/voucherd.service" >"$work/planted/voucherd.service"
@@ -114,8 +116,9 @@ JSON
     # shellcheck disable=SC2046 # the unit's words, split as systemd splits them (no quotes in them)
     $(words ExecStartPre) >"$work/check.out" 2>"$work/check.err"
     rc=$?
-    check "ExecStartPre (--check) on a real configuration: exit 0, ok: guizhou-dc voter" \
-      [ "$rc" -eq 0 ] && grep -q '^ok: node guizhou-dc (index 0, voter)' "$work/check.out"
+    all_of_3() { \
+      [ "$rc" -eq 0 ] && grep -q '^ok: node guizhou-dc (index 0, voter)' "$work/check.out"; }
+    check "ExecStartPre (--check) on a real configuration: exit 0, ok: guizhou-dc voter" all_of_3
     [ "$rc" -eq 0 ] || cat "$work/check.err"
     check "... it did not touch the data directory" [ -z "$(ls -A "$work/var/lib/voucher")" ]
   fi
@@ -153,13 +156,16 @@ fi
 
 # ---- 3. the unit and docs/operations.md agree -------------------------------------------------
 
-check "the unit writes only /var/lib/voucher (ProtectSystem=strict), the data_dir of operations.md" \
+all_of_4() { \
   [ "$(val ProtectSystem)" = strict ] && [ "$(val ReadWritePaths)" = /var/lib/voucher ] && \
-  grep -q '"data_dir": "/var/lib/voucher"' "$opsmd"
-check "it runs as User=voucher, the user operations.md names" \
-  [ "$(val User)" = voucher ] && grep -q 'unprivileged user (`voucher`' "$opsmd"
-check "exit 1 (fix the disk, the configuration) is never restarted; crashes are" \
-  [ "$(val Restart)" = on-failure ] && [ "$(val RestartPreventExitStatus)" = "1 2" ]
+  grep -q '"data_dir": "/var/lib/voucher"' "$opsmd"; }
+check "the unit writes only /var/lib/voucher (ProtectSystem=strict), the data_dir of operations.md" all_of_4
+all_of_5() { \
+  [ "$(val User)" = voucher ] && grep -q 'unprivileged user (`voucher`' "$opsmd"; }
+check "it runs as User=voucher, the user operations.md names" all_of_5
+all_of_6() { \
+  [ "$(val Restart)" = on-failure ] && [ "$(val RestartPreventExitStatus)" = "1 2" ]; }
+check "exit 1 (fix the disk, the configuration) is never restarted; crashes are" all_of_6
 check "operations.md points to packaging/voucherd.service" grep -q 'packaging/voucherd.service' "$opsmd"
 
 echo "$passed passed, $failed failed"
