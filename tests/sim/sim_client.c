@@ -336,7 +336,7 @@ static void check_refusal(sim_world *w, const sim_msg *m, const vl_msg *r)
         return;
     uint16_t c = r->code;
     if (c == VL_ERR_BUDGET || c == VL_ERR_TIMEOUT || c == VL_ERR_UNAVAILABLE ||
-        c == VL_ERR_QUORUM || c == VL_ERR_NOT_VOTER || c == VL_ERR_READ_ONLY)
+        c == VL_ERR_QUORUM || c == VL_ERR_READ_ONLY) /* NOT_VOTER: vl_core.c note 25 */
         return;
     char h[17];
     sim_hex8(h, w->ck.orders[idx].hash);
