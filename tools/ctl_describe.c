@@ -154,8 +154,8 @@ json_t *order_json(vl_insp *in, const vl_order *o, bool verify)
     jset(j, "sigs", sigs);
     jset(j, "order_hash", jhex(hash, 32));
     /* An order of the split flow before its last signature (docs/clients.md
-     * section 2): its empty slots are named, not reported as a bad
-     * signature, and inspecting it is not a failure. */
+     * section 2): its empty slots are named (UNSIGNED) instead of being
+     * reported as a bad signature; it still does not verify (exit 1). */
     static const uint8_t zero[64];
     char empty[64] = "";
     for (unsigned i = 0; i < o->sig_count && i < 2; i++)
