@@ -322,13 +322,16 @@ static vl_err fail(vl_core *c, vl_coord *e)
                             "another order signed for this slot holds votes; the pair is the proof",
                             VL_EVIDENCE_ORDER, (vl_bytes){e->conflict, e->conflict_len});
     vl_err code = e->reject_code != 0 ? (vl_err)e->reject_code : VL_ERR_QUORUM;
-    if (e->reject_code == 0 && e->observing != 0) { /* note 25 */
+    /* A non-voter coordinator refuses itself NOT_VOTER too (own_vote):
+     * only genesis voters count (note 25). */
+    uint32_t observers = popcount64(e->observing & c->voter_mask);
+    if (e->reject_code == 0 && observers != 0) { /* note 25 */
         char text[VL_MAX_ERROR_MSG_LEN + 1];
         snprintf(text, sizeof text,
                  "no quorum: %u of the %u voters run as observers and refuse to vote (a voter "
                  "restored from a backup, or started as an observer); a certificate needs %u "
                  "votes. The same order may succeed once an operator brings a voter back",
-                 popcount64(e->observing), popcount64(c->voter_mask), c->quorum);
+                 observers, popcount64(c->voter_mask), c->quorum);
         return finish_entry(c, e, code, text, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
     }
     return finish_entry(c, e, code, NULL, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
@@ -726,6 +729,12 @@ static vl_err answer_behind(vl_core *c, uint16_t peer, const vl_answer *a, vl_co
 
 static vl_err on_answer(vl_core *c, uint16_t peer, const vl_answer *a)
 {
+    /* An observer answers every vote request NOT_VOTER and nothing else
+     * (vl_on_vote_request); any other answer comes from a voter (note 25). */
+    if (a->code == VL_ERR_NOT_VOTER)
+        c->mem.observing |= VL_BIT(peer);
+    else
+        c->mem.observing &= ~VL_BIT(peer);
     if (a->kind == VL_ANSWER_CERTIFIED)
         return answer_certified(c, peer, a);
     vl_coord *e = coord_find(c, a->order_hash);
@@ -742,8 +751,6 @@ static vl_err on_answer(vl_core *c, uint16_t peer, const vl_answer *a)
          * VL_OK, pass through; anything else reads as "no quorum". */
         refuse(e, peer, a->code != VL_OK && vl_err_known(a->code) ? a->code
                                                                  : (uint16_t)VL_ERR_QUORUM);
-        if (a->code == VL_ERR_NOT_VOTER)
-            c->mem.observing |= VL_BIT(peer); /* note 25 */
         return settle(c, e);
     }
 }
@@ -793,13 +800,14 @@ static vl_err timeout_answer(vl_core *c, const vl_coord *e, vl_err *code, char *
         snprintf(text, cap, "no certificate yet; the order may still complete: resubmit the "
                             "same order");
     else
-        snprintf(text, cap, "no certificate yet: this node heard from %u of the %u voters a "
-                            "certificate needs in the last %llu ms; the order may still "
-                            "complete: resubmit the same order",
-                 heard, c->quorum,
+        snprintf(text, cap, "no certificate yet: this node heard from %u voter(s) that vote in "
+                            "the last %llu ms (%u run as observers); a certificate needs %u. "
+                            "The order may still complete: resubmit the same order",
+                 heard,
                  (unsigned long long)vl_sat_add(vl_sat_add(c->cfg.sync_interval_ms,
                                                            c->cfg.sync_interval_ms),
-                                                c->cfg.sync_interval_ms));
+                                                c->cfg.sync_interval_ms),
+                 vl_voters_observing(c), c->quorum);
     return VL_OK;
 }
 

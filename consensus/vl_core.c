@@ -320,12 +320,19 @@
  *     VL_ERR_QUORUM with a text that counts the voters running as
  *     observers (before, the last such refusal reached the client as
  *     NOT_VOTER, an undocumented code that read as a final refusal).  The
- *     coordinator also remembers such peers (c->mem.observing, cleared when
- *     one votes again) and vl_voters_heard leaves them out, so STATUS's
- *     IN_QUORUM and /healthz stop claiming a quorum that cannot vote.  It
- *     learns it when it asks them for a vote; a node that runs as an
+ *     coordinator also remembers such peers (c->mem.observing: set by a
+ *     NOT_VOTER answer, cleared by any other answer or a vote, as only an
+ *     observer says NOT_VOTER) and vl_voters_heard leaves them out, so
+ *     STATUS's IN_QUORUM and /healthz stop claiming a quorum that cannot
+ *     vote.  It learns it only when it asks them for a vote.  It does not
+ *     forget it with time: a demoted voter stays demoted (the flag is
+ *     sticky; only a new genesis, which restarts every node, brings it
+ *     back), so forgetting would only make an idle node claim a quorum it
+ *     lacks.  Only genesis voters count (a coordinator that is a genesis
+ *     observer refuses itself NOT_VOTER too).  A node that runs as an
  *     observer although the genesis lists it as a voter says so itself
- *     (voucher_genesis_voter 1 with voucher_voter 0, node/vl_metrics.c).
+ *     (voucher_genesis_voter 1 with voucher_voter 0, node/vl_metrics.c);
+ *     voucher_voters_heard and voucher_voters_observing show the counts.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -1154,6 +1161,8 @@ void vl_core_get_stats(vl_core *c, vl_core_stats *st)
     st->certs_applied = c->mem.certs_applied;
     st->certs_formed = c->mem.certs_formed;
     st->certs_early = c->certs_early;
+    st->voters_heard = vl_voters_heard(c);
+    st->voters_observing = vl_voters_observing(c);
     vl_store_usage(&c->st, &st->map_used_bytes, &st->map_size_bytes);
 }
 

@@ -212,6 +212,9 @@ typedef struct {
     uint64_t votes_widened;  /* new orders this node asked of voters beyond its first q - 1 */
     uint64_t map_used_bytes; /* LMDB pages in use */
     uint64_t map_size_bytes;
+    uint32_t voters_heard;     /* voters that vote, heard within 3 sync intervals, this
+                                * node included if it votes (vl_core.c note 25) */
+    uint32_t voters_observing; /* genesis voters known to run as observers (note 25) */
 } vl_core_stats;
 
 void vl_core_get_stats(vl_core *c, vl_core_stats *st);

@@ -171,8 +171,8 @@ typedef struct {
      * wait behind (a voter never asked would look slow). */
     uint64_t vote_wait_ms[VL_MAX_NODES];
     uint64_t vote_probe_ms[VL_MAX_NODES];
-    /* genesis voters that answered a vote request NOT_VOTER since they
-     * last voted: they run as observers (vl_core.c note 25) */
+    /* peers whose last answer to a vote request of this node was
+     * NOT_VOTER: they run as observers (vl_core.c note 25) */
     uint64_t observing;
 } vl_core_mem;
 
@@ -433,7 +433,11 @@ vl_err vl_checkpoint_tick(vl_core *c);
 /* STATUS as served (t: the transaction to count records in). */
 vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st);
 /* Voters heard from within 3 sync intervals, this node included if it
- * votes (the IN_QUORUM flag of STATUS is this >= quorum). */
+ * votes, less those known to run as observers (vl_core.c note 25):
+ * the IN_QUORUM flag of STATUS is this >= quorum. */
 uint32_t vl_voters_heard(const vl_core *c);
+/* Genesis voters known to run as observers: this node if so, and peers
+ * whose last answer to its vote requests was NOT_VOTER (note 25). */
+uint32_t vl_voters_observing(const vl_core *c);
 
 #endif

@@ -457,8 +457,17 @@ uint32_t vl_voters_heard(const vl_core *c)
 {
     uint32_t n = c->voter ? 1u : 0u;
     for (uint32_t p = 0; p < c->g->node_count; p++)
-        if (p != c->self && (c->voter_mask & VL_BIT(p)) != 0 &&
-            (c->mem.observing & VL_BIT(p)) == 0 && heard_recently(c, p)) /* note 25 */
+        if (p != c->self && (c->voter_mask & ~c->mem.observing & VL_BIT(p)) != 0 &&
+            heard_recently(c, p)) /* note 25 */
+            n++;
+    return n;
+}
+
+uint32_t vl_voters_observing(const vl_core *c)
+{
+    uint32_t n = (c->voter_mask & VL_BIT(c->self)) != 0 && !c->voter ? 1u : 0u;
+    for (uint32_t p = 0; p < c->g->node_count; p++)
+        if (p != c->self && (c->voter_mask & c->mem.observing & VL_BIT(p)) != 0)
             n++;
     return n;
 }

@@ -279,7 +279,16 @@ static void format_gauges(writer *w, const vl_metrics_snapshot *s)
            "1 if the genesis lists this node as a voter (with voucher_voter 0: it runs as an "
            "observer, and the network tolerates one crash less).",
            s->genesis_voter);
-    metric(w, "quorum_reachable", "gauge", "1 if this node heard from a quorum of voters.",
+    metric(w, "voters_heard", "gauge",
+           "Voters that vote heard from within 3 sync intervals, this node included if it "
+           "votes; voters that lately answered vote requests as observers are left out.",
+           s->voters_heard);
+    metric(w, "voters_observing", "gauge",
+           "Genesis voters known to run as observers: this node if so, and peers that lately "
+           "answered a vote request of this node NOT_VOTER and have not voted since.",
+           s->voters_observing);
+    metric(w, "quorum_reachable", "gauge",
+           "1 if voucher_voters_heard reaches voucher_quorum: a certificate can form.",
            (f & VL_STATUS_IN_QUORUM) != 0);
     metric(w, "read_only", "gauge", "1 while the node refuses writes for lack of space.",
            (f & VL_STATUS_READ_ONLY) != 0);
@@ -339,8 +348,10 @@ bool vl_metrics_health(const vl_metrics_snapshot *s, char *reason, size_t cap)
         snprintf(reason, cap, "read-only: disk full (or the LMDB map cannot grow)");
     else if ((f & VL_STATUS_IN_QUORUM) == 0)
         snprintf(reason, cap,
-                 "up but not in quorum: heard from %llu peer(s) recently; a certificate needs "
-                 "%u voters",
+                 "up but not in quorum: %u voter(s) that vote heard from recently (this node "
+                 "included if it votes; %u run as observers; %llu peer(s) heard in all); a "
+                 "certificate needs %u voters",
+                 (unsigned)s->voters_heard, (unsigned)s->voters_observing,
                  (unsigned long long)s->peers_connected, (unsigned)s->quorum);
     else if ((f & VL_STATUS_SYNCING) != 0)
         snprintf(reason, cap, "catching up (log_head %llu)", (unsigned long long)s->log_head);

@@ -618,6 +618,8 @@ static void metrics_publish(vl_daemon *d)
     s->map_size_bytes = st.map_size_bytes;
     s->map_used_bytes = st.map_used_bytes;
     s->quorum = d->g->quorum;
+    s->voters_heard = st.voters_heard;
+    s->voters_observing = st.voters_observing;
     s->genesis_voter = d->g->nodes[d->self].role == VL_ROLE_VOTER;
     s->status_flags = st.status.flags;
     s->write_refused = (uint16_t)d->storage.refusing;

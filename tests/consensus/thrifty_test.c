@@ -598,7 +598,17 @@ static void test_observers_refuse(void)
             fprintf(stderr, "    text: %.*s\n", (int)m->text.len, (const char *)m->text.ptr);
         }
     }
-    /* Heard, but they do not vote: no quorum to claim. */
+    /* Heard, but they do not vote: no quorum to claim; the counts. */
+    CHECK(!in_quorum(h));
+    h_snap s;
+    h_snapshot(h, &s);
+    CHECK(s.stats.voters_observing == 2 && s.stats.voters_heard == 2);
+    /* Any answer but NOT_VOTER comes from a voter: p[1] counts again. */
+    answer(h, p[1], idle, VL_ANSWER_REJECTED, VL_ERR_OVERSPEND, NULL);
+    h_snapshot(h, &s);
+    CHECK(s.stats.voters_observing == 1 && s.stats.voters_heard == 3);
+    CHECK(in_quorum(h));
+    answer(h, p[1], idle, VL_ANSWER_REJECTED, VL_ERR_NOT_VOTER, NULL);
     CHECK(!in_quorum(h));
     /* p[0] votes again (moved back with a cold backup, say). */
     vl_order *r2 = h_redeem(h, 0, 3, 0, 0, 100, 0);
@@ -612,6 +622,41 @@ static void test_observers_refuse(void)
     h_free(&h);
 }
 
+/* The node under test is a genesis observer: its own NOT_VOTER (it never
+ * votes) is not counted among the voters running as observers. */
+static void test_observer_coordinator_counts_voters(void)
+{
+    TEST_BEGIN("an observer coordinator: two voters refuse NOT_VOTER, the text counts 2 of the "
+               "4 voters, not itself");
+    h_net *h = h_new_std();
+    OPEN_OK(h, h->observer[0], false);
+    vl_order *iss = h_issue(h, 0, 0, 1, VOUCHERS, FACE_FEN, 0);
+    APPLY(h, iss);
+    free(iss);
+    vl_order *r = h_redeem(h, 0, 1, 0, 0, 100, 0);
+    submit(h, 7, r);
+    answer(h, h->voter[0], r, VL_ANSWER_REJECTED, VL_ERR_NOT_VOTER, NULL);
+    EXPECT_NO_REPLY(h, 7);
+    answer(h, h->voter[1], r, VL_ANSWER_REJECTED, VL_ERR_NOT_VOTER, NULL);
+    vl_msg *m = h_find(h, VL_OUT_CLIENT, 7, VL_MSG_CLIENT_REPLY);
+    CHECK(m != NULL && m->reply_kind == VL_REPLY_ERROR);
+    if (m != NULL && m->reply_kind == VL_REPLY_ERROR) {
+        CHECK_ERR(m->code, VL_ERR_QUORUM);
+        const char *want_text = "no quorum: 2 of the 4 voters run as observers";
+        bool says = m->text.len > 0 &&
+                    memmem(m->text.ptr, m->text.len, want_text, strlen(want_text)) != NULL;
+        CHECK(says);
+        if (!says) {
+            fprintf(stderr, "    text: %.*s\n", (int)m->text.len, (const char *)m->text.ptr);
+        }
+    }
+    h_snap s;
+    h_snapshot(h, &s);
+    CHECK(s.stats.voters_observing == 2);
+    free(r);
+    h_free(&h);
+}
+
 int main(void)
 {
     test_asks_quorum();
@@ -621,5 +666,6 @@ int main(void)
     test_unasked_applies_vouched();
     test_swapped_signatures_refused();
     test_observers_refuse();
+    test_observer_coordinator_counts_voters();
     VL_TEST_END();
 }

@@ -372,7 +372,7 @@ static void test_client_timeout_answers(void)
         /* never issued, seq 0: two voters + this one = q say unknown */
         {99, 0, 2, VL_ERR_UNKNOWN_ACCOUNT, "nor 2 voters know it"},
         /* one voter + this one: not a quorum; voter 3 never heard from */
-        {99, 0, 1, VL_ERR_TIMEOUT, "heard from 2 of the 3 voters"},
+        {99, 0, 1, VL_ERR_TIMEOUT, "heard from 2 voter(s) that vote in the last"},
         /* a known voucher, an order from the future: BEHIND 0 means "later" */
         {1, 3, 2, VL_ERR_TIMEOUT, "may still complete"},
         /* never issued but seq 1: BEHIND 0 is not proof of "unknown" */

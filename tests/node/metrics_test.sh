@@ -151,6 +151,7 @@ names="voucher_orders_submitted_total voucher_client_requests_total
   voucher_vote_requests_widened_total
   voucher_messages_dropped_total voucher_zap_refused_total
   voucher_log_head voucher_pending_locks voucher_peers_connected voucher_quorum_reachable
+  voucher_voters_heard voucher_voters_observing
   voucher_read_only voucher_syncing voucher_lmdb_map_size_bytes voucher_lmdb_map_used_bytes
   voucher_step_duration_seconds voucher_step_inputs voucher_prevalidated_signatures_total
   voucher_batches_received_during_commit_total voucher_lmdb_prefilled_bytes_total"
@@ -167,6 +168,8 @@ for i in 1 2 3 4; do
   check "node$i: /healthz is 200 \"healthy\" once the links are up" wait_for 30 healthy "$i"
 done
 check "voucher_quorum_reachable is 1" [ "$(metric 1 voucher_quorum_reachable)" = 1 ]
+all_heard() { [ "$(metric 1 voucher_voters_heard) $(metric 1 voucher_voters_observing)" = "4 0" ]; }
+check "voucher_voters_heard 4, voucher_voters_observing 0" wait_for 30 all_heard
 
 # ---- counters follow the orders ---------------------------------------------------------------
 
@@ -253,6 +256,9 @@ check "2 of 4 voters frozen: node1's /healthz turns 503 \"up but not in quorum\"
   wait_for 30 not_quorum
 echo "     $(prom health "$(murl 1 /healthz)")"
 check "voucher_quorum_reachable is 0" [ "$(metric 1 voucher_quorum_reachable)" = 0 ]
+check "... the reason counts 2 voters that vote heard from, 0 observers" \
+  grep -q "503 up but not in quorum: 2 voter(s) that vote heard from recently (this node included if it votes; 0 run as observers" <<<"$(prom health "$(murl 1 /healthz)")"
+check "voucher_voters_heard 2 (node1 and node2)" [ "$(metric 1 voucher_voters_heard)" = 2 ]
 kill -CONT "${node_pid[3]}" "${node_pid[4]}"
 check "after SIGCONT node1's /healthz returns to 200" wait_for 30 healthy 1
 
