@@ -122,14 +122,20 @@ typedef struct {
     vl_sigcache *cache;  /* may be NULL */
     bool verified_any;   /* some object was verified */
     vl_err first_fail;   /* first verification failure, VL_OK if none */
-    char unsigned_slots[64]; /* an order's empty signature slots ("holder, provider"), if any */
+    /* the empty signature slots ("holder, provider") of the first order
+     * whose filled slots verify but that is not signed yet: it does not
+     * verify either (exit 1), but is no failure (first_fail) */
+    char unsigned_slots[64];
 } vl_insp;
 
 /* Any wire object as JSON: dispatch on its type byte.  NULL with *rc set
  * when it (or something nested in it) does not decode. */
 json_t *describe(vl_insp *in, const uint8_t *buf, size_t len, vl_err *rc);
-/* Record a verification result in obj as {"ok", "error", "message"}. */
+/* Record a verification result in obj as {"ok", "error", "message"}, and
+ * in in->first_fail if it is the first failure. */
 void put_verified(vl_insp *in, json_t *obj, vl_err rc);
+/* Record in obj the verdict UNSIGNED for in->unsigned_slots. */
+void put_unsigned(vl_insp *in, json_t *obj);
 json_t *order_json(vl_insp *in, const vl_order *o, bool verify);
 json_t *cert_json(vl_insp *in, const vl_cert *c, const uint8_t *raw, size_t len);
 json_t *status_json(const vl_status *s);

@@ -59,17 +59,29 @@ static const vl_name status_flags[] = {
 /* ---- inspect: describing objects ------------------------------------------------------ */
 
 
-/* Record a verification result in obj as {"ok", "error", "message"}. */
-void put_verified(vl_insp *in, json_t *obj, vl_err rc)
+/* Record a verdict in obj as {"ok", "error", "message"}. */
+static void put_verdict(vl_insp *in, json_t *obj, bool ok, const char *slug, const char *message)
 {
     json_t *v = jobj();
-    jset(v, "ok", json_boolean(rc == VL_OK));
-    jset(v, "error", json_string(vl_err_slug(rc)));
-    jset(v, "message", json_string(vl_strerror(rc)));
+    jset(v, "ok", json_boolean(ok));
+    jset(v, "error", json_string(slug));
+    jset(v, "message", json_string(message));
     jset(obj, "verified", v);
     in->verified_any = true;
+}
+
+void put_verified(vl_insp *in, json_t *obj, vl_err rc)
+{
+    put_verdict(in, obj, rc == VL_OK, vl_err_slug(rc), vl_strerror(rc));
     if (in->first_fail == VL_OK)
         in->first_fail = rc;
+}
+
+void put_unsigned(vl_insp *in, json_t *obj)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "not signed yet: empty signature slot(s): %s", in->unsigned_slots);
+    put_verdict(in, obj, false, "UNSIGNED", msg);
 }
 
 /* The genesis id of a key (its node, issuer or provider id), if known. */
@@ -132,6 +144,53 @@ static void put_order_body(const vl_insp *in, json_t *j, const vl_order *o)
     jset(j, "gpu_milli_hours", ju64(o->gpu_milli_hours));
 }
 
+static const char *slot_name(const vl_order *o, unsigned slot)
+{
+    return o->kind != VL_ORDER_REDEEM ? "issuer" : slot == 0 ? "holder" : "provider";
+}
+
+/* An order of the split flow before its last signature (docs/clients.md
+ * section 2) has empty slots: those are named (UNSIGNED, exit 1) rather
+ * than reported as a bad signature, but the slots already filled are
+ * checked one by one, and a bad one (or a wrong network, an unknown
+ * member) is reported as such first. */
+static void verify_order(vl_insp *in, json_t *j, const vl_order *o, const uint8_t hash[32])
+{
+    static const uint8_t zero[64];
+    char empty[64] = "";
+    vl_err rc = VL_OK;
+    unsigned bad = 0, n = o->sig_count < 2 ? o->sig_count : 2;
+    for (unsigned i = 0; i < n; i++)
+        if (memcmp(o->sigs[i], zero, 64) == 0)
+            snprintf(empty + strlen(empty), sizeof empty - strlen(empty), "%s%s",
+                     empty[0] != '\0' ? ", " : "", slot_name(o, i));
+    if (empty[0] == '\0') {
+        put_verified(in, j, vl_order_verify(in->g, o, hash));
+        return;
+    }
+    for (unsigned i = 0; i < n && rc == VL_OK; i++) {
+        vl_err r = vl_order_verify_slot(in->g, o, hash, i);
+        if (r == VL_ERR_BAD_SIG && memcmp(o->sigs[i], zero, 64) == 0)
+            continue; /* empty: only the checks without signatures count */
+        rc = r;
+        bad = i;
+    }
+    if (rc == VL_ERR_BAD_SIG) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "the %s signature does not verify (empty slot(s): %s)",
+                 slot_name(o, bad), empty);
+        put_verdict(in, j, false, vl_err_slug(rc), msg);
+        if (in->first_fail == VL_OK)
+            in->first_fail = rc;
+    } else if (rc != VL_OK) {
+        put_verified(in, j, rc);
+    } else {
+        if (in->unsigned_slots[0] == '\0')
+            snprintf(in->unsigned_slots, sizeof in->unsigned_slots, "%s", empty);
+        put_unsigned(in, j);
+    }
+}
+
 /* An order; verify it when a genesis is given and `verify` (an order
  * inside a certificate is verified with the certificate). */
 json_t *order_json(vl_insp *in, const vl_order *o, bool verify)
@@ -153,32 +212,8 @@ json_t *order_json(vl_insp *in, const vl_order *o, bool verify)
         jappend(sigs, jhex(o->sigs[i], 64));
     jset(j, "sigs", sigs);
     jset(j, "order_hash", jhex(hash, 32));
-    /* An order of the split flow before its last signature (docs/clients.md
-     * section 2): its empty slots are named (UNSIGNED) instead of being
-     * reported as a bad signature; it still does not verify (exit 1). */
-    static const uint8_t zero[64];
-    char empty[64] = "";
-    for (unsigned i = 0; i < o->sig_count && i < 2; i++)
-        if (memcmp(o->sigs[i], zero, 64) == 0)
-            snprintf(empty + strlen(empty), sizeof empty - strlen(empty), "%s%s",
-                     empty[0] != '\0' ? ", " : "",
-                     o->kind != VL_ORDER_REDEEM ? "issuer" : i == 0 ? "holder" : "provider");
-    if (in->g != NULL && verify && empty[0] != '\0') {
-        json_t *v = jobj();
-        char msg[160];
-        snprintf(msg, sizeof msg, "not signed yet: empty signature slot(s): %s", empty);
-        jset(v, "ok", json_false());
-        jset(v, "error", json_string("UNSIGNED"));
-        jset(v, "message", json_string(msg));
-        jset(j, "verified", v);
-        in->verified_any = true;
-        if (in->first_fail == VL_OK) {
-            in->first_fail = VL_ERR_BAD_SIG; /* it does not verify: exit 1 */
-            snprintf(in->unsigned_slots, sizeof in->unsigned_slots, "%s", empty);
-        }
-    } else if (in->g != NULL && verify) {
-        put_verified(in, j, vl_order_verify(in->g, o, hash));
-    }
+    if (in->g != NULL && verify)
+        verify_order(in, j, o, hash);
     return j;
 }
 

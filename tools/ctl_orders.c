@@ -540,6 +540,31 @@ static int sign_guarded(const vl_ctx *c, const vl_genesis *g, const char *key_pa
     return st;
 }
 
+/* Before adding a signature to o at `slot`: o belongs to this network, its
+ * members are known, and its other filled slots verify; else a co-signer
+ * would commit its key (and its slot guard) to an order no node accepts. */
+static int check_cosign(const vl_ctx *c, const vl_genesis *g, const vl_order *o, unsigned slot,
+                        const char *path)
+{
+    static const uint8_t zero[64];
+    uint8_t h[32];
+    vl_order_hash(h, o);
+    for (unsigned i = 0; i < o->sig_count && i < 2; i++) {
+        vl_err e = vl_order_verify_slot(g, o, h, i);
+        if (e == VL_ERR_BAD_SIG && (i == slot || memcmp(o->sigs[i], zero, 64) == 0))
+            continue; /* ours, or empty */
+        if (e == VL_ERR_BAD_SIG)
+            return fail(c, EXIT_FAIL,
+                        "%s: its %s signature does not verify: not signing (ask that signer to "
+                        "sign this order again)",
+                        path, o->kind != VL_ORDER_REDEEM ? "issuer" : i == 0 ? "holder" : "provider");
+        if (e != VL_OK)
+            return fail(c, EXIT_FAIL, "%s: %s: %s: not signing", path, vl_err_name(e),
+                        vl_strerror(e));
+    }
+    return EXIT_OK;
+}
+
 int cmd_sign(vl_ctx *c, int argc, char **argv)
 {
     vl_opt opts[] = {{.name = "genesis", .kind = OPT_VALUE, .required = true},
@@ -580,6 +605,8 @@ int cmd_sign(vl_ctx *c, int argc, char **argv)
                  memcmp(k.sign.pubkey, want, 32) != 0)
             st = fail(c, EXIT_FAIL, "%s is not the %s key of this order", opts[1].value, sname);
     }
+    if (st == EXIT_OK)
+        st = check_cosign(c, g, o, slot, opts[3].value);
     if (st == EXIT_OK)
         st = sign_guarded(c, g, opts[1].value, &k, o, slot,
                           slot == 0 && !opts[5].set, &reused);

@@ -311,15 +311,20 @@ static int cmd_inspect(vl_ctx *c, int argc, char **argv)
         st = inspect_content(c, &in, a.pos[0], buf, len, &res);
     if (st == EXIT_OK) {
         /* containers (entries, messages) get a summary of what they hold */
-        if (in.verified_any && json_object_get(res, "verified") == NULL)
-            put_verified(&in, res, in.first_fail);
+        bool unsigned_only = in.first_fail == VL_OK && in.unsigned_slots[0] != '\0';
+        if (in.verified_any && json_object_get(res, "verified") == NULL) {
+            if (unsigned_only)
+                put_unsigned(&in, res);
+            else
+                put_verified(&in, res, in.first_fail);
+        }
         st = emit(c, res, NULL);
-        if (st == EXIT_OK && in.unsigned_slots[0] != '\0')
-            st = fail(c, EXIT_FAIL, "%s: not signed yet: empty signature slot(s): %s",
-                      a.pos[0], in.unsigned_slots);
-        else if (st == EXIT_OK && in.first_fail != VL_OK)
+        if (st == EXIT_OK && in.first_fail != VL_OK)
             st = fail(c, EXIT_FAIL, "%s: verification failed: %s: %s", a.pos[0],
                       vl_err_name(in.first_fail), vl_strerror(in.first_fail));
+        else if (st == EXIT_OK && unsigned_only)
+            st = fail(c, EXIT_FAIL, "%s: not signed yet: empty signature slot(s): %s",
+                      a.pos[0], in.unsigned_slots);
     }
     vl_sigcache_destroy(&in.cache);
     free(buf);

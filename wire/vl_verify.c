@@ -506,6 +506,27 @@ vl_err vl_order_verify_cached(const vl_genesis *g, const vl_order *o,
                : VL_ERR_BAD_SIG;
 }
 
+vl_err vl_order_verify_slot(const vl_genesis *g, const vl_order *o, const uint8_t order_hash[32],
+                            unsigned slot)
+{
+    assert(g != NULL && o != NULL && order_hash != NULL);
+    int issuer, provider;
+    vl_err e = order_members_check(g, o, &issuer, &provider);
+    if (e != VL_OK)
+        return e;
+    if (slot >= o->sig_count)
+        return VL_ERR_NONCANONICAL;
+    bool ok;
+    if (o->kind != VL_ORDER_REDEEM)
+        ok = order_sig_check(order_hash, 0, o->sigs[0], o->issuer, &g->issuer_keys[issuer], NULL);
+    else if (slot == 0)
+        ok = order_sig_check(order_hash, 0, o->sigs[0], o->holder, NULL, NULL);
+    else
+        ok = order_sig_check(order_hash, 1, o->sigs[1], o->provider, &g->provider_keys[provider],
+                             NULL);
+    return ok ? VL_OK : VL_ERR_BAD_SIG;
+}
+
 /* ---- certificates ------------------------------------------------------------- */
 
 /* Voters and paths of every vote (no signatures yet); roots[i] gets vote

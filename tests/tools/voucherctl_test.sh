@@ -358,6 +358,25 @@ run inspect-half inspect "$dir/h.bin" --genesis "$dir/genesis.json" --json
 expect_rc inspect-half 1
 expect_json inspect-half 'd["verified"]["error"], d["verified"]["message"]' \
     "('UNSIGNED', 'not signed yet: empty signature slot(s): provider')"
+# the holder's signature damaged in transit: inspect says BAD_SIG (not UNSIGNED), and the
+# provider refuses to sign it (its slot guard would commit it to an order no node accepts)
+python3 - "$dir/h.bin" "$dir/hbad.bin" "$(json "$dir/inspect-half.out" 'd["sigs"][0]')" <<'PY'
+import sys
+raw = open(sys.argv[1], "rb").read()
+sig = bytes.fromhex(sys.argv[3])
+at = raw.index(sig)
+open(sys.argv[2], "wb").write(raw[:at] + bytes([raw[at] ^ 1]) + raw[at + 1:])
+PY
+run inspect-halfbad inspect "$dir/hbad.bin" --genesis "$dir/genesis.json" --json
+expect_rc inspect-halfbad 1
+expect_json inspect-halfbad 'd["verified"]["error"], d["verified"]["message"]' \
+    "('bad_sig', 'the holder signature does not verify (empty slot(s): provider)')"
+expect_err inspect-halfbad "verification failed: VL_ERR_BAD_SIG"
+run sign-provider-bad sign --genesis "$dir/genesis.json" --key "$dir/p1.key" --slot provider \
+    --in "$dir/hbad.bin" --out "$dir/hpbad.bin"
+expect_rc sign-provider-bad 1
+expect_err sign-provider-bad "its holder signature does not verify: not signing"
+if [ ! -e "$dir/hpbad.bin" ]; then pass; else fail "a refused co-signature wrote its output"; fi
 run sign-provider sign --genesis "$dir/genesis.json" --key "$dir/p1.key" --slot provider \
     --in "$dir/h.bin" --out "$dir/hp.bin" --json
 expect_rc sign-provider 0

@@ -372,6 +372,23 @@ static void test_order_sigs(void)
     make_redeem(o, g->network_id, &issuer_kp[0], 1000, &holder_kp[0], &provider_kp[0], 7);
     vl_order_sign_slot(o, 1, &provider_kp[1], NULL);
     CHECK_ERR(vl_order_verify(g, o, h), VL_ERR_BAD_SIG);
+    /* One slot at a time (a co-signer's check): the holder's is good, the
+     * provider's bad, an empty one bad; membership first; no third slot. */
+    CHECK_ERR(vl_order_verify_slot(g, o, h, 0), VL_OK);
+    CHECK_ERR(vl_order_verify_slot(g, o, h, 1), VL_ERR_BAD_SIG);
+    CHECK_ERR(vl_order_verify_slot(g, o, h, 2), VL_ERR_NONCANONICAL);
+    memset(o->sigs[1], 0, 64);
+    CHECK_ERR(vl_order_verify_slot(g, o, h, 1), VL_ERR_BAD_SIG);
+    CHECK_ERR(vl_order_verify_slot(g, o, h, 0), VL_OK);
+    o->network_id[0] ^= 1;
+    CHECK_ERR(vl_order_verify_slot(g, o, h, 0), VL_ERR_WRONG_NETWORK);
+    o->network_id[0] ^= 1;
+    vl_order_sign_slot(o, 1, &provider_kp[0], NULL);
+    CHECK_ERR(vl_order_verify_slot(g, o, h, 1), VL_OK);
+    CHECK_ERR(vl_order_verify(g, o, h), VL_OK);
+    vl_order_sign_slot(o, 0, &holder_kp[1], NULL);
+    CHECK_ERR(vl_order_verify_slot(g, o, h, 0), VL_ERR_BAD_SIG);
+    CHECK_ERR(vl_order_verify_slot(g, o, h, 1), VL_OK);
     /* Holder and provider signatures swapped. */
     make_redeem(o, g->network_id, &issuer_kp[0], 1000, &holder_kp[0], &provider_kp[0], 7);
     uint8_t tmp[64];
