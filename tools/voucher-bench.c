@@ -11,7 +11,14 @@
  *     waits until every node knows the last of them, so no voter answers
  *     BEHIND for a voucher it has not seen yet (a node that does not
  *     answer at all is stopped, not lagging: it is not waited for, and the
- *     run shows how the others do without it).
+ *     run shows how the others do without it).  The issuer's next seq is
+ *     read from a node first; a run stopped during its setup can leave an
+ *     ISSUE in flight at that seq, certified a moment later or re-driven
+ *     by the voters that locked it (a node's view lags that).  Our ISSUE
+ *     at that seq then comes back ALREADY_CERTIFIED or CONFLICT: the seq is
+ *     read again after a second, up to SETUP_SLOT_RETRIES times.  The
+ *     budget read alongside is not checked again: the other run's vouchers
+ *     only make the run fail later, at its own ISSUE, with that error.
  *  2. One "unit" is what one client does in one go: one order, or in mixed
  *     mode sometimes a conflict pair: two different REDEEM orders for the
  *     same (voucher, seq 0), the first submitted by the client to its first
@@ -162,6 +169,8 @@
 #define MAX_WAIT_S 3600u
 /* Waiting for the issued vouchers to reach every node (note 1). */
 #define SETUP_WAIT_S 30u
+/* Issuer slots found taken by another order during setup (note 1). */
+#define SETUP_SLOT_RETRIES 10u
 /* Value of each voucher, amount of a redemption, of the conflicting one. */
 #define VOUCHER_VALUE_FEN 1000u
 #define REDEEM_AMOUNT_FEN 100u
@@ -849,7 +858,8 @@ static int issue_vouchers(bench *b, vl_client *cl, uint64_t n, uint64_t *serials
         st = 1;
     }
     uint8_t last_id[32];
-    for (uint64_t done = 0; st == 0 && done < n; seq++) {
+    unsigned taken = 0;
+    for (uint64_t done = 0; st == 0 && done < n;) {
         size_t m = n - done < VL_MAX_ISSUE_BATCH ? (size_t)(n - done) : VL_MAX_ISSUE_BATCH;
         job j = {0};
         vl_client_result r;
@@ -858,19 +868,29 @@ static int issue_vouchers(bench *b, vl_client *cl, uint64_t n, uint64_t *serials
         if (e == VL_OK)
             e = seal(o, &k->sign, NULL, &j);
         e = e == VL_OK ? vl_client_submit(cl, j.raw, j.len, &r) : e;
-        if (e != VL_OK) {
+        bool retry = (e == VL_ERR_ALREADY_CERTIFIED || e == VL_ERR_CONFLICT) &&
+                     taken++ < SETUP_SLOT_RETRIES;
+        if (retry) { /* note 1: the slot is another run's */
+            say("setup: issuer seq %" PRIu64 " holds another order (%s; a run stopped during "
+                "its setup?); reading the issuer's seq again in 1 s",
+                seq, vl_err_slug(e));
+            sleep_ms(1000);
+            st = issuer_state(b, cl, k, &seq, &balance);
+        } else if (e != VL_OK) {
             say("setup: the ISSUE at issuer seq %" PRIu64 " failed: %s (%s) %s", seq,
                 vl_err_slug(e), vl_strerror(e), e == r.code ? r.message : "");
             st = 1;
         }
-        for (size_t i = 0; st == 0 && i < m; i++)
+        for (size_t i = 0; st == 0 && !retry && i < m; i++)
             serials[done + i] = o->vouchers[i].serial;
-        if (st == 0)
+        if (st == 0 && !retry) {
             vl_voucher_account_id(last_id, k->sign.pubkey, o->vouchers[m - 1].serial);
+            done += m;
+            seq++;
+            b->setup_issues++;
+        }
         vl_client_result_free(&r);
         free(j.raw);
-        done += m;
-        b->setup_issues++;
     }
     free(o);
     for (size_t i = 0; st == 0 && i < b->endpoint_count; i++) {
