@@ -171,8 +171,8 @@ typedef struct {
      * wait behind (a voter never asked would look slow). */
     uint64_t vote_wait_ms[VL_MAX_NODES];
     uint64_t vote_probe_ms[VL_MAX_NODES];
-    /* peers whose last answer to a vote request of this node was
-     * NOT_VOTER: they run as observers (vl_core.c note 25) */
+    /* peers whose last answer to a vote request (about any order, tracked
+     * here or not) was NOT_VOTER: they run as observers (vl_core.c note 25) */
     uint64_t observing;
 } vl_core_mem;
 

@@ -281,11 +281,11 @@ static void format_gauges(writer *w, const vl_metrics_snapshot *s)
            s->genesis_voter);
     metric(w, "voters_heard", "gauge",
            "Voters that vote heard from within 3 sync intervals, this node included if it "
-           "votes; voters that lately answered vote requests as observers are left out.",
+           "votes; those counted by voucher_voters_observing are left out.",
            s->voters_heard);
     metric(w, "voters_observing", "gauge",
-           "Genesis voters known to run as observers: this node if so, and peers that lately "
-           "answered a vote request of this node NOT_VOTER and have not voted since.",
+           "Genesis voters known to run as observers: this node if so, and peers whose last "
+           "answer to a vote request was NOT_VOTER (only observers answer so).",
            s->voters_observing);
     metric(w, "quorum_reachable", "gauge",
            "1 if voucher_voters_heard reaches voucher_quorum: a certificate can form.",

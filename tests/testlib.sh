@@ -9,6 +9,15 @@ ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 # check WHAT COMMAND...: ok WHAT when COMMAND succeeds, else bad WHAT.
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# wait_for SECONDS COMMAND...: true once COMMAND succeeds, false after SECONDS.
+wait_for() {
+  local end=$((SECONDS + $1)); shift
+  while [ "$SECONDS" -lt "$end" ]; do
+    "$@" && return 0
+    sleep 0.1
+  done
+  "$@"
+}
 # finish: print the tally and exit, 0 only when nothing failed.
 finish() {
   echo "$passed passed, $failed failed"

@@ -137,6 +137,8 @@ void put_verified(vl_insp *in, json_t *obj, vl_err rc);
 /* Record in obj the verdict UNSIGNED for in->unsigned_slots. */
 void put_unsigned(vl_insp *in, json_t *obj);
 json_t *order_json(vl_insp *in, const vl_order *o, bool verify);
+/* Who signs slot `slot` of o: "issuer", "holder" or "provider". */
+const char *order_slot_name(const vl_order *o, unsigned slot);
 json_t *cert_json(vl_insp *in, const vl_cert *c, const uint8_t *raw, size_t len);
 json_t *status_json(const vl_status *s);
 json_t *genesis_json(const vl_genesis *g, const char *form);

@@ -144,7 +144,7 @@ static void put_order_body(const vl_insp *in, json_t *j, const vl_order *o)
     jset(j, "gpu_milli_hours", ju64(o->gpu_milli_hours));
 }
 
-static const char *slot_name(const vl_order *o, unsigned slot)
+const char *order_slot_name(const vl_order *o, unsigned slot)
 {
     return o->kind != VL_ORDER_REDEEM ? "issuer" : slot == 0 ? "holder" : "provider";
 }
@@ -163,7 +163,7 @@ static void verify_order(vl_insp *in, json_t *j, const vl_order *o, const uint8_
     for (unsigned i = 0; i < n; i++)
         if (memcmp(o->sigs[i], zero, 64) == 0)
             snprintf(empty + strlen(empty), sizeof empty - strlen(empty), "%s%s",
-                     empty[0] != '\0' ? ", " : "", slot_name(o, i));
+                     empty[0] != '\0' ? ", " : "", order_slot_name(o, i));
     if (empty[0] == '\0') {
         put_verified(in, j, vl_order_verify(in->g, o, hash));
         return;
@@ -178,7 +178,7 @@ static void verify_order(vl_insp *in, json_t *j, const vl_order *o, const uint8_
     if (rc == VL_ERR_BAD_SIG) {
         char msg[160];
         snprintf(msg, sizeof msg, "the %s signature does not verify (empty slot(s): %s)",
-                 slot_name(o, bad), empty);
+                 order_slot_name(o, bad), empty);
         put_verdict(in, j, false, vl_err_slug(rc), msg);
         if (in->first_fail == VL_OK)
             in->first_fail = rc;

@@ -557,7 +557,7 @@ static int check_cosign(const vl_ctx *c, const vl_genesis *g, const vl_order *o,
             return fail(c, EXIT_FAIL,
                         "%s: its %s signature does not verify: not signing (ask that signer to "
                         "sign this order again)",
-                        path, o->kind != VL_ORDER_REDEEM ? "issuer" : i == 0 ? "holder" : "provider");
+                        path, order_slot_name(o, i));
         if (e != VL_OK)
             return fail(c, EXIT_FAIL, "%s: %s: %s: not signing", path, vl_err_name(e),
                         vl_strerror(e));

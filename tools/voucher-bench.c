@@ -15,10 +15,18 @@
  *     read from a node first; a run stopped during its setup can leave an
  *     ISSUE in flight at that seq, certified a moment later or re-driven
  *     by the voters that locked it (a node's view lags that).  Our ISSUE
- *     at that seq then comes back ALREADY_CERTIFIED or CONFLICT: the seq is
- *     read again after a second, up to SETUP_SLOT_RETRIES times.  The
- *     budget read alongside is not checked again: the other run's vouchers
- *     only make the run fail later, at its own ISSUE, with that error.
+ *     at that seq then comes back ALREADY_CERTIFIED or CONFLICT.  It is
+ *     never sent again for that seq: two orders signed for one slot can
+ *     split the votes and freeze the issuer for good (DESIGN.md 5.6), and
+ *     each resend could win it more votes.  Instead the other order (a
+ *     CONFLICT's evidence) is submitted once, to help it to its
+ *     certificate, and the issuer's seq is read until it has moved past
+ *     (wait_slot_taken, SETUP_WAIT_S); the run goes on at the new seq, up
+ *     to SETUP_SLOT_RETRIES such seqs.  The budget read alongside is not
+ *     checked again: the other run's vouchers only make the run fail
+ *     later, at its own ISSUE, with that error.  voucher-bench keeps no
+ *     slot guard (voucherctl does, docs/clients.md section 3): its issues
+ *     are for test networks, whose issuer keys no one else signs with.
  *  2. One "unit" is what one client does in one go: one order, or in mixed
  *     mode sometimes a conflict pair: two different REDEEM orders for the
  *     same (voucher, seq 0), the first submitted by the client to its first
@@ -169,8 +177,8 @@
 #define MAX_WAIT_S 3600u
 /* Waiting for the issued vouchers to reach every node (note 1). */
 #define SETUP_WAIT_S 30u
-/* Issuer slots found taken by another order during setup (note 1). */
-#define SETUP_SLOT_RETRIES 10u
+/* Issuer seqs found taken by another order during setup (note 1). */
+#define SETUP_SLOT_RETRIES 3u
 /* Value of each voucher, amount of a redemption, of the conflicting one. */
 #define VOUCHER_VALUE_FEN 1000u
 #define REDEEM_AMOUNT_FEN 100u
@@ -843,6 +851,43 @@ static int make_holders(bench *b, uint64_t vouchers)
     return 0;
 }
 
+/* Note 1: our ISSUE at *seq came back e (CONFLICT or ALREADY_CERTIFIED,
+ * answer r): another order holds that seq.  Ours is never sent again for it
+ * (two orders for one slot can freeze the issuer, DESIGN.md 5.6): the
+ * other one, a CONFLICT's evidence, is submitted once to help it to its
+ * certificate, then the issuer's seq is read until it has passed *seq.
+ * 0 with *seq and *balance read again; 1 after SETUP_WAIT_S. */
+static int wait_slot_taken(const bench *b, vl_client *cl, const vl_keyfile *k, vl_err e,
+                           const vl_client_result *r, uint64_t *seq, uint64_t *balance)
+{
+    uint64_t taken = *seq, end = now_ns() + (uint64_t)SETUP_WAIT_S * 1000000000u;
+    say("setup: issuer seq %" PRIu64 " holds another order (%s; a run stopped during its "
+        "setup?); waiting for its certificate",
+        taken, vl_err_slug(e));
+    if (e == VL_ERR_CONFLICT && r->evidence_kind == VL_EVIDENCE_ORDER && r->evidence_verified) {
+        vl_client_result other;
+        memset(&other, 0, sizeof other);
+        vl_err oe = vl_client_submit(cl, r->evidence, r->evidence_len, &other);
+        say("setup: the order holding issuer seq %" PRIu64 " submitted again: %s", taken,
+            oe == VL_OK ? "certified" : vl_err_slug(oe));
+        vl_client_result_free(&other);
+    }
+    for (;;) {
+        if (issuer_state(b, cl, k, seq, balance) != 0)
+            return 1;
+        if (*seq > taken)
+            return 0;
+        if (now_ns() > end) {
+            say("setup: issuer seq %" PRIu64 " still has no certificate after %u s: two "
+                "orders may have split its votes, which freezes the issuer's account for good "
+                "(DESIGN.md 5.6); run with another issuer key, or on a new devnet",
+                taken, SETUP_WAIT_S);
+            return 1;
+        }
+        sleep_ms(POLL_SLEEP_MS);
+    }
+}
+
 /* Redeem and mixed (note 1): issue n vouchers of the first issuer in
  * batches, untimed; serials[v] gets voucher v's serial.  0 or 1. */
 static int issue_vouchers(bench *b, vl_client *cl, uint64_t n, uint64_t *serials)
@@ -871,11 +916,7 @@ static int issue_vouchers(bench *b, vl_client *cl, uint64_t n, uint64_t *serials
         bool retry = (e == VL_ERR_ALREADY_CERTIFIED || e == VL_ERR_CONFLICT) &&
                      taken++ < SETUP_SLOT_RETRIES;
         if (retry) { /* note 1: the slot is another run's */
-            say("setup: issuer seq %" PRIu64 " holds another order (%s; a run stopped during "
-                "its setup?); reading the issuer's seq again in 1 s",
-                seq, vl_err_slug(e));
-            sleep_ms(1000);
-            st = issuer_state(b, cl, k, &seq, &balance);
+            st = wait_slot_taken(b, cl, k, e, &r, &seq, &balance);
         } else if (e != VL_OK) {
             say("setup: the ISSUE at issuer seq %" PRIu64 " failed: %s (%s) %s", seq,
                 vl_err_slug(e), vl_strerror(e), e == r.code ? r.message : "");

@@ -514,8 +514,7 @@ vl_err vl_order_verify_slot(const vl_genesis *g, const vl_order *o, const uint8_
     vl_err e = order_members_check(g, o, &issuer, &provider);
     if (e != VL_OK)
         return e;
-    if (slot >= o->sig_count)
-        return VL_ERR_NONCANONICAL;
+    assert(slot < o->sig_count); /* the members check made it vl_order_sig_count */
     bool ok;
     if (o->kind != VL_ORDER_REDEEM)
         ok = order_sig_check(order_hash, 0, o->sigs[0], o->issuer, &g->issuer_keys[issuer], NULL);

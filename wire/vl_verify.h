@@ -55,11 +55,13 @@ vl_err vl_order_verify(const vl_genesis *g, const vl_order *o, const uint8_t ord
  * membership checks run every time.  Same results as vl_order_verify. */
 vl_err vl_order_verify_cached(const vl_genesis *g, const vl_order *o,
                               const uint8_t order_hash[32], vl_sigcache *cache);
-/* The checks of vl_order_verify that involve no signature, then the
- * signature of slot `slot` alone (slot < vl_order_sig_count(o->kind), else
- * VL_ERR_NONCANONICAL).  For an order whose signers sign in turn
- * (docs/clients.md section 2): a co-signer checks the slots already filled
- * before adding its own. */
+/* The checks of vl_order_verify that involve no signature (its codes, and
+ * VL_ERR_TYPE or VL_ERR_NONCANONICAL for a kind or signature count the
+ * wire does not have), then the signature of slot `slot` alone, which
+ * must be below vl_order_sig_count(o->kind) (asserted): VL_ERR_BAD_SIG if
+ * it does not verify (an empty slot does not).  For an order whose
+ * signers sign in turn (docs/clients.md section 2): a co-signer checks the
+ * slots already filled before adding its own. */
 vl_err vl_order_verify_slot(const vl_genesis *g, const vl_order *o, const uint8_t order_hash[32],
                             unsigned slot);
 

@@ -253,9 +253,9 @@ timeout 30 "$ctl" devnet up --dir "$work/devnet-bad" --verify-threads 65 --vouch
 # a run stopped during its setup leaves it: with node3 and node4 frozen,
 # an ISSUE by voucherctl at that seq gets locks at node1 and node2 and no
 # certificate.  The bench reads that seq, its ISSUE there is refused
-# (CONFLICT); it reads the seq again each second.  Once node3 and node4
-# run again the voters re-drive the first ISSUE to its certificate and the
-# bench goes on at the next seq: every order certified.
+# (CONFLICT) and never sent again; it submits the other order (the
+# CONFLICT's evidence), which gets its certificate once node3 and node4
+# run again, and the bench goes on at the next seq: every order certified.
 read -r _ _ p3 p4 <<<"$(devnet_pids)"
 ikey=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["issuers"][0]["key_file"])' "$net/devnet.json")
 holder=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["holders"][0]["pubkey"])' "$net/devnet.json")
@@ -271,11 +271,17 @@ timeout 180 "$bench" --devnet "$net" --count 10 --json --mode redeem --clients 2
 tpid=$!
 for _ in $(seq 1 600); do grep -q 'holds another order' "$work/taken.err" && break; sleep 0.1; done
 grep -q 'holds another order (conflict' "$work/taken.err" &&
-  ok "the bench's setup ISSUE at that seq is refused CONFLICT; it reads the seq again" ||
-  bad "the bench's setup ISSUE at that seq is refused CONFLICT; it reads the seq again"
+  ok "the bench's setup ISSUE at that seq is refused CONFLICT; it waits for the other order" ||
+  bad "the bench's setup ISSUE at that seq is refused CONFLICT; it waits for the other order"
 kill -CONT "$p3" "$p4"
 wait "$tpid"
 trc=$?
+grep -q 'the order holding issuer seq [0-9]* submitted again: certified' "$work/taken.err" &&
+  ok "... it submitted the other order (the CONFLICT's evidence), which got its certificate" ||
+  bad "... it submitted the other order (the CONFLICT's evidence), which got its certificate"
+[ "$(grep -c 'holds another order' "$work/taken.err")" = 1 ] &&
+  ok "... and never sent its own ISSUE for that seq again" ||
+  bad "... and never sent its own ISSUE for that seq again"
 if [ "$trc" -eq 0 ] && check_json taken "$work/taken.json" 10; then
   ok "... once the first ISSUE is certified, the bench issues at the next seq: every order certified"
 else

@@ -256,9 +256,12 @@ check "2 of 4 voters frozen: node1's /healthz turns 503 \"up but not in quorum\"
   wait_for 30 not_quorum
 echo "     $(prom health "$(murl 1 /healthz)")"
 check "voucher_quorum_reachable is 0" [ "$(metric 1 voucher_quorum_reachable)" = 0 ]
-check "... the reason counts 2 voters that vote heard from, 0 observers" \
+two_heard_reason() {
   grep -q "503 up but not in quorum: 2 voter(s) that vote heard from recently (this node included if it votes; 0 run as observers" <<<"$(prom health "$(murl 1 /healthz)")"
-check "voucher_voters_heard 2 (node1 and node2)" [ "$(metric 1 voucher_voters_heard)" = 2 ]
+}
+check "... the reason counts 2 voters that vote heard from, 0 observers" wait_for 30 two_heard_reason
+two_heard() { [ "$(metric 1 voucher_voters_heard)" = 2 ]; }
+check "voucher_voters_heard 2 (node1 and node2)" wait_for 30 two_heard
 kill -CONT "${node_pid[3]}" "${node_pid[4]}"
 check "after SIGCONT node1's /healthz returns to 200" wait_for 30 healthy 1
 

@@ -36,16 +36,6 @@ pids=()
 declare -a node_pid
 base=0
 
-# wait_for SECONDS COMMAND...: true once COMMAND succeeds, false after SECONDS.
-wait_for() {
-  local end=$((SECONDS + $1)); shift
-  while [ "$SECONDS" -lt "$end" ]; do
-    "$@" && return 0
-    sleep 0.1
-  done
-  "$@"
-}
-
 # net_make_keys USER...: node1..node4 node keys (and their .pub), one plain
 # key per USER name ($work/USER.key).
 net_make_keys() {

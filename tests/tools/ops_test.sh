@@ -247,8 +247,13 @@ health1=$(python3 -c 'import sys, urllib.request, urllib.error
 try: r = urllib.request.urlopen(sys.argv[1], timeout=5); print(r.status)
 except urllib.error.HTTPError as e: print(e.code)' "${metrics1%/metrics}/healthz" 2>/dev/null)
 check "node1's /healthz: 503 ($health1)" [ "$health1" = 503 ]
-check "node1's /metrics: voucher_voters_observing 2, voucher_voters_heard 2 (node1, node2)" \
+observers_counted() {
   [ "$(prom "$metrics1" voucher_voters_observing) $(prom "$metrics1" voucher_voters_heard)" = "2 2" ]
+}
+check "node1's /metrics: voucher_voters_observing 2, voucher_voters_heard 2 (node1, node2)" \
+  wait_for 30 observers_counted
+self_counted() { [ "$(prom "$metrics4" voucher_voters_observing)" -ge 1 ] 2>/dev/null; }
+check "node4's /metrics: voucher_voters_observing counts node4 itself" self_counted
 
 kill -TERM "$pid2" "$pid3" "$pid4"
 run down 60 devnet down --dir "$dir"
