@@ -77,10 +77,10 @@ void put_verified(vl_insp *in, json_t *obj, vl_err rc)
         in->first_fail = rc;
 }
 
-void put_unsigned(vl_insp *in, json_t *obj)
+void put_unsigned(vl_insp *in, json_t *obj, const char *slots)
 {
     char msg[160];
-    snprintf(msg, sizeof msg, "not signed yet: empty signature slot(s): %s", in->unsigned_slots);
+    snprintf(msg, sizeof msg, "not signed yet: empty signature slot(s): %s", slots);
     put_verdict(in, obj, false, "UNSIGNED", msg);
 }
 
@@ -187,7 +187,7 @@ static void verify_order(vl_insp *in, json_t *j, const vl_order *o, const uint8_
     } else {
         if (in->unsigned_slots[0] == '\0')
             snprintf(in->unsigned_slots, sizeof in->unsigned_slots, "%s", empty);
-        put_unsigned(in, j);
+        put_unsigned(in, j, empty);
     }
 }
 

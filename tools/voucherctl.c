@@ -314,7 +314,7 @@ static int cmd_inspect(vl_ctx *c, int argc, char **argv)
         bool unsigned_only = in.first_fail == VL_OK && in.unsigned_slots[0] != '\0';
         if (in.verified_any && json_object_get(res, "verified") == NULL) {
             if (unsigned_only)
-                put_unsigned(&in, res);
+                put_unsigned(&in, res, in.unsigned_slots);
             else
                 put_verified(&in, res, in.first_fail);
         }
