@@ -338,6 +338,15 @@ static void make_client_messages(vl_msg *m, vl_msg_storage *st)
     m->item_count = 1;
     write_msg("msg_client_submit.bin", m);
 
+    /* the same order before the provider signed (docs/clients.md section 2) */
+    vl_order half = fx.orders[REDEEM];
+    blob half_raw;
+    memset(half.sigs[1], 0, 64);
+    ENCODE(vl_order_encode, &half, half_raw);
+    m->items[0] = view(half_raw);
+    write_msg("msg_client_submit_half.bin", m);
+    free(half_raw.buf);
+
     vl_msg_init(m, st);
     m->type = VL_MSG_CLIENT_REPLY;
     m->req_id = 99;
