@@ -16,7 +16,8 @@
 # A lone voter made with `devnet up --verify-threads 2` must certify a
 # pipelined run and report batches checked during commits (voucherd note
 # 9).  An issuer seq taken by another order during setup (a run stopped
-# there) is read again until that order is certified.  Then one node of
+# there): the bench never sends its own ISSUE there again, submits the
+# other order and goes on once it is certified.  Then one node of
 # the four is stopped and a pipelined run must still
 # certify every order by failing over to the next node, and give the
 # stopped node no CPU or disk figure (null).  No timing is asserted.  Every
