@@ -134,7 +134,7 @@ json_t *describe(vl_insp *in, const uint8_t *buf, size_t len, vl_err *rc);
 /* Record a verification result in obj as {"ok", "error", "message"}, and
  * in in->first_fail if it is the first failure. */
 void put_verified(vl_insp *in, json_t *obj, vl_err rc);
-/* Record in obj the verdict UNSIGNED, naming the empty slots. */
+/* Record in obj the verdict "unsigned", naming the empty slots. */
 void put_unsigned(vl_insp *in, json_t *obj, const char *slots);
 json_t *order_json(vl_insp *in, const vl_order *o, bool verify);
 /* Who signs slot `slot` of o: "issuer", "holder" or "provider". */

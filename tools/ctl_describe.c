@@ -81,7 +81,7 @@ void put_unsigned(vl_insp *in, json_t *obj, const char *slots)
 {
     char msg[160];
     snprintf(msg, sizeof msg, "not signed yet: empty signature slot(s): %s", slots);
-    put_verdict(in, obj, false, "UNSIGNED", msg);
+    put_verdict(in, obj, false, "unsigned", msg);
 }
 
 /* The genesis id of a key (its node, issuer or provider id), if known. */
@@ -150,7 +150,7 @@ const char *order_slot_name(const vl_order *o, unsigned slot)
 }
 
 /* An order of the split flow before its last signature (docs/clients.md
- * section 2) has empty slots: those are named (UNSIGNED, exit 1) rather
+ * section 2) has empty slots: those are named ("unsigned", exit 1) rather
  * than reported as a bad signature, but the slots already filled are
  * checked one by one, and a bad one (or a wrong network, an unknown
  * member) is reported as such first. */

@@ -202,10 +202,10 @@ inspect_fixtures() {
         expect_rc "$name-nogen" 0
     done
     expect_json fx-cert_short 'd["verified"]["error"]' quorum
-    # a message holding a half-signed order: the summary says UNSIGNED as the order does
+    # a message holding a half-signed order: the summary says unsigned as the order does
     expect_json fx-msg_client_submit_half \
         'd["verified"]["error"], d["verified"]["message"], d["items"][0]["verified"]["error"]' \
-        "('UNSIGNED', 'not signed yet: empty signature slot(s): provider', 'UNSIGNED')"
+        "('unsigned', 'not signed yet: empty signature slot(s): provider', 'unsigned')"
     expect_json fx-cert 'len(d["votes"]), d["order"]["kind"], d["verified"]["ok"]' \
         "(4, 'redeem', True)"
     expect_json fx-issue 'len(d["vouchers"]), d["verified"]["ok"]' "(2, True)"
@@ -351,7 +351,7 @@ expect_json build-redeem 'd["order"]["sigs"][0] == "0" * 128' True
 run inspect-unsigned inspect "$dir/u.bin" --genesis "$dir/genesis.json" --json
 expect_rc inspect-unsigned 1 # it does not verify; it says why: both slots empty
 expect_json inspect-unsigned 'd["verified"]["error"], d["verified"]["message"]' \
-    "('UNSIGNED', 'not signed yet: empty signature slot(s): holder, provider')"
+    "('unsigned', 'not signed yet: empty signature slot(s): holder, provider')"
 if grep -q "not signed yet: empty signature slot(s): holder, provider" "$dir/inspect-unsigned.err"; then
     pass
 else
@@ -364,8 +364,8 @@ expect_json sign-holder 'd["complete"], d["reused_recorded_signature"]' "(False,
 run inspect-half inspect "$dir/h.bin" --genesis "$dir/genesis.json" --json
 expect_rc inspect-half 1
 expect_json inspect-half 'd["verified"]["error"], d["verified"]["message"]' \
-    "('UNSIGNED', 'not signed yet: empty signature slot(s): provider')"
-# the holder's signature damaged in transit: inspect says BAD_SIG (not UNSIGNED), and the
+    "('unsigned', 'not signed yet: empty signature slot(s): provider')"
+# the holder's signature damaged in transit: inspect says bad_sig (not unsigned), and the
 # provider refuses to sign it (its slot guard would commit it to an order no node accepts)
 python3 - "$dir/h.bin" "$dir/hbad.bin" "$(json "$dir/inspect-half.out" 'd["sigs"][0]')" <<'PY'
 import sys
