@@ -564,6 +564,22 @@ static bool in_quorum(h_net *h)
     return (s.stats.status.flags & VL_STATUS_IN_QUORUM) != 0;
 }
 
+/* Client `client` got VL_ERR_QUORUM with a text that holds `want`. */
+static void expect_quorum_text(h_net *h, uint64_t client, const char *want)
+{
+    vl_msg *m = h_find(h, VL_OUT_CLIENT, client, VL_MSG_CLIENT_REPLY);
+    CHECK(m != NULL && m->reply_kind == VL_REPLY_ERROR);
+    if (m == NULL || m->reply_kind != VL_REPLY_ERROR) {
+        return;
+    }
+    CHECK_ERR(m->code, VL_ERR_QUORUM);
+    bool says = m->text.len > 0 && memmem(m->text.ptr, m->text.len, want, strlen(want)) != NULL;
+    CHECK(says);
+    if (!says) {
+        fprintf(stderr, "    text: %.*s\n", (int)m->text.len, (const char *)m->text.ptr);
+    }
+}
+
 static void test_observers_refuse(void)
 {
     TEST_BEGIN("two voters run as observers: the client gets QUORUM, counted, not NOT_VOTER; "
@@ -586,18 +602,7 @@ static void test_observers_refuse(void)
     EXPECT_NO_REPLY(h, 7);
     answer(h, p[1], r, VL_ANSWER_REJECTED, VL_ERR_NOT_VOTER, NULL);
     /* Two of four voters left: quorum 3 is out of reach. */
-    vl_msg *m = h_find(h, VL_OUT_CLIENT, 7, VL_MSG_CLIENT_REPLY);
-    CHECK(m != NULL && m->reply_kind == VL_REPLY_ERROR);
-    if (m != NULL && m->reply_kind == VL_REPLY_ERROR) {
-        CHECK_ERR(m->code, VL_ERR_QUORUM);
-        const char *want_text = "2 of the 4 voters run as observers";
-        bool says = m->text.len > 0 &&
-                    memmem(m->text.ptr, m->text.len, want_text, strlen(want_text)) != NULL;
-        CHECK(says);
-        if (!says) {
-            fprintf(stderr, "    text: %.*s\n", (int)m->text.len, (const char *)m->text.ptr);
-        }
-    }
+    expect_quorum_text(h, 7, "2 of the 4 voters run as observers");
     /* Heard, but they do not vote: no quorum to claim; the counts. */
     CHECK(!in_quorum(h));
     h_snap s;
@@ -638,18 +643,7 @@ static void test_observer_coordinator_counts_voters(void)
     answer(h, h->voter[0], r, VL_ANSWER_REJECTED, VL_ERR_NOT_VOTER, NULL);
     EXPECT_NO_REPLY(h, 7);
     answer(h, h->voter[1], r, VL_ANSWER_REJECTED, VL_ERR_NOT_VOTER, NULL);
-    vl_msg *m = h_find(h, VL_OUT_CLIENT, 7, VL_MSG_CLIENT_REPLY);
-    CHECK(m != NULL && m->reply_kind == VL_REPLY_ERROR);
-    if (m != NULL && m->reply_kind == VL_REPLY_ERROR) {
-        CHECK_ERR(m->code, VL_ERR_QUORUM);
-        const char *want_text = "no quorum: 2 of the 4 voters run as observers";
-        bool says = m->text.len > 0 &&
-                    memmem(m->text.ptr, m->text.len, want_text, strlen(want_text)) != NULL;
-        CHECK(says);
-        if (!says) {
-            fprintf(stderr, "    text: %.*s\n", (int)m->text.len, (const char *)m->text.ptr);
-        }
-    }
+    expect_quorum_text(h, 7, "no quorum: 2 of the 4 voters run as observers");
     h_snap s;
     h_snapshot(h, &s);
     CHECK(s.stats.voters_observing == 2);
