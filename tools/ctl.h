@@ -154,8 +154,9 @@ struct vl_client;
         {.name = "node", .kind = OPT_LIST}, {.name = "timeout-ms", .kind = OPT_VALUE},  \
         {.name = "devnet", .kind = OPT_VALUE}
 enum { O_GENESIS, O_NODE, O_TIMEOUT, O_DEVNET, O_NET_END };
-/* Default wait for one node's reply; a SUBMIT waits for a quorum. */
-#define NET_DEFAULT_TIMEOUT_MS 5000u
+/* Default wait for one node's reply; a SUBMIT waits for a quorum, and a
+ * node's own answer comes at its client_timeout_ms (vl_client.h). */
+#define NET_DEFAULT_TIMEOUT_MS 6000u /* VL_CLIENT_DEFAULT_TIMEOUT_MS, checked in ctl_net.c */
 
 typedef struct {
     vl_genesis *g;

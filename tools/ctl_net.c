@@ -21,6 +21,9 @@
 #include "ctl.h"
 #include "vl_client.h"
 
+_Static_assert(NET_DEFAULT_TIMEOUT_MS == VL_CLIENT_DEFAULT_TIMEOUT_MS,
+               "voucherctl waits as long as the client library's default");
+
 int parse_hex32(const vl_ctx *c, const char *opt, const char *s, uint8_t out[32])
 {
     if (strlen(s) != 64 || vl_hex_decode(out, 32, s) != VL_OK)

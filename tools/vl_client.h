@@ -47,6 +47,13 @@
 /* Bounds of the per-endpoint reply timeout. */
 #define VL_CLIENT_MIN_TIMEOUT_MS 10u
 #define VL_CLIENT_MAX_TIMEOUT_MS 600000u
+/* The timeout voucherctl and voucher-bench use unless told otherwise, and
+ * the one to start from.  A node answers a SUBMIT it cannot finish (TIMEOUT,
+ * QUORUM, UNKNOWN_ACCOUNT) at its client_timeout_ms, 5000 by default, after
+ * the order reached it: a client that waits no longer than that gives up a
+ * moment before the answer and reports "no node answered" instead.  Keep the
+ * client's timeout above the nodes' client_timeout_ms. */
+#define VL_CLIENT_DEFAULT_TIMEOUT_MS 6000u
 /* Replies with another req_id (late answers to earlier requests) that one
  * call discards before it gives up on that endpoint: bounds the loop. */
 #define VL_CLIENT_MAX_STALE 4096u

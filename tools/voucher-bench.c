@@ -170,7 +170,7 @@
 #define MAX_HOLDERS 256u
 /* Largest devnet.json read. */
 #define MAX_DEVNET_BYTES (1u << 20)
-#define DEFAULT_TIMEOUT_MS 5000u
+#define DEFAULT_TIMEOUT_MS VL_CLIENT_DEFAULT_TIMEOUT_MS
 #define DEFAULT_VERIFY_SAMPLE 2000u
 #define MAX_VERIFY_SAMPLE 100000u
 #define DEFAULT_VERIFY_WAIT_S 30u
@@ -401,7 +401,7 @@ static const char usage_text[] =
     "  --conflict-share X  mixed: share of the orders that are a second, conflicting order\n"
     "                      for a slot (default 0.1, at most 0.5)\n"
     "  --batch B           issue: vouchers per ISSUE order (default 1, at most 256)\n"
-    "  --timeout-ms MS     per-node reply timeout of the clients (default 5000)\n"
+    "  --timeout-ms MS     per-node reply timeout of the clients (default 6000)\n"
     "  --verify-sample N   check at most N certificates on every node (default 2000)\n"
     "  --verify-wait S     wait up to S seconds for lagging nodes (default 30)\n"
     "  --json              one JSON object on stdout instead of text\n"

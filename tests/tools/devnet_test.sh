@@ -5,7 +5,9 @@
 # up (on a port base derived from $$, another one if a port is taken), the
 # exact content of devnet.json, the demo, --devnet on the network commands,
 # `up` refused while running, down (every pid gone), down again, up again on
-# the same data (a voucher issued before is still there), down.  Every
+# the same data (a voucher issued before is still there), a redemption
+# with two voters stopped and every timeout at its default (NO_QUORUM, not
+# "no node answered"; then certified once they resume), down.  Every
 # voucherd started is killed on exit, success or failure; every wait is
 # bounded (timeout).  Prints "N passed, N failed".
 set -u
@@ -255,6 +257,25 @@ run query3 30 query --devnet "$dir" --voucher "$1" --json
 all_of_9() { [ "$rc" -eq 0 ] && \
   [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["account"]["remaining_fen"])' "$work/query3.out")" = "$demo_remaining" ]; }
 check "... and the demo's voucher with its remaining value" all_of_9
+
+# ---- a lost quorum, with every timeout at its default ------------------------------------
+# The nodes answer an order they cannot finish at their client_timeout_ms
+# (5000 by default); voucherctl's default timeout must outlast it, or the
+# user reads "no node answered" (exit 3) where the answer is NO_QUORUM.
+set -- $pids2
+kill -STOP "$3" "$4"
+holder_key=$(dn 'd["holders"][1]["key_file"]')
+provider_key=$(dn 'd["providers"][0]["key_file"]')
+run noq 40 redeem --devnet "$dir" --voucher "$voucher" --amount-fen 700 \
+  --holder-key "$holder_key" --provider-key "$provider_key" --json
+kill -CONT "$3" "$4"
+all_of_12() { [ "$rc" -eq 1 ] && [ "$(py "$work/noq.out" 'd["error"]["code"]')" = NO_QUORUM ]; }
+check "two of four voters stopped, default timeouts: NO_QUORUM (exit 1), not 'no node answered'" \
+  all_of_12
+run noq2 40 redeem --devnet "$dir" --voucher "$voucher" --amount-fen 700 \
+  --holder-key "$holder_key" --provider-key "$provider_key" --json
+all_of_13() { [ "$rc" -eq 0 ] && [ "$(py "$work/noq2.out" 'd["resubmitted_recorded_order"]')" = True ]; }
+check "... resumed, the same command resubmits the recorded order and is certified" all_of_13
 run down3 60 devnet down --dir "$dir"
 check "down: exit 0" [ "$rc" -eq 0 ]
 # shellcheck disable=SC2086
