@@ -579,6 +579,25 @@ static vl_err submit_start(vl_core *c, uint64_t client, uint64_t req_id, vl_byte
     return settle(c, e);
 }
 
+/* The text of a BAD_SIG refusal of a client's order: an all-zero slot is
+ * a half-signed order of the split flow (docs/clients.md section 2), sent
+ * before its co-signature; say so rather than "bad signature".  NULL: the
+ * error's own text. */
+static const char *bad_sig_text(const vl_order *o, char *text, size_t size)
+{
+    static const uint8_t zero[64];
+    for (unsigned i = 0; i < o->sig_count; i++)
+        if (memcmp(o->sigs[i], zero, 64) == 0) {
+            const char *who = o->kind != VL_ORDER_REDEEM ? "issuer" : i == 0 ? "holder" : "provider";
+            snprintf(text, size,
+                     "bad signature: the %s signature slot is empty (a half-signed order: "
+                     "have it co-signed before it is submitted)",
+                     who);
+            return text;
+        }
+    return NULL;
+}
+
 vl_err vl_coord_submit(vl_core *c, uint64_t client, uint64_t req_id, vl_bytes raw)
 {
     uint8_t hash[32], account[32];
@@ -597,9 +616,11 @@ vl_err vl_coord_submit(vl_core *c, uint64_t client, uint64_t req_id, vl_bytes ra
     /* Through the cache (vl_verify.c note 4): a resubmitted order, or
      * one this node already voted on for another coordinator, is free. */
     vl_err v = vl_order_verify_cached(c->g, c->cord, hash, c->cache);
-    if (v != VL_OK)
-        return vl_stage_error(c, client, req_id, v, NULL, VL_EVIDENCE_NONE,
-                              (vl_bytes){NULL, 0});
+    if (v != VL_OK) {
+        char text[VL_MAX_ERROR_MSG_LEN + 1];
+        const char *why = v == VL_ERR_BAD_SIG ? bad_sig_text(c->cord, text, sizeof text) : NULL;
+        return vl_stage_error(c, client, req_id, v, why, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
+    }
     vl_order_account(account, c->cord);
     VL_TRY(submit_certified(c, client, req_id, hash, account, c->cord->seq, &done));
     if (done)

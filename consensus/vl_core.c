@@ -770,9 +770,12 @@ static vl_err process_client(vl_core *c, const vl_input *in)
     vl_msg *m = &c->msg;
     vl_err e = in->data != NULL ? vl_msg_decode(in->data, in->len, m) : VL_ERR_TRUNCATED;
     if (e != VL_OK) {
+        uint64_t req_id = 0; /* its own when its header is whole */
         vl_bad_input(c);
         snprintf(text, sizeof text, "malformed request: %s", vl_strerror(e));
-        return vl_stage_error(c, in->client, 0, e, text, VL_EVIDENCE_NONE,
+        if (!vl_msg_peek_req_id(in->data, in->len, &req_id))
+            req_id = 0;
+        return vl_stage_error(c, in->client, req_id, e, text, VL_EVIDENCE_NONE,
                               (vl_bytes){NULL, 0});
     }
     if (m->type != VL_MSG_CLIENT_REQUEST) {

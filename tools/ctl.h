@@ -126,6 +126,9 @@ typedef struct {
      * whose filled slots verify but that is not signed yet: it does not
      * verify either (exit 1), but is no failure (first_fail) */
     char unsigned_slots[64];
+    /* the first failure's own words when they say more than its code's
+     * (which signature of a half-signed order fails); "" otherwise */
+    char first_message[160];
 } vl_insp;
 
 /* Any wire object as JSON: dispatch on its type byte.  NULL with *rc set
@@ -202,6 +205,12 @@ typedef struct {
     uint64_t seq;
     uint8_t holder[32];
     bool have_holder;
+    /* the state as a node served it (voucher_fetch), for the checks made
+     * before anything is signed; have_state false offline (--seq) */
+    bool have_state;
+    uint8_t status; /* vl_voucher_status */
+    uint64_t remaining_fen;
+    int endpoint; /* the node that served it */
 } voucher_ref;
 
 /* EXIT_OK when a vl_orderkit call returned VL_OK; else reported as

@@ -180,8 +180,10 @@ static void verify_order(vl_insp *in, json_t *j, const vl_order *o, const uint8_
         snprintf(msg, sizeof msg, "the %s signature does not verify (empty slot(s): %s)",
                  order_slot_name(o, bad), empty);
         put_verdict(in, j, false, vl_err_slug(rc), msg);
-        if (in->first_fail == VL_OK)
+        if (in->first_fail == VL_OK) {
             in->first_fail = rc;
+            snprintf(in->first_message, sizeof in->first_message, "%s", msg);
+        }
     } else if (rc != VL_OK) {
         put_verified(in, j, rc);
     } else {

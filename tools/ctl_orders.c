@@ -37,6 +37,14 @@
  *     then refused (ALREADY_CERTIFIED or STALE_SEQ), nothing is lost, and
  *     the record of that slot stays, so a retry resubmits it and gets the
  *     same answer.  --seq overrides the query (offline use and tests).
+ *  4. Checked before signing.  A redemption the served state already
+ *     refuses (more than the voucher's remaining value, a revoked voucher;
+ *     a holder key that is not the voucher's) is refused here, with the
+ *     code a node would give, before anything is signed: once signed, the
+ *     slot guard holds that order for the slot, and an order refused for
+ *     good would block the slot (section 3 of docs/clients.md says what to
+ *     do then).  The state may come from a lagging node; the voters still
+ *     decide, and --seq (no query) skips these checks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -125,12 +133,32 @@ typedef struct {
 static int slot_refuse(const vl_ctx *c, const vl_genesis *g, const slot_rec *s,
                        const uint8_t *rec, size_t rec_len, const char *why)
 {
-    char text[3 * MAX_PATH_LEN];
-    snprintf(text, sizeof text,
-             "%s: %s; a signer never signs two different orders for one slot (they could "
-             "freeze the account). Resubmit the recorded order with `voucherctl submit --in "
-             "%s`, or wait until the slot is certified and act at the next seq",
-             s->path, why, s->path);
+    static const uint8_t zero[64];
+    char text[4 * MAX_PATH_LEN], empty[32] = "";
+    vl_order *o = rec != NULL ? malloc(sizeof *o) : NULL;
+    if (o != NULL && vl_order_decode(rec, rec_len, o) == VL_OK)
+        for (unsigned i = 0; i < o->sig_count && i < 2 && empty[0] == '\0'; i++)
+            if (memcmp(o->sigs[i], zero, 64) == 0)
+                snprintf(empty, sizeof empty, "%s", order_slot_name(o, i));
+    free(o);
+    int n = snprintf(text, sizeof text,
+                     "%s: %s; a signer never signs two different orders for one slot (they "
+                     "could freeze the account). ",
+                     s->path, why);
+    if (empty[0] != '\0') /* a half-signed record: resubmitted, it gets BAD_SIG */
+        snprintf(text + n, sizeof text - (size_t)n,
+                 "The record is half-signed (its %s slot is empty): have it co-signed with "
+                 "`voucherctl sign --slot %s --in %s --out FILE` and submit FILE, or wait until "
+                 "the slot is certified and act at the next seq",
+                 empty, empty, s->path);
+    else
+        snprintf(text + n, sizeof text - (size_t)n,
+                 "Resubmit the recorded order with `voucherctl submit --in %s`, or wait until "
+                 "the slot is certified and act at the next seq. If more than max_faulty nodes "
+                 "refuse the recorded order for good (INSUFFICIENT_BALANCE, REVOKED, "
+                 "WRONG_SIGNER, BAD_SIG, WRONG_NETWORK), docs/clients.md section 3 says how to "
+                 "free the slot",
+                 s->path);
     return report_error(c, g, EXIT_FAIL, "SLOT_GUARD", "SLOT_GUARD", 0, text, rec, rec_len);
 }
 
@@ -285,6 +313,10 @@ int voucher_fetch(const vl_ctx *c, ctl_net *n, const uint8_t id[32], voucher_ref
         v->seq = a.account.next_seq;
         memcpy(v->holder, a.account.holder, 32);
         v->have_holder = true;
+        v->have_state = true;
+        v->status = a.account.status;
+        v->remaining_fen = a.account.remaining_fen;
+        v->endpoint = a.endpoint;
     }
     vl_client_account_free(&a);
     return st;
@@ -403,6 +435,35 @@ int redeem_sign(const vl_ctx *c, const vl_genesis *g, const char *guard_key_path
     return st;
 }
 
+/* Note 4: refuse before signing a redemption that the served state already
+ * refuses, so that a mistyped amount leaves no record in the slot guard. */
+static int redeem_precheck(const vl_ctx *c, const ctl_net *n, const vl_opt *opts,
+                           const voucher_ref *v)
+{
+    uint64_t amount = 0;
+    char text[512];
+    int st = opt_u64(c, &opts[R_AMOUNT], UINT64_MAX, &amount);
+    /* with --seq the served state need not be that slot's */
+    if (st != EXIT_OK || !v->have_state || opts[R_SEQ].value != NULL)
+        return st;
+    const char *ep = vl_client_endpoint(n->cl, (size_t)v->endpoint);
+    if (v->status == VL_VOUCHER_REVOKED) {
+        snprintf(text, sizeof text,
+                 "the voucher is revoked (as %s serves it): nothing signed, no slot recorded", ep);
+        return report_error(c, n->g, EXIT_FAIL, "REVOKED", "REVOKED", VL_ERR_REVOKED, text,
+                            NULL, 0);
+    }
+    if (amount > v->remaining_fen) {
+        snprintf(text, sizeof text,
+                 "%" PRIu64 " fen is more than the voucher's remaining %" PRIu64
+                 " fen (as %s serves it, seq %" PRIu64 "): nothing signed, no slot recorded",
+                 amount, v->remaining_fen, ep, v->seq);
+        return report_error(c, n->g, EXIT_FAIL, "INSUFFICIENT_BALANCE", "OVERSPEND",
+                            VL_ERR_OVERSPEND, text, NULL, 0);
+    }
+    return EXIT_OK;
+}
+
 int cmd_redeem(vl_ctx *c, int argc, char **argv)
 {
     vl_opt opts[] = {REDEEM_OPTS, {.name = "holder-key", .kind = OPT_VALUE, .required = true},
@@ -432,6 +493,8 @@ int cmd_redeem(vl_ctx *c, int argc, char **argv)
     if (st == EXIT_OK && vl_genesis_provider_by_pubkey(n.g, provider.sign.pubkey) < 0)
         st = fail(c, EXIT_FAIL, "%s: not a provider of network \"%s\"",
                   opts[R_PROVIDER_KEY].value, n.g->network);
+    if (st == EXIT_OK)
+        st = redeem_precheck(c, &n, opts, &v);
     if (st == EXIT_OK)
         st = build_redeem_order(c, &n, opts, &v, holder.sign.pubkey, provider.sign.pubkey, o);
     if (st == EXIT_OK)
@@ -485,6 +548,8 @@ int cmd_build_redeem(vl_ctx *c, int argc, char **argv)
     if (st == EXIT_OK && (st = read_public_key(c, opts[R_PROVIDER_KEY].value, provider, NULL)) == EXIT_OK &&
         vl_genesis_provider_by_pubkey(n.g, provider) < 0)
         st = fail(c, EXIT_FAIL, "--provider: not a provider of network \"%s\"", n.g->network);
+    if (st == EXIT_OK)
+        st = redeem_precheck(c, &n, opts, &v);
     if (st == EXIT_OK)
         st = build_redeem_order(c, &n, opts, &v, v.holder, provider, o);
     if (st == EXIT_OK && (st = order_built(c, vl_orderkit_encode(o, &raw, &len))) == EXIT_OK)

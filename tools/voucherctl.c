@@ -321,7 +321,9 @@ static int cmd_inspect(vl_ctx *c, int argc, char **argv)
         st = emit(c, res, NULL);
         if (st == EXIT_OK && in.first_fail != VL_OK)
             st = fail(c, EXIT_FAIL, "%s: verification failed: %s: %s", a.pos[0],
-                      vl_err_name(in.first_fail), vl_strerror(in.first_fail));
+                      vl_err_name(in.first_fail),
+                      in.first_message[0] != '\0' ? in.first_message
+                                                   : vl_strerror(in.first_fail));
         else if (st == EXIT_OK && unsigned_only)
             st = fail(c, EXIT_FAIL, "%s: not signed yet: empty signature slot(s): %s",
                       a.pos[0], in.unsigned_slots);

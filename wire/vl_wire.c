@@ -1214,3 +1214,13 @@ vl_err vl_msg_decode(const uint8_t *buf, size_t len, vl_msg *m)
         msg_reset(m);
     return err;
 }
+
+bool vl_msg_peek_req_id(const uint8_t *buf, size_t len, uint64_t *req_id)
+{
+    vl_reader r;
+    uint8_t version, type;
+    vl_reader_init(&r, buf, buf != NULL ? len : 0);
+    return vl_get_u8(&r, &version) == VL_OK && version == VL_WIRE_VERSION &&
+           vl_get_u8(&r, &type) == VL_OK && type == VL_MSG_CLIENT_REQUEST &&
+           vl_get_u64(&r, req_id) == VL_OK;
+}

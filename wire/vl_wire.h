@@ -39,6 +39,7 @@
 #ifndef VL_WIRE_H
 #define VL_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -413,5 +414,9 @@ void vl_msg_init(vl_msg *m, vl_msg_storage *st);
  * are fully checked with their own decoders. */
 vl_err vl_msg_encode(const vl_msg *m, uint8_t *out, size_t cap, size_t *len);
 vl_err vl_msg_decode(const uint8_t *buf, size_t len, vl_msg *m);
+/* The req_id of a CLIENT_REQUEST that may not decode as a whole: true when
+ * buf starts with a version-1 CLIENT_REQUEST header (version, type, req_id),
+ * so that the ERROR answering a malformed request names the request. */
+bool vl_msg_peek_req_id(const uint8_t *buf, size_t len, uint64_t *req_id);
 
 #endif

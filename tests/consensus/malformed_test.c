@@ -58,6 +58,13 @@ static void client_bad(h_net *h, uint64_t tag, const h_buf *b, vl_err want, cons
         CHECK(m->reply_kind == VL_REPLY_ERROR);
         CHECK_ERR(m->code, want);
         CHECK(m->text.len > 0);
+        /* the request's own req_id when its 10-byte header is whole, so
+         * that a client with requests in flight knows which one failed */
+        uint64_t rid = 0;
+        if (b->len >= 10 && b->data[0] == VL_WIRE_VERSION && b->data[1] == VL_MSG_CLIENT_REQUEST)
+            for (int k = 7; k >= 0; k--)
+                rid = rid << 8 | b->data[2 + k];
+        CHECK(m->req_id == rid);
     }
     CHECK(h_count(h, 0, 0, VL_MSG_VOTE_REQUEST) == 0);
     if (o != NULL) {

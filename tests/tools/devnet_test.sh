@@ -276,6 +276,36 @@ run noq2 40 redeem --devnet "$dir" --voucher "$voucher" --amount-fen 700 \
   --holder-key "$holder_key" --provider-key "$provider_key" --json
 all_of_13() { [ "$rc" -eq 0 ] && [ "$(py "$work/noq2.out" 'd["resubmitted_recorded_order"]')" = True ]; }
 check "... resumed, the same command resubmits the recorded order and is certified" all_of_13
+
+# ---- checked before signing; a half-signed order submitted -----------------------------
+slots_of_holder="$holder_key.slots"
+# every node has applied the redemption of 700 (the checks read node1's state)
+applied_everywhere() {
+  run st 10 status --devnet "$dir" --json
+  [ "$(py "$work/st.out" 'len({n.get("status", {}).get("state_digest") for n in d["nodes"]}) == 1 and d["reachable"] == 4')" = True ] &&
+    run q 10 query --devnet "$dir" --voucher "$voucher" --json &&
+    [ "$(py "$work/q.out" 'd["account"]["remaining_fen"]')" = 777000 ]
+}
+check "the redemption of 700 is applied on every node" wait_for 20 applied_everywhere
+nrec_before=$(ls "$slots_of_holder" | wc -l)
+run over 30 redeem --devnet "$dir" --voucher "$voucher" --amount-fen 777001 \
+  --holder-key "$holder_key" --provider-key "$provider_key" --json
+all_of_14() { [ "$rc" -eq 1 ] && \
+  [ "$(py "$work/over.out" 'd["error"]["code"], d["error"]["detail"], "nothing signed, no slot recorded" in d["error"]["message"]')" = "('INSUFFICIENT_BALANCE', 'OVERSPEND', True)" ]; }
+check "an amount over the remaining 777000 fen: INSUFFICIENT_BALANCE before signing" all_of_14
+check "... and no slot record left behind" [ "$(ls "$slots_of_holder" | wc -l)" = "$nrec_before" ]
+provider_pub=$(dn 'd["providers"][0]["pubkey"]')
+run half_build 30 build-redeem --devnet "$dir" --voucher "$voucher" --provider "$provider_pub" \
+  --amount-fen 1 --out "$work/half_u.bin"
+run half_sign 30 sign --genesis "$dir/genesis.json" --key "$holder_key" --slot holder \
+  --in "$work/half_u.bin" --out "$work/half_h.bin" --no-slot-guard
+run half_submit 30 submit --devnet "$dir" --in "$work/half_h.bin" --json
+all_of_15() { [ "$rc" -eq 1 ] && \
+  [ "$(py "$work/half_submit.out" 'd["error"]["code"], "the provider signature slot is empty" in d["error"]["message"]')" = "('BAD_SIG', True)" ]; }
+check "a half-signed order submitted: BAD_SIG, saying the provider slot is empty" all_of_15
+run fits 30 redeem --devnet "$dir" --voucher "$voucher" --amount-fen 777000 \
+  --holder-key "$holder_key" --provider-key "$provider_key" --json
+check "the corrected amount (777000) is certified at once, not refused SLOT_GUARD" [ "$rc" -eq 0 ]
 run down3 60 devnet down --dir "$dir"
 check "down: exit 0" [ "$rc" -eq 0 ]
 # shellcheck disable=SC2086

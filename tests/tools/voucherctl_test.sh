@@ -317,6 +317,8 @@ run redeem-other "${redeem1[@]}" --amount-fen 6000 --gpu-hours 2.5 --json
 expect_rc redeem-other 1
 expect_json redeem-other 'd["error"]["code"], d["error"]["evidence"]["amount_fen"]' "('SLOT_GUARD', 5000)"
 expect_err redeem-other "DIFFERENT order is already signed for this slot"
+# ...and says what to do when the recorded order is refused for good
+expect_json redeem-other '"refuse the recorded order for good" in d["error"]["message"] and "docs/clients.md section 3" in d["error"]["message"]' True
 run redeem-other-invoice "${redeem1[@]}" --amount-fen 5000 --gpu-hours 2.5 \
     --invoice-hash 0000000000000000000000000000000000000000000000000000000000000001
 expect_rc redeem-other-invoice 1
@@ -378,7 +380,7 @@ run inspect-halfbad inspect "$dir/hbad.bin" --genesis "$dir/genesis.json" --json
 expect_rc inspect-halfbad 1
 expect_json inspect-halfbad 'd["verified"]["error"], d["verified"]["message"]' \
     "('bad_sig', 'the holder signature does not verify (empty slot(s): provider)')"
-expect_err inspect-halfbad "verification failed: VL_ERR_BAD_SIG"
+expect_err inspect-halfbad "verification failed: VL_ERR_BAD_SIG: the holder signature does not verify (empty slot(s): provider)"
 run sign-provider-bad sign --genesis "$dir/genesis.json" --key "$dir/p1.key" --slot provider \
     --in "$dir/hbad.bin" --out "$dir/hpbad.bin"
 expect_rc sign-provider-bad 1
@@ -408,6 +410,8 @@ run sign-holder-other sign --genesis "$dir/genesis.json" --key "$dir/holder.key"
     --in "$dir/u3.bin" --out "$dir/h3.bin" --json
 expect_rc sign-holder-other 1
 expect_json sign-holder-other 'd["error"]["code"]' SLOT_GUARD
+# the record is half-signed: resubmitting it cannot work, co-signing it can
+expect_json sign-holder-other '"half-signed (its provider slot is empty)" in d["error"]["message"] and "sign --slot provider --in" in d["error"]["message"] and "Resubmit" not in d["error"]["message"]' True
 if [ ! -e "$dir/h3.bin" ]; then pass; else fail "a refused signature wrote its output"; fi
 run sign-wrong-key sign --genesis "$dir/genesis.json" --key "$dir/p1.key" --slot holder \
     --in "$dir/u3.bin" --out "$dir/h4.bin"
