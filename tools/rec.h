@@ -87,6 +87,12 @@ typedef struct {
     void (*release)(void *owner);
 } rec_source;
 
+/* Entry times (rec_verify.c note 4): how far a node's clock may step back
+ * between two readings, and the last second a "YYYY-MM" month can show
+ * (9999-12-31T23:59:59Z). */
+#define REC_TIME_SLACK_MS 300000u
+#define REC_MAX_TIME_S 253402300799u
+
 /* One distinct certificate (by certificate hash). */
 typedef struct {
     const uint8_t *raw;
@@ -102,7 +108,8 @@ typedef struct {
     int32_t provider;       /* REDEEM: genesis index */
     uint64_t serial, amount_fen, gpu_milli_hours;
     uint8_t holder[32];     /* REDEEM */
-    uint64_t first_time_ms; /* earliest time a node applied it */
+    uint64_t time_ms;       /* when the nodes applied it: the lower median of
+                             * its sources' checked times (rec_verify.c note 4) */
     uint32_t order_id;      /* index into rec_run.orders (UINT32_MAX: none) */
 } rec_cert;
 

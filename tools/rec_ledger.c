@@ -177,8 +177,8 @@ static bool build_union(rec_run *r)
             oid = r->order_count++;
             r->orders[oid] = i;
             rec_table_put(&by_order, c->order_hash, oid);
-        } else if (c->first_time_ms < ord(r, oid)->first_time_ms) {
-            ord(r, oid)->first_time_ms = c->first_time_ms;
+        } else if (c->time_ms < ord(r, oid)->time_ms) {
+            ord(r, oid)->time_ms = c->time_ms;
         }
         c->order_id = oid;
     }
@@ -329,7 +329,7 @@ static bool apply_redeem(ledger *L, const rec_cert *c, voucher *v, bool *applied
     L->prov_redemptions[c->provider]++;
     L->matrix[(size_t)v->issuer * pc + (size_t)c->provider] += c->amount_fen;
     L->util[L->util_count++] = (util_row){.provider = c->provider,
-                                          .month = month_of(c->first_time_ms),
+                                          .month = month_of(c->time_ms),
                                           .amount = c->amount_fen,
                                           .gpu_milli = c->gpu_milli_hours};
     firm_row *f = &L->firms[L->firm_count++];

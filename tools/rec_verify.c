@@ -22,6 +22,16 @@
  *     PROGRESS_MS while pass C runs and rewrites one stderr line on a tty,
  *     or writes a line every PROGRESS_LINE_S seconds (and one at the end)
  *     to a file or pipe.
+ *  4. Entry times.  An entry's time_ms is the node's unsigned note (the
+ *     entry hash does not cover it), yet it decides the month a redemption
+ *     counts in.  times_check (pass A) holds each source's times to what
+ *     its node signed (a checkpoint at time T with L entries: entries up to
+ *     L by T, later ones after T) and to the time of the entry before,
+ *     each with REC_TIME_SLACK_MS for a clock stepping back; a time outside
+ *     is the source's error and is taken as the nearest bound.  After the
+ *     merge, median_times gives each certificate the lower median of its
+ *     sources' times, not the earliest: the earliest let one lying source
+ *     move any redemption to 2020, as an auditor's walk showed.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -203,8 +213,59 @@ static void checkpoints_check(rec_run *r, rec_source *s, vl_checkpoint *cps, boo
     }
 }
 
+static void time_text(char *out, size_t size, uint64_t time_ms)
+{
+    time_t t = (time_t)(time_ms / 1000u);
+    struct tm tm;
+    if (time_ms / 1000u > REC_MAX_TIME_S || gmtime_r(&t, &tm) == NULL)
+        snprintf(out, size, "%" PRIu64 " ms", time_ms);
+    else
+        strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Note 4: an entry's time_ms is the node's unsigned note.  Check it
+ * against what the node signed (a checkpoint says: at time T it held L
+ * entries) and against its earlier entries' times; a time outside that
+ * window is an error of the source and is taken as the nearest bound. */
+static void times_check(rec_source *s, const vl_checkpoint *cps, const bool *good)
+{
+    char have[40], bound[40];
+    uint64_t floor = 0; /* the last time that held, less the slack */
+    for (uint64_t i = 0; i < s->entry_count; i++) {
+        uint64_t t = s->time_of[i], lo = floor, hi = REC_MAX_TIME_S * 1000u;
+        if (s->entries[i].buf == NULL)
+            continue; /* did not decode: reported */
+        for (uint32_t k = 0; k < s->checkpoint_count; k++) {
+            if (!good[k])
+                continue;
+            if (cps[k].log_index >= i + 1 && cps[k].time_ms < hi)
+                hi = cps[k].time_ms; /* it held this entry at its time */
+            if (cps[k].log_index < i + 1 && cps[k].time_ms > REC_TIME_SLACK_MS &&
+                cps[k].time_ms - REC_TIME_SLACK_MS > lo)
+                lo = cps[k].time_ms - REC_TIME_SLACK_MS; /* it did not hold it yet */
+        }
+        /* the node's clock may step back a little between two readings */
+        hi = hi < REC_MAX_TIME_S * 1000u - REC_TIME_SLACK_MS ? hi + REC_TIME_SLACK_MS
+                                                              : REC_MAX_TIME_S * 1000u;
+        if (lo > hi)
+            lo = hi;
+        if (t < lo || t > hi) {
+            uint64_t taken = t < lo ? lo : hi;
+            time_text(have, sizeof have, t);
+            time_text(bound, sizeof bound, taken);
+            rec_error_add(s, i + 1, VL_ERR_RANGE,
+                          "entry %" PRIu64 "'s time (%s) is %s what the node's own signed "
+                          "checkpoints and earlier entries allow: taken as %s",
+                          i + 1, have, t < lo ? "before" : "after", bound);
+            s->time_of[i] = taken;
+            continue; /* the next entries are judged by the last time that held */
+        }
+        floor = t > REC_TIME_SLACK_MS ? t - REC_TIME_SLACK_MS : 0;
+    }
+}
+
 /* The chain of entry i (0-based); prev is updated to this entry's hash. */
-static void chain_entry(rec_source *s, uint64_t i, uint8_t prev[32],
+static void chain_entry(rec_source *s, uint64_t i, uint8_t prev[32], uint64_t *expect,
                         uint8_t cert_hash[32], bool *chain_ok)
 {
     vl_entry e;
@@ -224,7 +285,7 @@ static void chain_entry(rec_source *s, uint64_t i, uint8_t prev[32],
     s->time_of[i] = e.time_ms;
     s->entries[i].buf = e.cert.ptr; /* from now on: the certificate */
     s->entries[i].len = e.cert.len;
-    if (e.index != i + 1) {
+    if (e.index != *expect) {
         rec_error_add(s, i + 1, VL_ERR_RANGE, "entry %" PRIu64 " carries index %" PRIu64, i + 1,
                       e.index);
         *chain_ok = false;
@@ -238,6 +299,7 @@ static void chain_entry(rec_source *s, uint64_t i, uint8_t prev[32],
     if (*chain_ok)
         s->chain_ok_to = i + 1;
     memcpy(prev, eh, 32);
+    *expect = e.index + 1; /* re-anchor on the entry's own index, as on its hash */
 }
 
 static void chain_source(rec_run *r, rec_source *s, uint8_t (*hashes)[32])
@@ -255,8 +317,9 @@ static void chain_source(rec_run *r, rec_source *s, uint8_t (*hashes)[32])
             if ((int)k == s->cp_best)
                 s->cp_extended = false;
         }
+    uint64_t expect = 1;
     for (uint64_t i = 0; i < s->entry_count; i++) {
-        chain_entry(s, i, prev, hashes[i], &chain_ok);
+        chain_entry(s, i, prev, &expect, hashes[i], &chain_ok);
         for (uint32_t k = 0; k < s->checkpoint_count; k++)
             if (good[k] && cps[k].log_index == i + 1 && memcmp(cps[k].entry_hash, prev, 32) != 0) {
                 rec_error_add(s, i + 1, VL_ERR_FORK,
@@ -277,6 +340,7 @@ static void chain_source(rec_run *r, rec_source *s, uint8_t (*hashes)[32])
                 s->cp_extended = false;
         }
     memcpy(s->head_hash, prev, 32);
+    times_check(s, cps, good);
 }
 
 static void chain_worker(void *arg, unsigned worker)
@@ -329,7 +393,7 @@ static bool cert_append(rec_run *r, const rec_blob *b, const uint8_t hash[32], u
     c->raw = b->buf;
     c->len = (uint32_t)b->len;
     memcpy(c->cert_hash, hash, 32);
-    c->first_time_ms = time_ms;
+    c->time_ms = time_ms; /* until median_times */
     c->status = VL_ERR_USAGE; /* not verified yet */
     c->order_id = UINT32_MAX;
     rec_table_put(&r->by_cert_hash, hash, r->cert_count);
@@ -354,14 +418,60 @@ static bool merge(rec_run *r)
                 if (!cert_append(r, &s->entries[i], s->cert_hashes[i], s->time_of[i]))
                     return false;
                 id = r->cert_count - 1;
-            } else if (s->time_of[i] < r->certs[id].first_time_ms) {
-                r->certs[id].first_time_ms = s->time_of[i];
             }
             s->cert_of[i] = id;
         }
         free(s->cert_hashes);
         s->cert_hashes = NULL;
     }
+    return true;
+}
+
+/* Note 4: a certificate's time is the lower median of the times its
+ * sources give (each checked by times_check): one source cannot move it
+ * outside the honest sources' times while they are the majority of those
+ * holding it.  Counting sort by certificate: 8 bytes an entry, 8 a
+ * certificate, once. */
+static bool median_times(rec_run *r)
+{
+    uint32_t *at = calloc((size_t)r->cert_count + 1, sizeof *at);
+    uint32_t *fill = malloc(((size_t)r->cert_count + 1) * sizeof *fill);
+    uint64_t total = 0, *times = NULL;
+    for (uint32_t k = 0; at != NULL && k < r->src_count; k++)
+        for (uint64_t i = 0; r->src[k].cert_of != NULL && i < r->src[k].entry_count; i++)
+            if (r->src[k].entries[i].buf != NULL) {
+                at[r->src[k].cert_of[i] + 1]++;
+                total++;
+            }
+    if (at != NULL && fill != NULL)
+        times = malloc((size_t)(total + 1) * sizeof *times);
+    if (times == NULL) {
+        free(at);
+        free(fill);
+        return false;
+    }
+    for (uint32_t id = 0; id < r->cert_count; id++)
+        at[id + 1] += at[id];
+    memcpy(fill, at, ((size_t)r->cert_count + 1) * sizeof *fill);
+    for (uint32_t k = 0; k < r->src_count; k++)
+        for (uint64_t i = 0; r->src[k].cert_of != NULL && i < r->src[k].entry_count; i++)
+            if (r->src[k].entries[i].buf != NULL)
+                times[fill[r->src[k].cert_of[i]]++] = r->src[k].time_of[i];
+    for (uint32_t id = 0; id < r->cert_count; id++) {
+        uint64_t *t = times + at[id];
+        uint32_t n = at[id + 1] - at[id];
+        for (uint32_t a = 1; a < n; a++) /* a few sources: insertion sort */
+            for (uint32_t b = a; b > 0 && t[b - 1] > t[b]; b--) {
+                uint64_t x = t[b];
+                t[b] = t[b - 1];
+                t[b - 1] = x;
+            }
+        if (n > 0)
+            r->certs[id].time_ms = t[(n - 1) / 2];
+    }
+    free(times);
+    free(at);
+    free(fill);
     return true;
 }
 
@@ -460,7 +570,7 @@ bool rec_verify_all(rec_run *r)
         fprintf(stderr, "voucher-reconcile: cannot start a thread\n");
         return false;
     }
-    if (atomic_load(&a.nomem) || !merge(r)) {
+    if (atomic_load(&a.nomem) || !merge(r) || !median_times(r)) {
         fprintf(stderr, "voucher-reconcile: out of memory\n");
         return false;
     }

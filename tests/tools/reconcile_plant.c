@@ -204,7 +204,7 @@ static vl_err entry_cert(const record *r, vl_entry *en, vl_cert *ct)
 static int rechain(logfile *lf, const vl_keypair *kp)
 {
     uint8_t prev[32], buckets[256][32] = {{0}};
-    uint64_t index = 0;
+    uint64_t index = 0, last_time = 0;
     memcpy(prev, lf->network_id, 32);
     vl_cert *ct = malloc(sizeof *ct);
     uint8_t *out = malloc(BUF_CAP);
@@ -222,6 +222,7 @@ static int rechain(logfile *lf, const vl_keypair *kp)
         if (entry_cert(r, &en, ct) != VL_OK)
             return free(ct), free(out), die("%s%s", "an entry does not decode", "");
         uint8_t acct[32], oh[32], cert_hash[32];
+        last_time = en.time_ms > last_time ? en.time_ms : last_time;
         vl_order_account(acct, &ct->order);
         vl_order_hash(oh, &ct->order);
         for (int b = 0; b < 32; b++)
@@ -241,7 +242,8 @@ static int rechain(logfile *lf, const vl_keypair *kp)
         r->buf = copy;
         r->len = len;
     }
-    vl_checkpoint cp = {.node = lf->node_index, .log_index = index, .time_ms = 1};
+    /* signed a second after the last entry, as a node would */
+    vl_checkpoint cp = {.node = lf->node_index, .log_index = index, .time_ms = last_time + 1000u};
     memcpy(cp.network_id, lf->network_id, 32);
     memcpy(cp.entry_hash, prev, 32);
     vl_tagged_hash(cp.state_digest, VL_TAG_STATE_DIGEST, &buckets[0][0], sizeof buckets);
@@ -472,7 +474,7 @@ static int cmd_badcp(char **av, int ac)
     vl_entry en;
     if (r == NULL || vl_entry_decode(r->buf, r->len, &en) != VL_OK)
         return die("%s: no entry %s", av[1], av[4]);
-    vl_checkpoint cp = {.node = lf->node_index, .log_index = index, .time_ms = 2};
+    vl_checkpoint cp = {.node = lf->node_index, .log_index = index, .time_ms = en.time_ms + 1000u};
     memcpy(cp.network_id, lf->network_id, 32);
     uint8_t ch[32];
     vl_cert_hash(ch, en.cert.ptr, en.cert.len);

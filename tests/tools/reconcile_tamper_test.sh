@@ -20,6 +20,12 @@
 #   checkpoint   node1's checkpoint signed for an entry hash its log does not
 #                have at that index: exit 1, node1's checkpoint is verified
 #                but not extended
+#   removed      entry 10's record cut out of node1's export: exit 1, at most
+#                two errors (entry 10, the checkpoint), not one per entry after
+#   time         entry 30 of node1 dated 2020-01 and entry 31 at the largest
+#                u64 (an entry's time is not signed): exit 1, node1's errors
+#                name both, and the months of the redemptions are those of
+#                the control, with node1 alone too
 # Part 2, a devnet of real voucherd processes (devnetlib.sh): the demo's
 # activity exported from two nodes over the network is the control (exit 0);
 # then the devnet is stopped and one byte inside one entry of node1's LMDB
@@ -117,6 +123,52 @@ rec checkpoint --genesis "$G" --log "$work/cp1.vllog" --log "$n2"
 check "checkpoint: exit 1" [ "$rc" -eq 1 ]
 check "checkpoint: node1's checkpoint at 100 is verified (signed) but not extended" q checkpoint \
   'node("node1")["checkpoint"]["log_index"] == 100 and node("node1")["checkpoint"]["verified"] is True and node("node1")["checkpoint"]["extended"] is False and node("node2")["checkpoint"]["extended"] is True'
+
+# time: entry times are the nodes' unsigned notes; node1's export gets entry 30
+# moved to 2020-01 and entry 31 to the largest u64 (the month a redemption
+# counts in comes from them)
+python3 - "$n1" "$work/time1.vllog" <<'PY'
+import struct, sys
+log = bytearray(open(sys.argv[1], "rb").read())
+pos, k = 8, 0
+while pos < len(log):
+    t, n = log[pos], struct.unpack(">I", log[pos + 1:pos + 5])[0]
+    if t == 2:
+        k += 1
+        if k in (30, 31):  # the entry's time_ms: offset 42 (docs/protocol.md 4)
+            when = 1577836800000 if k == 30 else 2**64 - 1
+            log[pos + 5 + 42:pos + 5 + 50] = struct.pack("<Q", when)
+    pos += 5 + n
+open(sys.argv[2], "wb").write(log)
+PY
+rec time --genesis "$G" --log "$work/time1.vllog" --log "$n2"
+check "time: exit 1" [ "$rc" -eq 1 ]
+check "time: node1's errors name entries 30 and 31 and say the time was not allowed; node2 has none" q time \
+  '{30, 31} <= err_entries("node1") and all("time" in e["message"] for e in errs("node1")) and errs("node2") == []'
+check "time: every certificate still counts, and no redemption moves to another month" q time \
+  'd["summary"]["redemptions"] == 200 and sorted({u["month"] for u in d["utilization"]}) == sorted({u["month"] for u in json.load(open(sys.argv[1].replace("time.json", "control.json")))["utilization"]})'
+rec time1 --genesis "$G" --log "$work/time1.vllog"
+check "time, node1 alone: the same months as the control" q time1 \
+  'sorted({u["month"] for u in d["utilization"]}) == sorted({u["month"] for u in json.load(open(sys.argv[1].replace("time1.json", "control.json")))["utilization"]})'
+
+# removed: entry 10's record cut out of node1's export (nothing re-made): one
+# error where the index jumps and one for the checkpoint, not one an entry
+python3 - "$n1" "$work/rm1.vllog" <<'PY'
+import struct, sys
+log = open(sys.argv[1], "rb").read()
+out, pos, k = bytearray(log[:8]), 8, 0
+while pos < len(log):
+    t, n = log[pos], struct.unpack(">I", log[pos + 1:pos + 5])[0]
+    k += t == 2
+    if not (t == 2 and k == 10):
+        out += log[pos:pos + 5 + n]
+    pos += 5 + n
+open(sys.argv[2], "wb").write(out)
+PY
+rec removed --genesis "$G" --log "$work/rm1.vllog" --log "$n2"
+check "removed: exit 1" [ "$rc" -eq 1 ]
+check "removed: node1's errors are entry 10 (index 11 where 10 was due) and its checkpoint, not one per later entry" q removed \
+  'err_entries("node1") <= {None, 10} and 10 in err_entries("node1") and node("node1")["errors_total"] <= 2'
 
 # ---- part 2: a devnet --------------------------------------------------------------------
 devnet_start 25200
