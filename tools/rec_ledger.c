@@ -282,7 +282,11 @@ static bool apply_issue(ledger *L, const rec_cert *c, vl_cert *scratch, bool *ap
     if (is->issued + sum < is->issued)
         return violation(L, c, VL_ERR_BUDGET, "the issuer's total overflows"), true;
     if (sum > (uint64_t)INT64_MAX - L->issued_all)
-        return violation(L, c, VL_ERR_RANGE, "the network's total issuance overflows"), true;
+        return violation(L, c, VL_ERR_RANGE,
+                         "the network's total issuance would pass 2^63-1 fen, more than this "
+                         "report adds up (a genesis holds the budgets' sum below it; only "
+                         "revocations and new issues over and over could get there)"),
+               true;
     for (uint32_t i = 0; i < o->voucher_count; i++) {
         const vl_voucher_spec *s = &o->vouchers[i];
         voucher v = {.issuer = c->issuer, .serial = s->serial, .face = s->value_fen,

@@ -16,6 +16,10 @@
  *     64-bit, so a budget above INT64_MAX could not be written as JSON.
  *     validate() refuses such budgets (9.2e16 fen is ~9.2e14 CNY, far beyond
  *     any program), so every valid genesis round-trips through both forms.
+ *     Their sum is held to INT64_MAX as well, so that a network's total
+ *     issuance fits the signed 64-bit figures of JSON reports (an auditor
+ *     found voucher-reconcile dropping certified issuance of a genesis whose
+ *     two budgets of INT64_MAX each added up past it).
  *  5. network_id = tagged_hash(genesis, encode(g)).  vl_genesis_finish
  *     encodes into a heap buffer (at most ~135 KiB); vl_genesis_decode hashes
  *     its input, which equals encode(g) because the decoder is strict (every
@@ -361,9 +365,17 @@ static int validate(const vl_genesis *g, char *err, size_t err_cap)
     for (uint32_t i = 0; i < g->node_count; i++)
         if (check_node(&g->nodes[i], i, err, err_cap) != 0)
             return -1;
-    for (uint32_t i = 0; i < g->issuer_count; i++)
+    uint64_t budgets = 0;
+    for (uint32_t i = 0; i < g->issuer_count; i++) {
         if (check_issuer(&g->issuers[i], i, err, err_cap) != 0)
             return -1;
+        if (g->issuers[i].budget_fen > (uint64_t)INT64_MAX - budgets) /* note 4 */
+            return fail(err, err_cap, "issuers", "",
+                        "the budgets add up to more than %" PRId64 " fen (at issuers[%" PRIu32
+                        "])",
+                        INT64_MAX, i);
+        budgets += g->issuers[i].budget_fen;
+    }
     for (uint32_t i = 0; i < g->provider_count; i++)
         if (check_provider(&g->providers[i], i, err, err_cap) != 0)
             return -1;

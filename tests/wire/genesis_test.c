@@ -588,6 +588,13 @@ static void test_finish_struct(void)
     g->issuers[0].budget_fen = (uint64_t)INT64_MAX + 1u;
     CHECK_ERR(vl_genesis_finish(g, err, sizeof err), VL_ERR_GENESIS);
     CHECK(strstr(err, "issuers[0].budget_fen") != NULL);
+    /* each budget fits, their sum does not (base_json has two issuers) */
+    g->issuers[0].budget_fen = INT64_MAX;
+    g->issuers[1].budget_fen = 1;
+    CHECK_ERR(vl_genesis_finish(g, err, sizeof err), VL_ERR_GENESIS);
+    CHECK(strstr(err, "the budgets add up to more than 9223372036854775807 fen") != NULL);
+    g->issuers[0].budget_fen = INT64_MAX - 1;
+    CHECK_ERR(vl_genesis_finish(g, err, sizeof err), VL_OK); /* exactly INT64_MAX */
     g->issuers[0].budget_fen = 1;
     memset(g->nodes[0].id, 'a', sizeof g->nodes[0].id); /* no terminator */
     CHECK_ERR(vl_genesis_finish(g, err, sizeof err), VL_ERR_GENESIS);
@@ -621,7 +628,7 @@ static void test_maximal(void)
         snprintf(g->issuers[i].id, sizeof g->issuers[i].id, "issuer-%u", i);
         g->issuers[i].region = 100000 + i;
         seed_pubkey(g->issuers[i].pubkey, seed++);
-        g->issuers[i].budget_fen = INT64_MAX;
+        g->issuers[i].budget_fen = INT64_MAX / VL_MAX_ISSUERS; /* the sum's limit */
     }
     for (uint32_t i = 0; i < VL_MAX_PROVIDERS; i++) {
         snprintf(g->providers[i].id, sizeof g->providers[i].id, "provider-%u", i);
