@@ -107,8 +107,14 @@ static bool parse_time(const char *s, uint64_t *out)
         end = strptime(s, "%Y-%m-%d", &tm);
     }
     if (end != NULL && *end == '\0') {
+        struct tm asked = tm, back;
         time_t t = timegm(&tm);
-        if (t < 0)
+        /* strptime takes 2026-02-30 and 23:59:60, and timegm moves them on:
+         * refuse a time that is not the one asked for */
+        if (t < 0 || gmtime_r(&t, &back) == NULL || back.tm_year != asked.tm_year ||
+            back.tm_mon != asked.tm_mon || back.tm_mday != asked.tm_mday ||
+            back.tm_hour != asked.tm_hour || back.tm_min != asked.tm_min ||
+            back.tm_sec != asked.tm_sec)
             return false;
         *out = (uint64_t)t;
         return true;
@@ -215,6 +221,8 @@ static int parse_one(options *o, rec_run *r, int argc, char **argv, int *i)
                                                         : REC_SRC_DATADIR;
         if (*v == '\0')
             return usage("%s needs a value", a);
+        if (k == REC_SRC_NODE && strstr(v, "://") == NULL)
+            return usage("--node \"%s\": a ZeroMQ endpoint such as tcp://127.0.0.1:7701", v);
         if (add_source(r, k, v) == NULL)
             return usage("more than %d sources", REC_MAX_SOURCES);
     } else if ((v = opt_value(argc, argv, i, "--devnet")) != NULL) {
@@ -235,7 +243,9 @@ static int parse_one(options *o, rec_run *r, int argc, char **argv, int *i)
         o->timeout_ms = (uint32_t)n;
     } else if ((v = opt_value(argc, argv, i, "--as-of")) != NULL) {
         if (!parse_time(v, &o->as_of_s))
-            return usage("--as-of \"%s\": YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or unix seconds", v);
+            return usage("--as-of \"%s\": a real date and time as YYYY-MM-DD or "
+                         "YYYY-MM-DDTHH:MM:SSZ (UTC), or unix seconds",
+                         v);
         o->as_of_set = true;
     } else if (strcmp(a, "--progress") == 0 || strcmp(a, "--no-progress") == 0) {
         o->progress = a[2] == 'p';

@@ -334,6 +334,19 @@ timeout 10 "$rec" --genesis "$work/nope.json" --log "$work/node0.vllog" >"$work/
 check "a genesis that does not load: exit 2" [ $? -eq 2 ]
 timeout 10 "$rec" --genesis "$G" --log "$work/node0.vllog" --threads 0 >"$work/u4.out" 2>"$work/u4.err"
 check "--threads 0: exit 2" [ $? -eq 2 ]
+for bad in 2026-02-30 2025-02-29 2026-01-01T23:59:60Z 2026-13-01; do
+  timeout 10 "$rec" --genesis "$G" --log "$work/node0.vllog" --as-of "$bad" >"$work/u5.out" 2>"$work/u5.err"
+  rc=$?
+  named() { [ "$rc" -eq 2 ] && has u5.err "a real date"; }
+  check "--as-of $bad (no such time): exit 2, not a day later" named
+done
+timeout 10 "$rec" --genesis "$G" --log "$work/node0.vllog" --as-of 2024-02-29 --json "$work/u6.json" >"$work/u6.out" 2>"$work/u6.err"
+check "--as-of 2024-02-29 (a leap day): taken as it is" \
+  [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["as_of"])' "$work/u6.json" 2>/dev/null)" = 2024-02-29T00:00:00Z ]
+timeout 10 "$rec" --genesis "$G" --node 127.0.0.1:9301 >"$work/u7.out" 2>"$work/u7.err"
+rc=$?
+named() { [ "$rc" -eq 2 ] && has u7.err "a ZeroMQ endpoint such as tcp://"; }
+check "--node without a transport (127.0.0.1:9301): exit 2, says what an endpoint looks like" named
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
