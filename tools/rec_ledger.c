@@ -373,6 +373,7 @@ static bool apply_account(ledger *L, const uint32_t *idx, size_t from, size_t to
             violation(L, ord(r, idx[from]), VL_ERR_UNKNOWN_ACCOUNT,
                       "acts on a voucher no certified ISSUE created");
             stopped = true;
+            from++; /* reported: not again as "behind" */
         } else {
             v = &L->vouchers[vi];
         }

@@ -20,6 +20,8 @@
 #   checkpoint   node1's checkpoint signed for an entry hash its log does not
 #                have at that index: exit 1, node1's checkpoint is verified
 #                but not extended
+#   orphaned     node2 without the ISSUE of entry 1 (re-chained), alone: exit
+#                1, each redemption of those vouchers is one violation
 #   removed      entry 10's record cut out of node1's export: exit 1, at most
 #                two errors (entry 10, the checkpoint), not one per entry after
 #   time         entry 30 of node1 dated 2020-01 and entry 31 at the largest
@@ -150,6 +152,16 @@ check "time: every certificate still counts, and no redemption moves to another 
 rec time1 --genesis "$G" --log "$work/time1.vllog"
 check "time, node1 alone: the same months as the control" q time1 \
   'sorted({u["month"] for u in d["utilization"]}) == sorted({u["month"] for u in json.load(open(sys.argv[1].replace("time1.json", "control.json")))["utilization"]})'
+
+# orphaned: node2 without its entry 1 (an ISSUE), re-chained and re-signed,
+# reconciled alone: the redemptions of those vouchers break a ledger rule,
+# each reported once (the first of each voucher unknown_account, the rest
+# behind), and counted once
+"$plant" drop "$G" "$n2" "$work/orphan2.vllog" "$s/keys/node2.key" 1 >"$work/orphan.out" 2>&1
+rec orphaned --genesis "$G" --log "$work/orphan2.vllog"
+check "orphaned: exit 1" [ "$rc" -eq 1 ]
+check "orphaned: violations, each certificate once, the first of each voucher unknown_account" q orphaned \
+  'len(d["violations"]) > 0 and len({v["order_hash"] for v in d["violations"]}) == len(d["violations"]) == d["violations_total"] and {v["account"] for v in d["violations"] if v["code"] == "unknown_account"} == {v["account"] for v in d["violations"]} and all(v["code"] in ("unknown_account", "behind") for v in d["violations"])'
 
 # removed: entry 10's record cut out of node1's export (nothing re-made): one
 # error where the index jumps and one for the checkpoint, not one an entry
