@@ -562,6 +562,20 @@ static void print_human(const rec_run *r, json_t *rep, bool ok)
                json_integer_value(json_object_get(n, "missing_count")),
                json_integer_value(json_object_get(n, "errors_total")),
                json_string_value(json_object_get(n, "source")));
+        /* the first error's words, so that a failed source says why without --json */
+        json_t *first = json_array_get(json_object_get(n, "errors"), 0);
+        json_int_t more = json_integer_value(json_object_get(n, "errors_total")) - 1;
+        if (first != NULL) {
+            json_t *entry = json_object_get(first, "entry");
+            if (json_is_integer(entry))
+                printf("    entry %" JSON_INTEGER_FORMAT ": ", json_integer_value(entry));
+            else
+                printf("    ");
+            printf("%s", json_string_value(json_object_get(first, "message")));
+            if (more > 0)
+                printf(" (and %" JSON_INTEGER_FORMAT " more: --json lists them)", more);
+            printf("\n");
+        }
     }
     printf("forks %zu, conflicts %" JSON_INTEGER_FORMAT ", rule violations %" JSON_INTEGER_FORMAT
            "\n",

@@ -181,6 +181,9 @@ rec removed --genesis "$G" --log "$work/rm1.vllog" --log "$n2"
 check "removed: exit 1" [ "$rc" -eq 1 ]
 check "removed: node1's errors are entry 10 (index 11 where 10 was due) and its checkpoint, not one per later entry" q removed \
   'err_entries("node1") <= {None, 10} and 10 in err_entries("node1") and node("node1")["errors_total"] <= 2'
+timeout 120 "$reconcile" --genesis "$G" --log "$work/rm1.vllog" --log "$n2" >"$work/removed.txt" 2>&1
+check "removed, text output: the failed source's first error, under its line" \
+  grep -q '^    entry 10: entry 10 carries index 11 (and 1 more' "$work/removed.txt"
 
 # ---- part 2: a devnet --------------------------------------------------------------------
 devnet_start 25200
