@@ -454,8 +454,18 @@ static void load_node(const vl_genesis *g, rec_source *s, uint32_t timeout_ms)
     vl_checkpoint cp;
     net_owner *o = calloc(1, sizeof *o);
     vl_err e = o == NULL ? VL_ERR_NOMEM : vl_client_new(&cl, g, &ep, 1, timeout_ms);
-    if (e == VL_OK && (e = vl_client_status(cl, 0, &st)) != VL_OK)
-        rec_error_add(s, 0, e, "STATUS: %s", vl_strerror(e));
+    if (e == VL_OK && (e = vl_client_status(cl, 0, &st)) != VL_OK) {
+        /* no claim to go by: say whose endpoint it is in the genesis, if anyone's */
+        const char *owner = NULL;
+        for (uint32_t k = 0; k < g->node_count && owner == NULL; k++)
+            if (strcmp(g->nodes[k].client_endpoint, ep) == 0)
+                owner = g->nodes[k].id;
+        if (owner != NULL)
+            rec_error_add(s, 0, e, "STATUS: %s (%s is %s's client endpoint in the genesis)",
+                          vl_strerror(e), ep, owner);
+        else
+            rec_error_add(s, 0, e, "STATUS: %s", vl_strerror(e));
+    }
     else if (e != VL_OK)
         rec_error_add(s, 0, e, "%s", vl_strerror(e));
     if (e == VL_OK) {

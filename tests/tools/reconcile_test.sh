@@ -347,6 +347,12 @@ timeout 10 "$rec" --genesis "$G" --node 127.0.0.1:9301 >"$work/u7.out" 2>"$work/
 rc=$?
 named() { [ "$rc" -eq 2 ] && has u7.err "a ZeroMQ endpoint such as tcp://"; }
 check "--node without a transport (127.0.0.1:9301): exit 2, says what an endpoint looks like" named
+# the devnet is down: an unreachable node is named by the genesis' endpoints
+ep4=$(dn 'd["nodes"][3]["client_endpoint"]')
+timeout 20 "$rec" --genesis "$G" --node "$ep4" --timeout-ms 200 >"$work/u8.out" 2>"$work/u8.err"
+rc=$?
+named() { [ "$rc" -eq 1 ] && has u8.out "is node4's client endpoint in the genesis"; }
+check "a node that does not answer: exit 1, its error says whose endpoint it is" named
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
