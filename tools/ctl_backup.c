@@ -57,6 +57,13 @@
  *     gap and restored weeks later would come back as a voter that forgot
  *     its later votes).  What no tool can enforce: restoring one cold
  *     backup --move twice (docs/operations.md 7, "Replacing a machine").
+ *  6. A hot copy is an observer by itself.  Only restore used to set the
+ *     observer flag, so a hot backup's data.mdb copied by hand into a data
+ *     directory (or a data_dir pointed at the backup) came back as a voter
+ *     that had forgotten the votes it cast after the copy, as an operator's
+ *     walk found.  So backup stores the sticky observer flag in every hot
+ *     copy (mark_hot), after the marker; a cold copy (note 5) stays a voter
+ *     for restore --move.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -384,6 +391,19 @@ static int retire_source(const vl_ctx *c, const char *dir)
     return EXIT_OK;
 }
 
+/* Note 6: a hot copy carries the sticky observer flag itself, so that its
+ * data.mdb, started as it is (copied by hand, or data_dir pointed at it),
+ * comes back as an observer, as restore would make it. */
+static int mark_hot(const vl_ctx *c, const char *dir)
+{
+    static const uint8_t one[1] = {1};
+    int rc = meta_write(dir, MDB_NOLOCK, "observer", one, sizeof one);
+    if (rc != 0)
+        return fail(c, EXIT_FAIL, "%s: cannot store the observer flag in the copy: %s", dir,
+                    mdb_strerror(rc));
+    return EXIT_OK;
+}
+
 static json_t *head_json(const vl_genesis *g, const node_meta *m)
 {
     json_t *j = jobj();
@@ -443,6 +463,8 @@ int cmd_backup(vl_ctx *c, int argc, char **argv)
         st = env_copy(c, env, dir, out, &bytes);
         if (st == EXIT_OK) /* cold only when asked for (note 5) */
             st = set_marker(c, out, opts[3].set && lock >= 0);
+        if (st == EXIT_OK && !(opts[3].set && lock >= 0))
+            st = mark_hot(c, out); /* note 6 */
     }
     if (env != NULL)
         mdb_env_close(env);
