@@ -325,6 +325,16 @@ static vl_err fail(vl_core *c, vl_coord *e)
     /* A non-voter coordinator refuses itself NOT_VOTER too (own_vote):
      * only genesis voters count (note 25). */
     uint32_t observers = popcount64(e->observing & c->voter_mask);
+    uint32_t full = popcount64(e->read_only & c->voter_mask);
+    if (e->reject_code == 0 && full != 0) { /* note 26 */
+        char text[VL_MAX_ERROR_MSG_LEN + 1];
+        snprintf(text, sizeof text,
+                 "no quorum: %u of the %u voters refuse writes (disk full or LMDB map full) "
+                 "and %u run as observers; a certificate needs %u votes. The same order may "
+                 "succeed once their operators free space",
+                 full, popcount64(c->voter_mask), observers, c->quorum);
+        return finish_entry(c, e, code, text, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
+    }
     if (e->reject_code == 0 && observers != 0) { /* note 25 */
         char text[VL_MAX_ERROR_MSG_LEN + 1];
         snprintf(text, sizeof text,
@@ -377,6 +387,8 @@ static void refuse(vl_coord *e, uint16_t voter, uint16_t code)
     e->refused |= VL_BIT(voter);
     if (code == VL_ERR_NOT_VOTER) /* about the voter, not the order (note 25) */
         e->observing |= VL_BIT(voter);
+    else if (code == VL_ERR_DISK_FULL || code == VL_ERR_MAP_FULL) /* the same (note 26) */
+        e->read_only |= VL_BIT(voter);
     else if (code != 0)
         e->reject_code = code;
 }
@@ -670,6 +682,7 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
     }
     c->mem.vote_wait_ms[peer] = 0; /* a signed vote: not slow (vl_core.c note 21) */
     c->mem.observing &= ~VL_BIT(peer); /* it votes again (note 25) */
+    c->mem.read_only &= ~VL_BIT(peer); /* it writes again (note 26) */
     for (uint32_t i = 0; i < n; i++) {
         c->want[i] = vl_coord_tracks(c, m->leaves[i], peer) ? 1u : 0u;
         wanted += c->want[i];
@@ -756,6 +769,10 @@ static vl_err on_answer(vl_core *c, uint16_t peer, const vl_answer *a)
         c->mem.observing |= VL_BIT(peer);
     else
         c->mem.observing &= ~VL_BIT(peer);
+    if (a->code == VL_ERR_DISK_FULL || a->code == VL_ERR_MAP_FULL) /* note 26 */
+        c->mem.read_only |= VL_BIT(peer);
+    else
+        c->mem.read_only &= ~VL_BIT(peer);
     if (a->kind == VL_ANSWER_CERTIFIED)
         return answer_certified(c, peer, a);
     vl_coord *e = coord_find(c, a->order_hash);

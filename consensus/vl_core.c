@@ -218,8 +218,9 @@
  *     a read-only pass (step_refused: a read transaction, nothing staged
  *     that depends on a write): reads are answered, SUBMIT gets ERROR with
  *     the cause, waiting clients of the dropped coordinations get
- *     UNAVAILABLE ("resubmit"), VOTE_REQUESTs are dropped (no lock, so no
- *     vote: the coordinator asks again), CERTS and LOG_REPLYs are dropped
+ *     UNAVAILABLE ("resubmit"), VOTE_REQUESTs are refused with the cause (no
+ *     lock, so no vote: the coordinator asks the others; note 26), CERTS
+ *     and LOG_REPLYs are dropped
  *     (the sync cursor did not move, so sync fetches them again).  While
  *     REFUSING, a write step is tried at most every VL_REFUSED_RETRY_MS
  *     (on the inputs of that moment); the steps between are read-only
@@ -241,6 +242,23 @@
  *     READ_ONLY while REFUSING.  A step whose transaction cannot begin
  *     because LMDB marked the environment fatal (MDB_PANIC, vl_store.c
  *     note 2b) reopens the environment, reloads meta, and runs again.
+ *
+ * 26. A voter that refuses writes (note 20: disk full, map full) cannot
+ *     vote: a vote is a lock committed first.  It used to drop VOTE_REQUESTs
+ *     in its read-only pass, so coordinators heard it (its sync traffic),
+ *     counted it toward IN_QUORUM and /healthz said "healthy" while no
+ *     certificate could form, and a client waited for TIMEOUT (an
+ *     operator's walk: one voter restored as an observer, one on a full
+ *     disk, four nodes "healthy").  Now the read-only pass answers every
+ *     order of a VOTE_REQUEST REJECTED with the space error, without a
+ *     decision or a write (vl_on_vote_request_refused; replies staged by
+ *     vl_batch_finish, which signs nothing when nothing was voted).  Like
+ *     NOT_VOTER (note 25) that is about the voter, not the order: the
+ *     coordinator keeps it out of reject_code (e->read_only), remembers the
+ *     peer (c->mem.read_only: set by such an answer, cleared by any other
+ *     answer or a vote), vl_voters_heard leaves it out and a REFUSING node
+ *     does not count itself; when quorum becomes impossible the client gets
+ *     QUORUM with "no quorum: K of the N voters refuse writes ...".
  *
  * 19. Planted bugs for the simulator, each off unless its macro is
  *     defined at compile time: VL_PLANT_DOUBLE_VOTE (vl_decide votes for a
@@ -935,6 +953,8 @@ static vl_err refused_peer(vl_core *c, const vl_input *in)
         return vl_on_summary_request(c, p, m);
     if (m->type == VL_MSG_ACCOUNT_REQUEST)
         return vl_on_account_request(c, p, m);
+    if (m->type == VL_MSG_VOTE_REQUEST) /* refused, not dropped: note 26 */
+        return vl_on_vote_request_refused(c, p, m, c->refusing);
     return VL_OK; /* votes, certificates, log and summary replies: note 20 */
 }
 
@@ -957,6 +977,8 @@ static void step_refused(vl_core *c, uint64_t now_ms, const vl_input *in, size_t
         else if (in[i].kind == VL_IN_PEER)
             err = refused_peer(c, &in[i]);
     }
+    if (err == VL_OK) /* no vote in this pass: only the refusals (note 26) */
+        err = vl_batch_finish(c);
     if (err == VL_OK)
         err = outbox_reserve(out, c->stage.count);
     if (c->txn != NULL)

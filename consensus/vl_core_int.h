@@ -115,6 +115,8 @@ typedef struct vl_coord {
     uint64_t voted;   /* voter bitmap: votes held */
     uint64_t refused; /* voter bitmap: REJECTED or CONFLICT */
     uint64_t observing; /* voter bitmap: of refused, those that answered NOT_VOTER (note 25) */
+    uint64_t read_only; /* voter bitmap: of refused, those that answered DISK_FULL or
+                         * MAP_FULL (note 26) */
     uint64_t unknown; /* voter bitmap: BEHIND at 0 for a seq-0 order (account unknown) */
     uint16_t reject_code;
     uint8_t *conflict; /* evidence order (owned), verified */
@@ -174,6 +176,9 @@ typedef struct {
     /* peers whose last answer to a vote request (about any order, tracked
      * here or not) was NOT_VOTER: they run as observers (vl_core.c note 25) */
     uint64_t observing;
+    /* ... or DISK_FULL / MAP_FULL: they refuse writes, so they cannot vote
+     * (note 26) */
+    uint64_t read_only;
 } vl_core_mem;
 
 typedef struct {
@@ -389,6 +394,10 @@ vl_err vl_lock_put_at(vl_core *c, const uint8_t slot[40], const uint8_t hash[32]
 vl_err vl_lock_put(vl_core *c, const uint8_t slot[40], const uint8_t hash[32],
                    const uint8_t *raw, size_t len);
 vl_err vl_on_vote_request(vl_core *c, uint16_t peer, const vl_msg *m);
+/* The read-only pass (note 20): answer every order of a VOTE_REQUEST
+ * REJECTED `code` (the space error), with no decision and no write, so the
+ * coordinator knows this voter cannot vote now (note 26). */
+vl_err vl_on_vote_request_refused(vl_core *c, uint16_t peer, const vl_msg *m, vl_err code);
 /* Sign the batch, record our own votes, stage the VOTE_REPLYs. */
 vl_err vl_batch_finish(vl_core *c);
 /* Paths of the leaves marked in c->want into c->paths. */

@@ -455,10 +455,11 @@ static bool heard_recently(const vl_core *c, uint32_t p)
 
 uint32_t vl_voters_heard(const vl_core *c)
 {
-    uint32_t n = c->voter ? 1u : 0u;
+    uint32_t n = c->voter && c->refusing == VL_OK ? 1u : 0u; /* note 26 */
     for (uint32_t p = 0; p < c->g->node_count; p++)
-        if (p != c->self && (c->voter_mask & ~c->mem.observing & VL_BIT(p)) != 0 &&
-            heard_recently(c, p)) /* note 25 */
+        if (p != c->self &&
+            (c->voter_mask & ~c->mem.observing & ~c->mem.read_only & VL_BIT(p)) != 0 &&
+            heard_recently(c, p)) /* notes 25 and 26 */
             n++;
     return n;
 }

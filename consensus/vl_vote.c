@@ -270,6 +270,25 @@ vl_err vl_on_vote_request(vl_core *c, uint16_t peer, const vl_msg *m)
     return VL_OK;
 }
 
+vl_err vl_on_vote_request_refused(vl_core *c, uint16_t peer, const vl_msg *m, vl_err code)
+{
+    vl_peer_step *ps = &c->peers[peer];
+    ps->active = true;
+    ps->req_id = m->req_id;
+    for (uint32_t i = 0; i < m->item_count; i++) {
+        uint8_t hash[32];
+        vl_decision d = {0};
+        if (vl_order_decode(m->items[i].ptr, m->items[i].len, c->vord) != VL_OK) {
+            vl_bad_input(c);
+            continue;
+        }
+        vl_order_hash(hash, c->vord);
+        decide_reject(&d, c->voter ? code : VL_ERR_NOT_VOTER);
+        VL_TRY(answer_push(ps, hash, &d));
+    }
+    return VL_OK;
+}
+
 /* ---- Merkle paths ------------------------------------------------------------------- */
 
 static uint32_t split_point(uint32_t n)

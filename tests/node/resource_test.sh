@@ -9,7 +9,9 @@
 #      redemptions stream through node1 and node2.  node2 must answer a
 #      SUBMIT with VL_ERR_DISK_FULL (not a timeout), say read_only in STATUS,
 #      /metrics and /healthz, log event=write_refused (once, not a flood),
-#      keep serving GET_ACCOUNT and GET_LOG; the others keep certifying.  The
+#      keep serving GET_ACCOUNT and GET_LOG, and refuse vote requests so
+#      that no node counts it as a voter that can vote (voters_heard 3, not
+#      4: vl_core.c note 26); the others keep certifying.  The
 #      filler is deleted: node2 resumes by itself (event=writes_resumed),
 #      takes a SUBMIT again and converges; every certificate any client got
 #      is on every node.
@@ -190,6 +192,12 @@ echo "node2 /healthz: $h"
 check "node2 /healthz: 503 read-only: disk full" grep -q '^503 read-only: disk full' <<<"$h"
 check "node1, node3, node4 keep certifying (quorum 3 of 4)" \
   wait_for 90 eval '[ $(($(acked a) + $(acked b))) -ge $((full_at + 20)) ]'
+# a voter that refuses writes cannot vote: it refuses vote requests DISK_FULL,
+# and nobody counts it as a voter heard from (vl_core.c note 26)
+check "node1 /metrics: voucher_voters_heard 3 (node2 refused its vote requests: not counted)" \
+  wait_for 30 metric_is 1 voucher_voters_heard 3
+check "node2 /metrics: voucher_voters_heard 3 (it does not count itself)" \
+  metric_is 2 voucher_voters_heard 3
 refused=$(metric 2 voucher_steps_refused_total)
 lines=$(logged 2 'event=write_refused')
 echo "node2: $refused steps refused, $lines event=write_refused line(s)"
@@ -201,6 +209,8 @@ rm -f "$mnt/filler"
 check "space back: node2 logs event=writes_resumed by itself" \
   wait_for 60 has_logged 2 'event=writes_resumed after=disk_full'
 check "node2 /metrics: voucher_read_only 0" wait_for 10 metric_is 2 voucher_read_only 0
+check "node1 counts node2 again once it votes (voucher_voters_heard 4)" \
+  wait_for 60 metric_is 1 voucher_voters_heard 4
 check "node2 takes a SUBMIT again: a certificate" drv submit-one "$work/acks.one" 92 1 OK
 acks+=("$work/acks.one")
 stop_stream a; check "stream a: every order certified" [ "$stream_rc" -eq 0 ]
