@@ -439,6 +439,7 @@ static int listen_at(const char *bind_addr, char *err, size_t cap, vl_err *e)
         listen(fd, (int)VL_METRICS_MAX_CONNS) != 0) {
         snprintf(err, cap, "cannot bind the metrics endpoint %s: %s", bind_addr,
                  strerror(errno));
+        *e = VL_ERR_USAGE; /* the configuration's fault, as vl_net.c bind_fail */
         close(fd);
         return -1;
     }

@@ -62,6 +62,15 @@ static vl_err sock_fail(char *err, size_t cap, const char *what, const char *ep)
     return VL_ERR_IO;
 }
 
+/* A socket that cannot be bound (a port in use, an address this machine
+ * does not have) is the configuration's fault, not the disk's: "usage",
+ * never the "io" an operator is told means a failed write. */
+static vl_err bind_fail(char *err, size_t cap, const char *what, const char *ep)
+{
+    (void)sock_fail(err, cap, what, ep);
+    return VL_ERR_USAGE;
+}
+
 static void log_listening(void *s, const char *which)
 {
     char ep[256] = "";
@@ -90,7 +99,7 @@ static vl_err open_peer_router(vl_net *n, const vl_keyfile *key, const char *ep,
     if (set_int(s, ZMQ_ZAP_ENFORCE_DOMAIN, 1) != 0)
         vl_log(VL_LOG_WARN, "zap_enforce_unavailable", "reason=\"%s\"", zmq_strerror(errno));
     if (zmq_bind(s, ep) != 0)
-        return sock_fail(err, cap, "cannot bind the peer endpoint", ep);
+        return bind_fail(err, cap, "cannot bind the peer endpoint", ep);
     log_listening(s, "peer");
     return VL_OK;
 }
@@ -102,7 +111,7 @@ static vl_err open_client_router(vl_net *n, const char *ep, char *err, size_t ca
     if (s == NULL || common_opts(s) != 0 || set_int(s, ZMQ_ROUTER_MANDATORY, 0) != 0)
         return sock_fail(err, cap, "cannot set up the client socket for", ep);
     if (zmq_bind(s, ep) != 0)
-        return sock_fail(err, cap, "cannot bind the client endpoint", ep);
+        return bind_fail(err, cap, "cannot bind the client endpoint", ep);
     log_listening(s, "client");
     return VL_OK;
 }

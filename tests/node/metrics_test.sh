@@ -292,6 +292,8 @@ out=$(timeout 30 "$voucherd" --config "$work/taken.json" 2>&1); rc=$?
 check "a metrics port in use: the node exits 1 (rc $rc)" [ $rc -eq 1 ]
 check "... saying \"cannot bind the metrics endpoint\"" \
   grep -q 'cannot bind the metrics endpoint 127.0.0.1' <<<"$out"
+check "... as a configuration error (error=usage), not a disk's (error=io)" \
+  grep -q 'event=fatal error=usage .*cannot bind the metrics endpoint' <<<"$out"
 
 # ---- SIGTERM stops the HTTP server with the node ---------------------------------------------
 
