@@ -346,6 +346,12 @@ bool vl_metrics_health(const vl_metrics_snapshot *s, char *reason, size_t cap)
                  "read-only: the LMDB map cannot grow; not accepting writes, serving reads");
     else if ((f & VL_STATUS_READ_ONLY) != 0)
         snprintf(reason, cap, "read-only: disk full (or the LMDB map cannot grow)");
+    else if (s->last_step_error != 0) /* before quorum: its peers hear nothing of it either */
+        snprintf(reason, cap,
+                 "steps failing: the latest failed with error=%s, so this node answers "
+                 "nothing of its inputs (event=step_failed in the log; error=corrupt: the data "
+                 "file is damaged, docs/operations.md 7)",
+                 vl_err_slug((vl_err)s->last_step_error));
     else if ((f & VL_STATUS_IN_QUORUM) == 0)
         snprintf(reason, cap,
                  "up but not in quorum: %u voter(s) that vote heard from recently (this node "

@@ -70,6 +70,8 @@ typedef struct {
     uint64_t zap_admitted;
     uint64_t zap_refused;
     uint64_t steps_failed;      /* steps that returned an error */
+    int last_step_error;        /* the latest step's error (vl_err; a space error or
+                                 * VL_OK: 0): /healthz says so while it lasts */
     uint64_t steps_refused;     /* steps answered read-only: disk or map full */
     uint64_t map_grows;         /* LMDB map doublings */
     uint64_t storage_reopens;   /* LMDB environment reopened after MDB_PANIC */

@@ -138,6 +138,10 @@
 /* The metrics snapshot is refreshed at most this often (note 7): reading
  * the core's stats is a read transaction, kept off most steps. */
 #define VL_NODE_METRICS_EVERY_MS 100u
+/* /healthz reports a failed step (not a space error) this long after the
+ * last one, so a probe every few seconds sees a fault that a single input
+ * causes now and then (a damaged record read on demand). */
+#define VL_NODE_STEP_FAILED_SHOWN_MS 60000u
 /* Test hook (note 6): how long the DEALERs may take to flush. */
 #define VL_NODE_TEST_FLUSH_MS 2000
 
@@ -176,6 +180,7 @@ typedef struct {
     vl_metrics *metrics;      /* note 7; NULL: off */
     vl_vpool *pool;           /* note 8; NULL: verify in the loop */
     vl_metrics_snapshot snap; /* the loop's copy (note 7) */
+    uint64_t last_step_failed_ms; /* monotonic; snap.last_step_error while recent */
     uint64_t metrics_published_ms;
     vl_core_storage storage;  /* note 3: after the last step */
     uint64_t refused_since_ms; /* note 3: when writes were first refused */
@@ -656,7 +661,16 @@ static int step_once(vl_daemon *d, size_t n)
     vl_err e = vl_core_step(d->core, now_ms(CLOCK_REALTIME), d->in, n + 1u, &d->out);
     if (d->metrics != NULL) {
         vl_metrics_observe_step(&d->snap, now_us() - t0_us, n);
-        d->snap.steps_failed += e != VL_OK && e != VL_ERR_DISK_FULL && e != VL_ERR_MAP_FULL;
+        bool failed = e != VL_OK && e != VL_ERR_DISK_FULL && e != VL_ERR_MAP_FULL;
+        uint64_t mono = now_ms(CLOCK_MONOTONIC);
+        d->snap.steps_failed += failed;
+        if (failed) { /* /healthz says so for a minute (VL_NODE_STEP_FAILED_SHOWN_MS) */
+            d->snap.last_step_error = (int)e;
+            d->last_step_failed_ms = mono;
+        } else if (d->snap.last_step_error != 0 &&
+                   mono - d->last_step_failed_ms >= VL_NODE_STEP_FAILED_SHOWN_MS) {
+            d->snap.last_step_error = 0;
+        }
     }
     for (size_t i = 0; i < n; i++)
         zmq_msg_close(&d->msgs[i]);

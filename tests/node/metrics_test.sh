@@ -295,6 +295,30 @@ check "... saying \"cannot bind the metrics endpoint\"" \
 check "... as a configuration error (error=usage), not a disk's (error=io)" \
   grep -q 'event=fatal error=usage .*cannot bind the metrics endpoint' <<<"$out"
 
+# ---- a damaged record: /healthz says steps fail ------------------------------------------------
+# node4 stopped, one account record in its data file overwritten with zeros
+# (mdb_dump / mdb_load, lmdb-utils), restarted; a GET_ACCOUNT of it fails its
+# step, and /healthz says so for a minute (not "up but not in quorum")
+stop_node 4 TERM
+acct=$(mdb_dump -s accounts "$work/data/node4" | python3 -c '
+import sys
+lines = [l.strip() for l in sys.stdin if l.startswith(" ")]
+for k, v in zip(lines[0::2], lines[1::2]):
+    if len(k) == 64:
+        print(k, v); break')
+set -- $acct
+{ printf 'VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n %s\n %s\nDATA=END\n' "$1" \
+    "$(printf '%*s' "${#2}" '' | tr ' ' 0)"; } | mdb_load -s accounts "$work/data/node4"
+check "account $1 of node4 overwritten with zeros" [ $? -eq 0 ]
+check "node4 restarted" restart_node 4
+"$ctl" query --genesis "$work/genesis.json" --node "$(client_ep 4)" --voucher "$1" \
+  --timeout-ms 2000 >/dev/null 2>&1
+failing() { [[ "$(prom health "$(murl 4 /healthz)")" == "503 steps failing: the latest failed with error="* ]]; }
+check "node4 logs event=step_failed" wait_for 10 grep -q 'event=step_failed' "$work/node4.log"
+check "node4's /healthz: 503 \"steps failing\", naming the error" wait_for 10 failing
+echo "     $(prom health "$(murl 4 /healthz)")"
+check "voucher_steps_failed_total of node4 counts it" [ "$(metric 4 voucher_steps_failed_total)" -ge 1 ]
+
 # ---- SIGTERM stops the HTTP server with the node ---------------------------------------------
 
 stop_node 1 TERM
