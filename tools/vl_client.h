@@ -13,8 +13,9 @@
  * was submitted.  A node that answers with a certificate that does not verify
  * is treated like a node that did not answer: the next node is asked.
  *
- * Failover (DESIGN.md 5.5): SUBMIT goes to the first endpoint; when it does
- * not answer within timeout_ms, or answers with an error that says "this
+ * Failover (DESIGN.md 5.5): SUBMIT goes to the first endpoint (later calls:
+ * to the one that last answered, so a node that is down costs one timeout,
+ * not one per call); when it does not answer within timeout_ms, or answers with an error that says "this
  * node cannot finish it now" (vl_client_should_failover), the SAME order
  * bytes go to the next endpoint.  Resubmitting the same bytes is always
  * safe: a voter votes at most once per (account, seq), and an order that
@@ -135,7 +136,9 @@ typedef struct {
  *                      message and evidence.
  *   VL_ERR_TIMEOUT or another failover code (vl_client_should_failover)
  *                      every endpoint was tried; at least one answered, and
- *                      the last answer was this code.
+ *                      this was the last answer (a node's VL_ERR_DISK_FULL
+ *                      or VL_ERR_MAP_FULL only when no other node answered:
+ *                      its "submit to another node" says least).
  *   a verification code (VL_ERR_BAD_SIG, VL_ERR_QUORUM, VL_ERR_CORRUPT when
  *                      the certificate is of another order, ...) every node
  *                      that answered served a certificate that does not

@@ -280,9 +280,12 @@ static void test_submit(h_net *h, fake *f, const h_buf *order)
     vl_client_result_free(&r);
     CHECK(r.cert == NULL && r.endpoint == -1);
 
-    /* a refusal with evidence */
+    /* a refusal with evidence; the call starts at B, which answered last
+     * (vl_client.c note 8): A, which did not, is not asked first again */
+    int a_before = f->submits_a;
     atomic_store(&f->mode_b, B_CONFLICT);
     CHECK_ERR(vl_client_submit(c, order->data, order->len, &r), VL_ERR_CONFLICT);
+    CHECK(r.tried == 1 && f->submits_a == a_before);
     CHECK(r.endpoint == 1 && r.evidence_kind == VL_EVIDENCE_ORDER && r.evidence_verified);
     CHECK(r.evidence_len == f->conflict_order.len && r.cert == NULL);
     vl_client_result_free(&r);
