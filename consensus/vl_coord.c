@@ -326,25 +326,24 @@ static vl_err fail(vl_core *c, vl_coord *e)
      * only genesis voters count (note 25). */
     uint32_t observers = popcount64(e->observing & c->voter_mask);
     uint32_t full = popcount64(e->read_only & c->voter_mask);
+    char text[VL_MAX_ERROR_MSG_LEN + 1];
+    const char *why = NULL; /* the code's own text */
     if (e->reject_code == 0 && full != 0) { /* note 26 */
-        char text[VL_MAX_ERROR_MSG_LEN + 1];
         snprintf(text, sizeof text,
                  "no quorum: %u of the %u voters refuse writes (disk full or LMDB map full) "
                  "and %u run as observers; a certificate needs %u votes. The same order may "
                  "succeed once their operators free space",
                  full, popcount64(c->voter_mask), observers, c->quorum);
-        return finish_entry(c, e, code, text, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
-    }
-    if (e->reject_code == 0 && observers != 0) { /* note 25 */
-        char text[VL_MAX_ERROR_MSG_LEN + 1];
+        why = text;
+    } else if (e->reject_code == 0 && observers != 0) { /* note 25 */
         snprintf(text, sizeof text,
                  "no quorum: %u of the %u voters run as observers and refuse to vote (a voter "
                  "restored from a backup, or started as an observer); a certificate needs %u "
                  "votes. The same order may succeed once an operator brings a voter back",
                  observers, popcount64(c->voter_mask), c->quorum);
-        return finish_entry(c, e, code, text, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
+        why = text;
     }
-    return finish_entry(c, e, code, NULL, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
+    return finish_entry(c, e, code, why, VL_EVIDENCE_NONE, (vl_bytes){NULL, 0});
 }
 
 static vl_err request_vote(vl_core *c, vl_coord *e, uint16_t v);
