@@ -565,12 +565,14 @@ static void print_human(const rec_run *r, json_t *rep, bool ok)
     json_t *n;
     json_array_foreach(json_object_get(rep, "nodes"), i, n) {
         printf("  %-16s %-8s entries %" JSON_INTEGER_FORMAT ", missing %" JSON_INTEGER_FORMAT
-               ", errors %" JSON_INTEGER_FORMAT "  (%s)\n",
+               ", errors %" JSON_INTEGER_FORMAT "%s  (%s)\n",
                json_string_value(json_object_get(n, "id")),
                json_is_true(json_object_get(n, "verified")) ? "verified" : "FAILED",
                json_integer_value(json_object_get(n, "entries")),
                json_integer_value(json_object_get(n, "missing_count")),
                json_integer_value(json_object_get(n, "errors_total")),
+               /* nothing binds such a log to its node (docs/reconcile.md) */
+               json_is_null(json_object_get(n, "checkpoint")) ? ", no signed checkpoint" : "",
                json_string_value(json_object_get(n, "source")));
         /* the first error's words, so that a failed source says why without --json */
         json_t *first = json_array_get(json_object_get(n, "errors"), 0);

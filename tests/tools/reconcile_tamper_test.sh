@@ -185,6 +185,23 @@ timeout 120 "$reconcile" --genesis "$G" --log "$work/rm1.vllog" --log "$n2" >"$w
 check "removed, text output: the failed source's first error, under its line" \
   grep -q '^    entry 10: entry 10 carries index 11 (and 1 more' "$work/removed.txt"
 
+# unbound: node2's export without its checkpoint records: its certificates
+# verify, and the text output says nothing binds the log to node2
+python3 - "$n2" "$work/nocp2.vllog" <<'PY'
+import struct, sys
+log = open(sys.argv[1], "rb").read()
+out, pos = bytearray(log[:8]), 8
+while pos < len(log):
+    t, n = log[pos], struct.unpack(">I", log[pos + 1:pos + 5])[0]
+    if t != 3:
+        out += log[pos:pos + 5 + n]
+    pos += 5 + n
+open(sys.argv[2], "wb").write(out)
+PY
+timeout 120 "$reconcile" --genesis "$G" --log "$n1" --log "$work/nocp2.vllog" >"$work/nocp.txt" 2>&1
+check "unbound: a log without its node's checkpoint is marked \"no signed checkpoint\" (and node1's is not)" \
+  eval 'grep -q "^  node2 .*, no signed checkpoint  (log" "$work/nocp.txt" && ! grep -q "^  node1 .*no signed checkpoint" "$work/nocp.txt"'
+
 # ---- part 2: a devnet --------------------------------------------------------------------
 devnet_start 25200
 run demo 90 devnet demo --dir "$dir"
