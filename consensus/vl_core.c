@@ -243,23 +243,6 @@
  *     because LMDB marked the environment fatal (MDB_PANIC, vl_store.c
  *     note 2b) reopens the environment, reloads meta, and runs again.
  *
- * 26. A voter that refuses writes (note 20: disk full, map full) cannot
- *     vote: a vote is a lock committed first.  It used to drop VOTE_REQUESTs
- *     in its read-only pass, so coordinators heard it (its sync traffic),
- *     counted it toward IN_QUORUM and /healthz said "healthy" while no
- *     certificate could form, and a client waited for TIMEOUT (an
- *     operator's walk: one voter restored as an observer, one on a full
- *     disk, four nodes "healthy").  Now the read-only pass answers every
- *     order of a VOTE_REQUEST REJECTED with the space error, without a
- *     decision or a write (vl_on_vote_request_refused; replies staged by
- *     vl_batch_finish, which signs nothing when nothing was voted).  Like
- *     NOT_VOTER (note 25) that is about the voter, not the order: the
- *     coordinator keeps it out of reject_code (e->read_only), remembers the
- *     peer (c->mem.read_only: set by such an answer, cleared by any other
- *     answer or a vote), vl_voters_heard leaves it out and a REFUSING node
- *     does not count itself; when quorum becomes impossible the client gets
- *     QUORUM with "no quorum: K of the N voters refuse writes ...".
- *
  * 19. Planted bugs for the simulator, each off unless its macro is
  *     defined at compile time: VL_PLANT_DOUBLE_VOTE (vl_decide votes for a
  *     second order instead of CONFLICT), VL_PLANT_UNPERSISTED_LOCK (the
@@ -351,6 +334,27 @@
  *     observer although the genesis lists it as a voter says so itself
  *     (voucher_genesis_voter 1 with voucher_voter 0, node/vl_metrics.c);
  *     voucher_voters_heard and voucher_voters_observing show the counts.
+ *
+ * 26. A voter that refuses writes (note 20: disk full, map full) cannot
+ *     vote: a vote is a lock committed first.  It used to drop VOTE_REQUESTs
+ *     in its read-only pass, so coordinators heard it (its sync traffic),
+ *     counted it toward IN_QUORUM and /healthz said "healthy" while no
+ *     certificate could form, and a client waited for TIMEOUT (an
+ *     operator's walk: one voter restored as an observer, one on a full
+ *     disk, four nodes "healthy").  Now the read-only pass answers every
+ *     order of a VOTE_REQUEST REJECTED with the space error, without a
+ *     decision or a write (vl_on_vote_request_refused; replies staged by
+ *     vl_batch_finish, which signs nothing when nothing was voted).  Like
+ *     NOT_VOTER (note 25) that is about the voter, not the order: the
+ *     coordinator keeps it out of reject_code (e->read_only), remembers the
+ *     peer (c->mem.read_only: set by such an answer, cleared by any other
+ *     answer or a vote), vl_voters_heard leaves it out and a REFUSING node
+ *     does not count itself; when quorum becomes impossible the client gets
+ *     QUORUM with "no quorum: K of the N voters refuse writes ...".
+ *     A voter that holds a lock on the slot answers DISK_FULL all the
+ *     same (not its vote again, nor CONFLICT): kept simple, since the
+ *     coordinator learns of that lock once the voter writes again, and a
+ *     refusal is never a vote.
  */
 #include <assert.h>
 #include <stdio.h>

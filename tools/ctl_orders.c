@@ -145,6 +145,8 @@ static int slot_refuse(const vl_ctx *c, const vl_genesis *g, const slot_rec *s,
                      "%s: %s; a signer never signs two different orders for one slot (they "
                      "could freeze the account). ",
                      s->path, why);
+    if (n < 0 || (size_t)n >= sizeof text)
+        n = (int)sizeof text - 1; /* cut short: the advice below is dropped, never overrun */
     if (empty[0] != '\0') /* a half-signed record: resubmitted, it gets BAD_SIG */
         snprintf(text + n, sizeof text - (size_t)n,
                  "The record is half-signed (its %s slot is empty): have it co-signed with "
