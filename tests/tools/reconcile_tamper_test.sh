@@ -67,6 +67,32 @@ sys.exit(0 if ok else 1)
 PY
 }
 
+# vllog CMD IN OUT ARGS...: a copy of export IN with records changed
+# (tools/vl_logfile.h: an 8-byte header, then records of type u8, length u32
+# BE, payload): settime ENTRY MS... sets entries' time_ms (offset 42 of an
+# entry, docs/protocol.md 4; not signed), dropentry ENTRY cuts one entry
+# out, droptype T cuts every record of type T (3: checkpoints).  Nothing
+# else is re-made.
+vllog() {
+  python3 - "$@" <<'PY'
+import struct, sys
+cmd, src, dst, args = sys.argv[1], sys.argv[2], sys.argv[3], [int(a) for a in sys.argv[4:]]
+log = open(src, "rb").read()
+out, pos, k = bytearray(log[:8]), 8, 0
+while pos < len(log):
+    t, n = log[pos], struct.unpack(">I", log[pos + 1:pos + 5])[0]
+    rec = bytearray(log[pos:pos + 5 + n])
+    k += t == 2
+    times = dict(zip(args[0::2], args[1::2])) if cmd == "settime" else {}
+    if t == 2 and k in times:
+        rec[5 + 42:5 + 50] = struct.pack("<Q", times[k])
+    if not ((cmd == "dropentry" and t == 2 and k == args[0]) or (cmd == "droptype" and t == args[0])):
+        out += rec
+    pos += 5 + n
+open(dst, "wb").write(out)
+PY
+}
+
 # ---- part 1: a synthetic network ---------------------------------------------------------
 s=$work/synth
 timeout 120 "$synthlog" --out "$s" --redemptions 200 --nodes 2 --seed 11 >"$work/synth.out" 2>&1
@@ -129,20 +155,7 @@ check "checkpoint: node1's checkpoint at 100 is verified (signed) but not extend
 # time: entry times are the nodes' unsigned notes; node1's export gets entry 30
 # moved to 2020-01 and entry 31 to the largest u64 (the month a redemption
 # counts in comes from them)
-python3 - "$n1" "$work/time1.vllog" <<'PY'
-import struct, sys
-log = bytearray(open(sys.argv[1], "rb").read())
-pos, k = 8, 0
-while pos < len(log):
-    t, n = log[pos], struct.unpack(">I", log[pos + 1:pos + 5])[0]
-    if t == 2:
-        k += 1
-        if k in (30, 31):  # the entry's time_ms: offset 42 (docs/protocol.md 4)
-            when = 1577836800000 if k == 30 else 2**64 - 1
-            log[pos + 5 + 42:pos + 5 + 50] = struct.pack("<Q", when)
-    pos += 5 + n
-open(sys.argv[2], "wb").write(log)
-PY
+vllog settime "$n1" "$work/time1.vllog" 30 1577836800000 31 18446744073709551615
 rec time --genesis "$G" --log "$work/time1.vllog" --log "$n2"
 check "time: exit 1" [ "$rc" -eq 1 ]
 check "time: node1's errors name entries 30 and 31 and say the time was not allowed; node2 has none" q time \
@@ -165,18 +178,7 @@ check "orphaned: violations, each certificate once, the first of each voucher un
 
 # removed: entry 10's record cut out of node1's export (nothing re-made): one
 # error where the index jumps and one for the checkpoint, not one an entry
-python3 - "$n1" "$work/rm1.vllog" <<'PY'
-import struct, sys
-log = open(sys.argv[1], "rb").read()
-out, pos, k = bytearray(log[:8]), 8, 0
-while pos < len(log):
-    t, n = log[pos], struct.unpack(">I", log[pos + 1:pos + 5])[0]
-    k += t == 2
-    if not (t == 2 and k == 10):
-        out += log[pos:pos + 5 + n]
-    pos += 5 + n
-open(sys.argv[2], "wb").write(out)
-PY
+vllog dropentry "$n1" "$work/rm1.vllog" 10
 rec removed --genesis "$G" --log "$work/rm1.vllog" --log "$n2"
 check "removed: exit 1" [ "$rc" -eq 1 ]
 check "removed: node1's errors are entry 10 (index 11 where 10 was due) and its checkpoint, not one per later entry" q removed \
@@ -187,17 +189,7 @@ check "removed, text output: the failed source's first error, under its line" \
 
 # unbound: node2's export without its checkpoint records: its certificates
 # verify, and the text output says nothing binds the log to node2
-python3 - "$n2" "$work/nocp2.vllog" <<'PY'
-import struct, sys
-log = open(sys.argv[1], "rb").read()
-out, pos = bytearray(log[:8]), 8
-while pos < len(log):
-    t, n = log[pos], struct.unpack(">I", log[pos + 1:pos + 5])[0]
-    if t != 3:
-        out += log[pos:pos + 5 + n]
-    pos += 5 + n
-open(sys.argv[2], "wb").write(out)
-PY
+vllog droptype "$n2" "$work/nocp2.vllog" 3
 timeout 120 "$reconcile" --genesis "$G" --log "$n1" --log "$work/nocp2.vllog" >"$work/nocp.txt" 2>&1
 check "unbound: a log without its node's checkpoint is marked \"no signed checkpoint\" (and node1's is not)" \
   eval 'grep -q "^  node2 .*, no signed checkpoint  (log" "$work/nocp.txt" && ! grep -q "^  node1 .*no signed checkpoint" "$work/nocp.txt"'
