@@ -648,8 +648,8 @@ vl_err vl_core_open(vl_core **out, const vl_core_config *cfg, char *err, size_t 
     c->st.data_fd = -1;
     e = core_alloc(c, cfg);
     if (e == VL_OK)
-        e = vl_store_open(&c->st, c->dir, cfg->durable, cfg->prefill, cfg->map_size_bytes, err,
-                          err_cap);
+        e = vl_store_open(&c->st, c->dir, cfg->durable, cfg->prefill, cfg->check_data,
+                          cfg->map_size_bytes, err, err_cap);
     if (e == VL_OK)
         e = vl_meta_open(c, err, err_cap);
     if (e != VL_OK) {
@@ -1222,6 +1222,10 @@ void vl_core_get_storage(vl_core *c, vl_core_storage *st)
     st->prefilled_bytes = c->st.prefilled;
     st->upgraded_slots = c->upgraded_slots;
     st->stale_readers_cleared = c->st.stale_readers;
+    st->checked = c->cfg.check_data && !c->st.check.absent;
+    st->checked_records = c->st.check.records;
+    st->checked_bytes = c->st.check.bytes;
+    st->check_ms = c->st.check.ms;
 }
 
 vl_err vl_core_check_readers(vl_core *c, uint32_t *cleared)

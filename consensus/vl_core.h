@@ -51,6 +51,7 @@ typedef struct {
     bool force_observer;
     bool durable;                 /* fsync every commit (false only in the simulator) */
     bool prefill; /* durable only: keep the data file's page cache in single pages (vl_store.c note 2c) */
+    bool check_data; /* walk the whole data file in a child before use (vl_check.c); off by default */
     uint64_t map_size_bytes;      /* initial LMDB map size; grows as needed */
     uint32_t upgrade_chunk;       /* slot records a schema upgrade moves per transaction (0: 4096) */
     uint64_t clock_skew_ms;       /* allowance on voucher validity windows */
@@ -168,6 +169,10 @@ typedef struct {
     uint32_t stale_readers_cleared; /* by the open (or the last reopen) */
     uint64_t prefilled_bytes;       /* zero bytes written ahead of LMDB (vl_store.c note 2c) */
     uint64_t upgraded_slots;        /* slot records the open moved from schema 1 (vl_core.c note 22) */
+    bool checked;                   /* the open walked the data file (check_data, a file there) */
+    uint64_t checked_records;       /* records it read, all tables */
+    uint64_t checked_bytes;         /* key and value bytes it read */
+    uint64_t check_ms;              /* how long the walk took */
 } vl_core_storage;
 
 void vl_core_get_storage(vl_core *c, vl_core_storage *st);

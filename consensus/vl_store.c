@@ -127,16 +127,18 @@ static vl_err lock_dir(vl_store *s, const char *dir, char *err, size_t cap)
     return VL_OK;
 }
 
+const char *const vl_store_tables[VL_STORE_TABLES] = {
+    "log", "accounts", "meta", "slots", "locks", "pending", "origin", "peers", "forks"};
+
 static vl_err open_dbis(vl_store *s)
 {
-    static const char *names[] = {"meta",    "log",    "accounts", "slots", "locks",
-                                  "pending", "origin", "peers",    "forks"};
-    MDB_dbi *dbis[] = {&s->meta,    &s->log,    &s->accounts, &s->slots, &s->locks,
-                       &s->pending, &s->origin, &s->peers,    &s->forks};
+    MDB_dbi *dbis[VL_STORE_TABLES] = {&s->log,   &s->accounts, &s->meta,
+                                      &s->slots, &s->locks,    &s->pending,
+                                      &s->origin, &s->peers,   &s->forks};
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-    for (size_t i = 0; rc == 0 && i < sizeof names / sizeof names[0]; i++)
-        rc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+    for (size_t i = 0; rc == 0 && i < VL_STORE_TABLES; i++)
+        rc = mdb_dbi_open(txn, vl_store_tables[i], MDB_CREATE, dbis[i]);
     if (rc == 0)
         return vl_store_xlate(mdb_txn_commit(txn));
     if (txn != NULL)
@@ -230,7 +232,7 @@ static void prefill(vl_store *s, uint64_t used)
     }
 }
 
-vl_err vl_store_open(vl_store *s, const char *dir, bool durable, bool prefill_on,
+vl_err vl_store_open(vl_store *s, const char *dir, bool durable, bool prefill_on, bool check,
                      uint64_t map_size_bytes, char *err, size_t err_cap)
 {
     assert(s != NULL && dir != NULL);
@@ -252,6 +254,14 @@ vl_err vl_store_open(vl_store *s, const char *dir, bool durable, bool prefill_on
     snprintf(data, sizeof data, "%s/data.mdb", dir); /* dir fit core.lock's 4096 */
     if (s->prefill)
         warm(s, data);
+    /* After warm: the check's reads then find single-page folios cached
+     * (note 2c); before our own map, so that a fault is the child's. */
+    if (check && (e = vl_store_check(dir, true, &s->check)) != VL_OK) {
+        say(err, err_cap, dir,
+            e == VL_ERR_CORRUPT ? ": the data file is damaged: " : ": cannot check the data file: ",
+            s->check.error);
+        goto fail;
+    }
     int rc = mdb_env_create(&s->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(s->env, VL_STORE_MAX_DBS);
@@ -350,7 +360,7 @@ vl_err vl_store_reopen(vl_store *s, const char *dir, char *err, size_t err_cap)
     bool prefill_on = s->prefill;
     uint64_t grows = s->grows, prefilled = s->prefilled;
     vl_store_close(s);
-    vl_err e = vl_store_open(s, dir, durable, prefill_on, map, err, err_cap);
+    vl_err e = vl_store_open(s, dir, durable, prefill_on, false, map, err, err_cap);
     s->grows = grows;
     s->prefilled += prefilled;
     return e;

@@ -45,6 +45,34 @@
 #define VL_STORE_PREFILL_RESERVE (64ull << 20)
 #define VL_STORE_WARM_MAX (4ull << 30)
 
+/* The named databases, in the order vl_store_check walks them (`log`
+ * first: vl_check.c note 3). */
+#define VL_STORE_TABLES 9u
+extern const char *const vl_store_tables[VL_STORE_TABLES];
+
+/* What vl_store_check found. */
+typedef struct {
+    vl_err result;   /* VL_OK, or what the walk returned */
+    bool absent;     /* no data.mdb: a new node, nothing to check */
+    int signal;      /* the reader was killed by this signal (0: it was not) */
+    uint64_t records; /* records read, all tables */
+    uint64_t bytes;   /* key and value bytes read */
+    uint64_t ms;      /* wall time of the check */
+    char table[16];   /* the table read last (where the damage is, on failure) */
+    char error[200];  /* on failure, what is wrong, for a person */
+} vl_store_check_report;
+
+/* Read every record of every table of the data file in dir, in a child
+ * process (vl_check.c: what is checked, and why in a child).  exclusive:
+ * the caller guarantees that nobody writes the file (it holds the node's
+ * core.lock, or the directory is a private copy): the child then opens it
+ * without LMDB's lock file (MDB_NOLOCK).  Otherwise it takes a reader slot
+ * in lock.mdb like any reader, and may run beside a live node.  VL_OK
+ * (r->absent when there is no data.mdb), VL_ERR_CORRUPT (the file is
+ * damaged: r->error says where and how), VL_ERR_IO (the file cannot be
+ * opened, or no child could be made: r->error) or VL_ERR_USAGE. */
+vl_err vl_store_check(const char *dir, bool exclusive, vl_store_check_report *r);
+
 typedef struct {
     MDB_env *env;
     MDB_dbi meta, log, accounts, slots, locks, pending, origin, peers, forks;
@@ -58,6 +86,7 @@ typedef struct {
     uint64_t prefilled;     /* zero bytes written past LMDB's pages since the open */
     uint64_t prefill_end;   /* where the last prefill stopped (0: none yet) */
     uint64_t warmed;        /* bytes of the file read back into the page cache at the open */
+    vl_store_check_report check; /* the open's check (vl_store_open with check) */
 } vl_store;
 
 /* Translate an LMDB or errno code: MDB_MAP_FULL -> VL_ERR_MAP_FULL,
@@ -69,11 +98,14 @@ vl_err vl_store_xlate(int rc);
 /* Create dir if missing, take its lock file (VL_ERR_LOCKED if another
  * process or another open vl_store holds it), open the environment
  * (MDB_NOSYNC unless durable), clear stale readers and open or create every
- * named database.  With durable and prefill, the data file's page cache is
+ * named database.  With check, the data file is first walked whole
+ * (vl_store_check, exclusive: the lock is held; s->check has the report)
+ * and a damaged one is refused (VL_ERR_CORRUPT, err says where), before
+ * LMDB maps it in this process.  With durable and prefill, the data file's page cache is
  * kept in single pages (vl_store.c note 2c): read back at the open, and
  * extended ahead of LMDB by vl_store_maybe_grow.  On failure s is closed
  * and err (may be NULL) says why. */
-vl_err vl_store_open(vl_store *s, const char *dir, bool durable, bool prefill,
+vl_err vl_store_open(vl_store *s, const char *dir, bool durable, bool prefill, bool check,
                      uint64_t map_size_bytes, char *err, size_t err_cap);
 
 /* Close (no transaction may be open).  Safe on a closed store (after

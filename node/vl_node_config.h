@@ -51,6 +51,7 @@ typedef struct {
     uint32_t verify_threads; /* default 1: no pool; 0: online CPUs + 1 (at most 8) (voucherd.c note 8) */
     bool observer;
     bool prefill_data_file; /* default true: keep the data file's page cache in single pages */
+    bool check_data_at_start; /* default true: walk the whole data file before serving */
     char peer_bind[VL_MAX_ENDPOINT_LEN + 1];   /* "" : the genesis peer endpoint */
     char client_bind[VL_MAX_ENDPOINT_LEN + 1]; /* "" : the genesis client endpoint */
     char metrics_bind[VL_METRICS_BIND_MAX + 1]; /* "host:port"; "" : no HTTP server */

@@ -282,6 +282,7 @@ static vl_err open_core(vl_daemon *d, char *err, size_t cap)
     cc.force_observer = d->cfg.observer;
     cc.durable = true;
     cc.prefill = d->cfg.prefill_data_file;
+    cc.check_data = d->cfg.check_data_at_start;
     cc.clock_skew_ms = d->cfg.clock_skew_ms;
     cc.redrive_after_ms = d->cfg.redrive_after_ms;
     cc.sync_interval_ms = d->cfg.sync_interval_ms;
@@ -822,6 +823,11 @@ static int run_daemon(vl_daemon *d)
     if (e != VL_OK) {
         vl_log(VL_LOG_ERROR, "fatal", "error=%s code=%d msg=%s", vl_err_slug(e), (int)e,
                vl_log_quote(q, sizeof q, err));
+        if (e == VL_ERR_CORRUPT) /* consensus/vl_check.c note 1 */
+            vl_log(VL_LOG_ERROR, "data_damaged",
+                   "hint=\"the data is lost: keep the file as evidence and rebuild the node "
+                   "from its backup or empty, as an observer (docs/operations.md, A data file "
+                   "damaged on disk)\"");
         daemon_stop(d);
         return EXIT_FAIL;
     }
@@ -837,6 +843,11 @@ static int run_daemon(vl_daemon *d)
     if (d->storage.stale_readers_cleared > 0)
         vl_log(VL_LOG_WARN, "stale_readers_cleared", "count=%u when=start",
                (unsigned)d->storage.stale_readers_cleared);
+    if (d->storage.checked)
+        vl_log(VL_LOG_INFO, "data_checked", "records=%llu bytes=%llu ms=%llu",
+               (unsigned long long)d->storage.checked_records,
+               (unsigned long long)d->storage.checked_bytes,
+               (unsigned long long)d->storage.check_ms);
     if (d->storage.upgraded_slots > 0)
         vl_log(VL_LOG_INFO, "schema_upgraded", "from=1 to=2 slots_moved=%llu",
                (unsigned long long)d->storage.upgraded_slots);

@@ -136,7 +136,7 @@ static char *open_new(vl_store *s, bool durable, bool prefill)
     CHECK(dir != NULL);
     if (dir == NULL)
         return NULL;
-    vl_err e = vl_store_open(s, dir, durable, prefill, MAP_BYTES, NULL, 0);
+    vl_err e = vl_store_open(s, dir, durable, prefill, false, MAP_BYTES, NULL, 0);
     CHECK_ERR(e, VL_OK);
     if (e == VL_OK)
         return dir;
@@ -228,7 +228,7 @@ static void test_intact(void)
     CHECK(count_bad(s.env, s.log, n, gen) == 0);
     vl_store_close(&s);
 
-    CHECK_ERR(vl_store_open(&s, dir, true, true, MAP_BYTES, NULL, 0), VL_OK);
+    CHECK_ERR(vl_store_open(&s, dir, true, true, false, MAP_BYTES, NULL, 0), VL_OK);
     CHECK(s.warmed == file_bytes(dir) || s.warmed == VL_STORE_WARM_MAX);
     uint32_t bad = count_bad(s.env, s.log, n, gen);
     printf("intact: %u of %u records bad after the reopen (file %llu KiB, LMDB %llu KiB)\n",
@@ -242,7 +242,7 @@ static void test_intact(void)
     CHECK(mdb_env_copy(s.env, copy) == 0);
     vl_store_close(&s);
     vl_store c;
-    CHECK_ERR(vl_store_open(&c, copy, true, false, MAP_BYTES, NULL, 0), VL_OK);
+    CHECK_ERR(vl_store_open(&c, copy, true, false, false, MAP_BYTES, NULL, 0), VL_OK);
     if (c.env != NULL) {
         CHECK(count_bad(c.env, c.log, n, gen) == 0);
         CHECK(file_bytes(copy) <= used_bytes(&c)); /* the copy stops at LMDB's pages */
@@ -284,14 +284,14 @@ static uint64_t bytes_per_commit(bool prefill, bool big_then_reopen, const char 
     vl_store s;
     uint64_t per = UINT64_MAX;
     *why = "a commit failed";
-    if (vl_store_open(&s, dir, true, prefill, MAP_BYTES, NULL, 0) == VL_OK) {
+    if (vl_store_open(&s, dir, true, prefill, false, MAP_BYTES, NULL, 0) == VL_OK) {
         bool ok = true;
         uint32_t batch = big_then_reopen ? 1000u : 50u;
         for (uint32_t k = 0; ok && k < 8000u; k += batch)
             ok = put_range(&s, k, k + batch, 0) == VL_OK;
         if (big_then_reopen) {
             vl_store_close(&s);
-            ok = ok && vl_store_open(&s, dir, true, prefill, MAP_BYTES, NULL, 0) == VL_OK;
+            ok = ok && vl_store_open(&s, dir, true, prefill, false, MAP_BYTES, NULL, 0) == VL_OK;
         }
         for (uint32_t i = 0; ok && i < 20; i++) /* the first small commits settle */
             ok = put_range(&s, i, i + 1u, 0) == VL_OK;

@@ -1,0 +1,362 @@
+/* vl_check.c - a whole walk of a node's data file, in a child process
+ * (see vl_store.h, vl_store_check).
+ *
+ * Notes
+ *  1. Why.  LMDB keeps no page checksums.  A data file damaged under a
+ *     node (a failing disk, a stray write, a bad copy) used to show only
+ *     when a step reached the damage: a voucher that vanished (a leaf whose
+ *     record count was cut read as UNKNOWN_ACCOUNT), steps that failed
+ *     with "storage" while /healthz said "up", or a crash inside liblmdb
+ *     (a node whose record length runs off the map).  A node started on
+ *     such a file served from it, and `voucherctl verify-log --data-dir`,
+ *     which reads the log only, passed on three of the four kinds of
+ *     damage to `accounts` that docs/operations.md lists.  The walk reads
+ *     every record of every table once, so damage is found before the
+ *     node serves (voucherd's `check_data_at_start`) and by the tools that
+ *     read a data directory (verify-log --data-dir, backup, restore).
+ *  2. In a child process.  A damaged page can make LMDB read past its map
+ *     (SIGSEGV, or SIGBUS past the file's end), and no code of ours can
+ *     catch that in the process that reads.  So the walk runs in a fork:
+ *     the child opens its own read-only environment (never the parent's:
+ *     LMDB forbids using an environment across fork), writes the name of
+ *     each table before it reads it to a pipe, then its report, and exits.
+ *     The parent reads the pipe to its end and waits: a child killed by a
+ *     signal, or one that exited without its report (a sanitizer's
+ *     handler exits 1), read damage in the last table it named.
+ *  3. What is checked, per table (tables walked in a fixed order, `log`
+ *     first so that slot records can be held to the log's length):
+ *     - LMDB's structure: the cursor reaches every record without an error
+ *       (MDB_PAGE_NOTFOUND, MDB_CORRUPTED), the records walked are exactly
+ *       the count LMDB keeps in the table's header (a page whose record
+ *       count was damaged hides records or shows garbage ones), every
+ *       value is shorter than the file, and every byte of every key and
+ *       value is read (an overflow page past the file's end faults here,
+ *       in the child, not in the node);
+ *     - the main database names only our tables;
+ *     - `log`: keys are the indexes 1, 2, ... in order and every entry
+ *       decodes with its own index;
+ *     - `accounts`: a 32-byte key holds an account that decodes, a
+ *       40-byte key (a slot, vl_core.c note 22) holds a log index within
+ *       the log and an order hash;
+ *     - the other tables: the structure only (their records are checked
+ *       where the core reads them, and a bad one fails that step only).
+ *     It does not verify signatures or hashes: `voucherctl verify-log`
+ *     does, and it costs a signature check per certificate.
+ *  4. Bounded.  A walk stops at LMDB's count plus one record (a damaged
+ *     page that loops), and the parent reads at most one report.  The
+ *     child opens the file with MDB_NORDAHEAD (MADV_RANDOM): its faults
+ *     read single pages, which keeps the data file's page cache in the
+ *     single-page folios vl_store.c note 2c wants.
+ */
+#include "vl_store.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vl_limits.h"
+#include "vl_wire.h"
+
+#define VL_CHECK_MAX_DBS 16
+
+enum { MSG_TABLE = 'T', MSG_REPORT = 'R' };
+
+typedef struct {
+    const char *dir;
+    bool exclusive;
+    uint64_t file_bytes;
+    uint64_t log_entries; /* walked so far in `log` */
+    vl_store_check_report *r;
+    int fd; /* the pipe to the parent */
+} walker;
+
+/* "table NAME, record N: WHAT" into the report; VL_ERR_CORRUPT. */
+static vl_err damaged(walker *w, const char *name, uint64_t n, const char *what)
+{
+    snprintf(w->r->error, sizeof w->r->error, "table %s, record %llu: %s", name,
+             (unsigned long long)n, what);
+    return VL_ERR_CORRUPT;
+}
+
+static void say_table(walker *w, const char *name)
+{
+    char msg[1 + sizeof w->r->table] = {MSG_TABLE};
+    snprintf(msg + 1, sizeof msg - 1, "%s", name);
+    snprintf(w->r->table, sizeof w->r->table, "%s", name);
+    (void)!write(w->fd, msg, sizeof msg); /* lost progress only blurs a crash's message */
+}
+
+/* Note 3: what the record at position n (from 1) of table name must hold. */
+static vl_err record_ok(walker *w, const char *name, uint64_t n, const MDB_val *k,
+                        const MDB_val *v)
+{
+    const uint8_t *key = k->mv_data;
+    if (strcmp(name, "log") == 0) {
+        vl_entry e;
+        if (k->mv_size != 8 || vl_be64_get(key) != n)
+            return damaged(w, name, n, "not the next index of the log");
+        if (v->mv_size > VL_MAX_MSG_BYTES || vl_entry_decode(v->mv_data, v->mv_size, &e) != VL_OK ||
+            e.index != n)
+            return damaged(w, name, n, "the log entry does not decode");
+        w->log_entries = n;
+    } else if (strcmp(name, "accounts") == 0) {
+        vl_account a;
+        if (k->mv_size == 32) {
+            if (vl_account_decode(v->mv_data, v->mv_size, &a) != VL_OK)
+                return damaged(w, name, n, "the account does not decode");
+        } else if (k->mv_size == 40) {
+            uint64_t idx = v->mv_size == 40 ? vl_be64_get(v->mv_data) : 0;
+            if (idx == 0 || idx > w->log_entries)
+                return damaged(w, name, n, "the slot names no entry of the log");
+        } else {
+            return damaged(w, name, n, "a key of neither 32 nor 40 bytes");
+        }
+    }
+    return VL_OK;
+}
+
+/* Read every byte of a key or value (note 3): a page past the file's end
+ * faults here.  The sum goes nowhere; volatile keeps the reads. */
+static void touch(const MDB_val *x)
+{
+    static volatile uint8_t sink;
+    const uint8_t *p = x->mv_data;
+    uint8_t s = 0;
+    for (size_t i = 0; i < x->mv_size; i++)
+        s ^= p[i];
+    sink ^= s;
+}
+
+/* Walk one table (note 3); name absent from the file: nothing to do. */
+static vl_err walk_table(walker *w, MDB_txn *txn, const char *name)
+{
+    MDB_dbi dbi;
+    MDB_stat st;
+    MDB_cursor *cur = NULL;
+    say_table(w, name);
+    int rc = mdb_dbi_open(txn, name, 0, &dbi);
+    if (rc == MDB_NOTFOUND)
+        return VL_OK;
+    if (rc == 0)
+        rc = mdb_stat(txn, dbi, &st);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, dbi, &cur);
+    uint64_t n = 0;
+    vl_err e = VL_OK;
+    MDB_val k, v;
+    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+        rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op);
+        if (rc != 0)
+            break;
+        if (++n > st.ms_entries)
+            break; /* note 4: reported below */
+        if (v.mv_size >= w->file_bytes) {
+            e = damaged(w, name, n, "a value longer than the whole file");
+            break;
+        }
+        touch(&k);
+        touch(&v);
+        w->r->bytes += k.mv_size + v.mv_size;
+        if ((e = record_ok(w, name, n, &k, &v)) != VL_OK)
+            break;
+    }
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    w->r->records += n;
+    if (e != VL_OK)
+        return e;
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        snprintf(w->r->error, sizeof w->r->error, "table %s: after %llu records: %s", name,
+                 (unsigned long long)n, mdb_strerror(rc));
+        return VL_ERR_CORRUPT;
+    }
+    if (n != st.ms_entries) {
+        snprintf(w->r->error, sizeof w->r->error,
+                 "table %s: LMDB counts %llu records, the walk finds %s", name,
+                 (unsigned long long)st.ms_entries, n > st.ms_entries ? "more" : "fewer");
+        return VL_ERR_CORRUPT;
+    }
+    return VL_OK;
+}
+
+/* The main database: only our tables (note 3). */
+static vl_err walk_main(walker *w, MDB_txn *txn)
+{
+    MDB_dbi dbi;
+    MDB_cursor *cur = NULL;
+    say_table(w, "(main)");
+    int rc = mdb_dbi_open(txn, NULL, 0, &dbi);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, dbi, &cur);
+    vl_err e = VL_OK;
+    MDB_val k, v;
+    uint64_t n = 0;
+    for (int op = MDB_FIRST; rc == 0 && e == VL_OK; op = MDB_NEXT) {
+        if ((rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) != 0)
+            break;
+        bool known = false;
+        n++;
+        for (size_t i = 0; i < VL_STORE_TABLES && !known; i++)
+            known = k.mv_size == strlen(vl_store_tables[i]) &&
+                    memcmp(k.mv_data, vl_store_tables[i], k.mv_size) == 0;
+        if (!known || n > VL_STORE_TABLES)
+            e = damaged(w, "(main)", n, "names a table that is not ours");
+    }
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (e == VL_OK && rc != 0 && rc != MDB_NOTFOUND) {
+        snprintf(w->r->error, sizeof w->r->error, "the main database: %s", mdb_strerror(rc));
+        e = VL_ERR_CORRUPT;
+    }
+    return e;
+}
+
+/* The child's walk (note 3).  VL_ERR_CORRUPT with r->error, or VL_ERR_IO
+ * when the file cannot be opened at all. */
+static vl_err walk(walker *w)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    unsigned flags = MDB_RDONLY | MDB_NORDAHEAD | (w->exclusive ? MDB_NOLOCK : 0u);
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(env, VL_CHECK_MAX_DBS);
+    if (rc == 0)
+        rc = mdb_env_open(env, w->dir, flags, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    vl_err e = VL_OK;
+    if (rc != 0) {
+        snprintf(w->r->error, sizeof w->r->error, "cannot open the LMDB environment: %s",
+                 mdb_strerror(rc));
+        e = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED
+                ? VL_ERR_CORRUPT
+                : VL_ERR_IO;
+    }
+    if (e == VL_OK)
+        e = walk_main(w, txn);
+    /* `log` first: the slots of `accounts` are held to its length. */
+    for (size_t i = 0; e == VL_OK && i < VL_STORE_TABLES; i++)
+        e = walk_table(w, txn, vl_store_tables[i]);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (env != NULL)
+        mdb_env_close(env);
+    return e;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Read the child's messages until the pipe ends (note 2).  *got_report:
+ * its report arrived.  The child writes few, small messages, each whole
+ * (below PIPE_BUF), so each read returns one or more whole ones. */
+static void read_child(int fd, vl_store_check_report *r, bool *got_report)
+{
+    enum { TABLE_MSG = 1 + sizeof r->table, REPORT_MSG = 1 + sizeof *r };
+    char buf[REPORT_MSG + TABLE_MSG];
+    size_t have = 0;
+    *got_report = false;
+    for (;;) { /* ends: the child's end closes when it exits */
+        ssize_t got = read(fd, buf + have, sizeof buf - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return;
+        have += (size_t)got;
+        for (;;) {
+            size_t need = have == 0 ? 0 : buf[0] == MSG_TABLE ? TABLE_MSG : REPORT_MSG;
+            if (have == 0 || have < need)
+                break;
+            if (buf[0] == MSG_TABLE) {
+                memcpy(r->table, buf + 1, sizeof r->table);
+                r->table[sizeof r->table - 1] = '\0';
+            } else {
+                memcpy(r, buf + 1, sizeof *r);
+                r->error[sizeof r->error - 1] = '\0';
+                r->table[sizeof r->table - 1] = '\0';
+                *got_report = true;
+            }
+            memmove(buf, buf + need, have - need);
+            have -= need;
+        }
+    }
+}
+
+vl_err vl_store_check(const char *dir, bool exclusive, vl_store_check_report *r)
+{
+    memset(r, 0, sizeof *r);
+    uint64_t t0 = now_ms();
+    char path[4096 + 16];
+    struct stat sb;
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path) {
+        snprintf(r->error, sizeof r->error, "data directory path too long");
+        return VL_ERR_USAGE;
+    }
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT) {
+            r->absent = true; /* a new node: nothing to check */
+            return VL_OK;
+        }
+        snprintf(r->error, sizeof r->error, "data.mdb: %s", strerror(errno));
+        return VL_ERR_IO;
+    }
+    int p[2];
+    if (pipe(p) != 0) {
+        snprintf(r->error, sizeof r->error, "cannot make a pipe: %s", strerror(errno));
+        return VL_ERR_IO;
+    }
+    fflush(NULL); /* the child exits with _exit: nothing buffered may be written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(r->error, sizeof r->error, "cannot fork the checker: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return VL_ERR_IO;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        walker w = {.dir = dir, .exclusive = exclusive, .file_bytes = (uint64_t)sb.st_size,
+                    .r = r, .fd = p[1]};
+        r->result = walk(&w);
+        char msg[1 + sizeof *r] = {MSG_REPORT};
+        memcpy(msg + 1, r, sizeof *r);
+        ssize_t put = write(p[1], msg, sizeof msg);
+        _exit(put == (ssize_t)sizeof msg ? 0 : 1);
+    }
+    close(p[1]);
+    bool got_report;
+    read_child(p[0], r, &got_report);
+    close(p[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    r->ms = now_ms() - t0;
+    if (got_report && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return r->result;
+    /* Note 2: the reader died in the table it named last. */
+    r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    char how[64];
+    if (r->signal != 0)
+        snprintf(how, sizeof how, "was killed by signal %d (%s)", r->signal,
+                 r->signal == SIGSEGV  ? "SIGSEGV"
+                 : r->signal == SIGBUS ? "SIGBUS"
+                                       : "another signal");
+    else
+        snprintf(how, sizeof how, "exited %d without its report",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    snprintf(r->error, sizeof r->error,
+             "table %s: the reader %s: a damaged page sent LMDB outside the file", r->table,
+             how);
+    r->result = VL_ERR_CORRUPT;
+    return VL_ERR_CORRUPT;
+}
