@@ -321,6 +321,8 @@ typedef struct {
     uint64_t issued_fen, redeemed_fen;
     uint64_t bad_index;       /* 0: no failure; else the entry that failed */
     vl_err bad;               /* why it failed */
+    bool checked;             /* every table was walked first (ctl_data_check) */
+    uint64_t checked_records; /* records of all tables it read */
 } log_chain;
 
 void log_chain_init(log_chain *ch, const vl_genesis *g);
@@ -338,7 +340,14 @@ int ctl_env_open(const vl_ctx *c, const char *dir, bool private_copy, struct MDB
  * ch->bad_index != 0); EXIT_FAIL reported when LMDB fails.  dir names the
  * directory in messages. */
 int log_chain_walk(const vl_ctx *c, struct MDB_env *env, const char *dir, log_chain *ch);
-/* ctl_env_open + log_chain_walk + close: what verify-log --data-dir does. */
+/* Walk every record of every table of DIR's data file in a child process
+ * (consensus/vl_check.c; private_copy as for ctl_env_open).  EXIT_OK (ch,
+ * unless NULL, gets the count; no data.mdb is left for ctl_env_open to
+ * report), or
+ * EXIT_FAIL reported: "the data file is damaged: ..." with where and how. */
+int ctl_data_check(const vl_ctx *c, const char *dir, bool private_copy, log_chain *ch);
+/* ctl_data_check + ctl_env_open + log_chain_walk + close: what verify-log
+ * --data-dir does. */
 int verify_log_dir(const vl_ctx *c, const char *dir, bool private_copy, log_chain *ch);
 
 /* ---- command groups ------------------------------------------------------------ */

@@ -19,7 +19,13 @@
  *     must name the genesis' network and a node of it, its log must chain
  *     from the network id with every certificate valid (ctl_read.c, the
  *     code verify-log --data-dir runs), and its stored head and state
- *     digest must equal the ones recomputed from the log.  A copy that does
+ *     digest must equal the ones recomputed from the log; before all of
+ *     that, every record of every table is read in a child process
+ *     (ctl_read.c note 5), so a copy of a damaged file is refused, not
+ *     restored into a node that would crash on it.  The source is walked
+ *     the same way before the copy (mdb_env_copyfd2 follows its pages in
+ *     this process: a damaged one would crash the tool instead of naming
+ *     the damage).  A copy that does
  *     not verify is kept (it may be evidence) but the command exits 1 and
  *     restore refuses it.
  *  3. Restore makes an observer (DESIGN.md 5, "Lost data").  A restored
@@ -272,7 +278,9 @@ static int check_copy(const vl_ctx *c, const char *dir, const vl_genesis *g, nod
                       log_chain *ch)
 {
     MDB_env *env = NULL;
-    int st = ctl_env_open(c, dir, true, &env);
+    int st = ctl_data_check(c, dir, true, ch); /* ctl_read.c note 5 */
+    if (st == EXIT_OK)
+        st = ctl_env_open(c, dir, true, &env);
     if (st == EXIT_OK)
         st = read_meta(c, env, dir, m);
     if (st == EXIT_OK)
@@ -450,6 +458,8 @@ int cmd_backup(vl_ctx *c, int argc, char **argv)
                   "--cold: cannot prove that the node of %s is stopped: %s. Stop voucherd "
                   "first (a hot backup, without --cold, can only bring it back as an observer)",
                   dir, why);
+    if (st == EXIT_OK) /* the source too: LMDB's copy walks its pages in this process */
+        st = ctl_data_check(c, dir, lock >= 0, NULL);
     if (st == EXIT_OK)
         st = ctl_env_open(c, dir, false, &env); /* shares the running node's lock.mdb */
     if (st == EXIT_OK)
@@ -491,15 +501,18 @@ int cmd_backup(vl_ctx *c, int argc, char **argv)
         jset(res, "issues", ju64(ch.kinds[VL_ORDER_ISSUE]));
         jset(res, "redeems", ju64(ch.kinds[VL_ORDER_REDEEM]));
         jset(res, "revokes", ju64(ch.kinds[VL_ORDER_REVOKE]));
+        jset(res, "records_checked", ju64(ch.checked_records));
         vl_hex_encode(hh, m.head_hash, 32);
         vl_hex_encode(dg, m.digest, 32);
         snprintf(human, sizeof human,
                  "backup of %s (%s, node index %u) written to %s and verified: %" PRIu64
-                 " log entries, every certificate valid\n"
+                 " log entries, every certificate valid, all %" PRIu64
+                 " records of its tables read\n"
                  "  head hash    %s\n  state digest %s\n"
                  "Restore it only into %s's data directory, with voucherctl restore (the node "
                  "comes back as an observer)%s",
-                 dir, g->nodes[m.node].id, (unsigned)m.node, out, m.head, hh, dg,
+                 dir, g->nodes[m.node].id, (unsigned)m.node, out, m.head, ch.checked_records,
+                 hh, dg,
                  g->nodes[m.node].id,
                  m.cold ? ".\nThis is a COLD backup (the node was stopped during the whole "
                           "copy): restore --move brings it back as the same voter, on one "

@@ -27,7 +27,7 @@
 #  14800-16399 resource_test      16400-18599 backup_test 18600-20799 ops_test
 #  20800-22999 clock_test         23000-25199 devnet_test 25200-27399 reconcile_tamper_test
 #  27400-29599 reconcile_test     29600-30199 systemd_unit_test
-#  30200-32199 readme_test
+#  30200-32199 readme_test        32200-32699 data_check_test
 
 # shellcheck source=../testlib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../testlib.sh"
