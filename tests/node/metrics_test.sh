@@ -297,8 +297,11 @@ check "... as a configuration error (error=usage), not a disk's (error=io)" \
 
 # ---- a damaged record: /healthz says steps fail ------------------------------------------------
 # node4 stopped, one account record in its data file overwritten with zeros
-# (mdb_dump / mdb_load, lmdb-utils), restarted; a GET_ACCOUNT of it fails its
-# step, and /healthz says so for a minute (not "up but not in quorum")
+# (mdb_dump / mdb_load, lmdb-utils).  Restarted as configured, it refuses
+# the file (the walk at start, consensus/vl_check.c).  Restarted with
+# "check_data_at_start": false, which stands for damage that arrives while
+# the node runs: a GET_ACCOUNT of it fails its step, and /healthz says so
+# for a minute (not "up but not in quorum")
 stop_node 4 TERM
 acct=$(mdb_dump -s accounts "$work/data/node4" | python3 -c '
 import sys
@@ -310,7 +313,14 @@ set -- $acct
 { printf 'VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n %s\n %s\nDATA=END\n' "$1" \
     "$(printf '%*s' "${#2}" '' | tr ' ' 0)"; } | mdb_load -s accounts "$work/data/node4"
 check "account $1 of node4 overwritten with zeros" [ $? -eq 0 ]
-check "node4 restarted" restart_node 4
+out=$(timeout 30 "$voucherd" --config "$work/node4.json" 2>&1); rc=$?
+check "restarted as configured, node4 refuses its damaged data file: exit 1 (rc $rc)" [ $rc -eq 1 ]
+check "... naming the table, the record and the fault" \
+  grep -q 'event=fatal error=corrupt .*damaged: table accounts, record [0-9]*: the account does not decode' \
+  <<<"$out"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["check_data_at_start"]=False; json.dump(c, open(sys.argv[1], "w"))' \
+  "$work/node4.json"
+check "node4 restarted with check_data_at_start false" restart_node 4
 "$ctl" query --genesis "$work/genesis.json" --node "$(client_ep 4)" --voucher "$1" \
   --timeout-ms 2000 >/dev/null 2>&1
 failing() { [[ "$(prom health "$(murl 4 /healthz)")" == "503 steps failing: the latest failed with error="* ]]; }
