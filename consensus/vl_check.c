@@ -51,6 +51,7 @@
 #include "vl_store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -302,16 +303,19 @@ vl_err vl_store_check(const char *dir, bool exclusive, vl_store_check_report *r)
         snprintf(r->error, sizeof r->error, "data directory path too long");
         return VL_ERR_USAGE;
     }
-    if (stat(path, &sb) != 0) {
-        if (errno == ENOENT) {
-            r->absent = true; /* a new node: nothing to check */
-            return VL_OK;
-        }
+    bool found = stat(path, &sb) == 0;
+    if ((!found && errno == ENOENT) || (found && S_ISREG(sb.st_mode) && sb.st_size == 0)) {
+        /* A new node, or one stopped between LMDB's create and its first
+         * meta page: LMDB starts an empty file afresh, nothing to check. */
+        r->absent = true;
+        return VL_OK;
+    }
+    if (!found) {
         snprintf(r->error, sizeof r->error, "data.mdb: %s", strerror(errno));
         return VL_ERR_IO;
     }
     int p[2];
-    if (pipe(p) != 0) {
+    if (pipe2(p, O_CLOEXEC) != 0) {
         snprintf(r->error, sizeof r->error, "cannot make a pipe: %s", strerror(errno));
         return VL_ERR_IO;
     }
