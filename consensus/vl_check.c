@@ -1,5 +1,5 @@
 /* vl_check.c - a whole walk of a node's data file, in a child process
- * (see vl_store.h, vl_store_check).
+ * (see vl_check.h).
  *
  * Notes
  *  1. Why.  LMDB keeps no page checksums.  A data file damaged under a
@@ -20,9 +20,15 @@
  *     the child opens its own read-only environment (never the parent's:
  *     LMDB forbids using an environment across fork), writes the name of
  *     each table before it reads it to a pipe, then its report, and exits.
- *     The parent reads the pipe to its end and waits: a child killed by a
- *     signal, or one that exited without its report (a sanitizer's
- *     handler exits 1), read damage in the last table it named.
+ *     The parent reads the pipe to its end and waits: a child killed by
+ *     SIGSEGV or SIGBUS, or one that exited without its report (a
+ *     sanitizer's handler exits 1), read damage in the last table it
+ *     named.  A child killed by another signal (the OOM killer, a person)
+ *     proves nothing about the file: VL_ERR_IO, never "damaged".  The
+ *     pipe's read end is non-blocking, so a running voucherd polls a walk
+ *     between its steps (vl_store_check_poll without wait) and never
+ *     waits for it; the child reads a snapshot under its own reader slot
+ *     while the node writes (not exclusive).
  *  3. What is checked, per table (tables walked in a fixed order, `log`
  *     first so that slot records can be held to the log's length):
  *     - LMDB's structure: the cursor reaches every record without an error
@@ -52,6 +58,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -258,45 +265,34 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Read the child's messages until the pipe ends (note 2).  *got_report:
- * its report arrived.  The child writes few, small messages, each whole
- * (below PIPE_BUF), so each read returns one or more whole ones. */
-static void read_child(int fd, vl_store_check_report *r, bool *got_report)
+/* Take the whole messages out of job->buf (note 2). */
+static void take_messages(vl_store_check_job *job)
 {
-    enum { TABLE_MSG = 1 + sizeof r->table, REPORT_MSG = 1 + sizeof *r };
-    char buf[REPORT_MSG + TABLE_MSG];
-    size_t have = 0;
-    *got_report = false;
-    for (;;) { /* ends: the child's end closes when it exits */
-        ssize_t got = read(fd, buf + have, sizeof buf - have);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
+    enum { TABLE_MSG = 1 + sizeof job->r.table, REPORT_MSG = 1 + sizeof job->r };
+    _Static_assert(REPORT_MSG + TABLE_MSG <= sizeof job->buf, "a report and a table fit");
+    for (;;) {
+        size_t need = job->have == 0 ? 0 : job->buf[0] == MSG_TABLE ? TABLE_MSG : REPORT_MSG;
+        if (job->have == 0 || job->have < need)
             return;
-        have += (size_t)got;
-        for (;;) {
-            size_t need = have == 0 ? 0 : buf[0] == MSG_TABLE ? TABLE_MSG : REPORT_MSG;
-            if (have == 0 || have < need)
-                break;
-            if (buf[0] == MSG_TABLE) {
-                memcpy(r->table, buf + 1, sizeof r->table);
-                r->table[sizeof r->table - 1] = '\0';
-            } else {
-                memcpy(r, buf + 1, sizeof *r);
-                r->error[sizeof r->error - 1] = '\0';
-                r->table[sizeof r->table - 1] = '\0';
-                *got_report = true;
-            }
-            memmove(buf, buf + need, have - need);
-            have -= need;
+        if (job->buf[0] == MSG_TABLE) {
+            memcpy(job->r.table, job->buf + 1, sizeof job->r.table);
+        } else {
+            memcpy(&job->r, job->buf + 1, sizeof job->r);
+            job->got_report = true;
         }
+        job->r.table[sizeof job->r.table - 1] = '\0';
+        job->r.error[sizeof job->r.error - 1] = '\0';
+        memmove(job->buf, job->buf + need, job->have - need);
+        job->have -= need;
     }
 }
 
-vl_err vl_store_check(const char *dir, bool exclusive, vl_store_check_report *r)
+vl_err vl_store_check_start(const char *dir, bool exclusive, vl_store_check_job *job)
 {
-    memset(r, 0, sizeof *r);
-    uint64_t t0 = now_ms();
+    memset(job, 0, sizeof *job);
+    job->fd = -1;
+    job->t0_ms = now_ms();
+    vl_store_check_report *r = &job->r;
     char path[4096 + 16];
     struct stat sb;
     if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path) {
@@ -338,29 +334,96 @@ vl_err vl_store_check(const char *dir, bool exclusive, vl_store_check_report *r)
         _exit(put == (ssize_t)sizeof msg ? 0 : 1);
     }
     close(p[1]);
-    bool got_report;
-    read_child(p[0], r, &got_report);
-    close(p[0]);
+    (void)fcntl(p[0], F_SETFL, O_NONBLOCK); /* vl_store_check_poll without wait */
+    job->pid = pid;
+    job->fd = p[0];
+    return VL_OK;
+}
+
+/* The child has ended (its pipe did): reap it and judge (note 2). */
+static vl_err finish(vl_store_check_job *job)
+{
+    vl_store_check_report *r = &job->r;
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (waitpid(job->pid, &status, 0) < 0 && errno == EINTR) {
     }
-    r->ms = now_ms() - t0;
-    if (got_report && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    close(job->fd);
+    job->fd = -1;
+    job->pid = 0;
+    r->ms = now_ms() - job->t0_ms;
+    if (job->got_report && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return r->result;
-    /* Note 2: the reader died in the table it named last. */
+    /* The reader died in the table it named last.  A fault is the file's
+     * doing; another signal (the OOM killer, a person) says nothing of it. */
     r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    bool fault = r->signal == SIGSEGV || r->signal == SIGBUS;
     char how[64];
     if (r->signal != 0)
         snprintf(how, sizeof how, "was killed by signal %d (%s)", r->signal,
                  r->signal == SIGSEGV  ? "SIGSEGV"
                  : r->signal == SIGBUS ? "SIGBUS"
-                                       : "another signal");
+                                       : "not a fault");
     else
         snprintf(how, sizeof how, "exited %d without its report",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    snprintf(r->error, sizeof r->error,
-             "table %s: the reader %s: a damaged page sent LMDB outside the file", r->table,
-             how);
-    r->result = VL_ERR_CORRUPT;
-    return VL_ERR_CORRUPT;
+    if (r->signal != 0 && !fault) {
+        snprintf(r->error, sizeof r->error, "table %s: the reader %s: no finding", r->table, how);
+        r->result = VL_ERR_IO;
+    } else { /* a fault, or a sanitizer's handler that reported one and exited */
+        snprintf(r->error, sizeof r->error,
+                 "table %s: the reader %s: a damaged page sent LMDB outside the file", r->table,
+                 how);
+        r->result = VL_ERR_CORRUPT;
+    }
+    return r->result;
+}
+
+bool vl_store_check_poll(vl_store_check_job *job, bool wait, vl_err *result)
+{
+    if (job->pid == 0) { /* nothing ran (absent) or it was finished */
+        *result = job->r.absent ? VL_OK : job->r.result;
+        return true;
+    }
+    for (;;) { /* ends: at EOF (the child exited), or when nothing is there without wait */
+        ssize_t got = read(job->fd, job->buf + job->have, sizeof job->buf - job->have);
+        if (got > 0) {
+            job->have += (size_t)got;
+            take_messages(job);
+            continue;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!wait)
+                return false;
+            struct pollfd pf = {.fd = job->fd, .events = POLLIN};
+            (void)poll(&pf, 1, -1);
+            continue;
+        }
+        *result = finish(job); /* EOF, or a read error: the child is gone or going */
+        return true;
+    }
+}
+
+void vl_store_check_cancel(vl_store_check_job *job)
+{
+    if (job->pid == 0)
+        return;
+    kill(job->pid, SIGKILL);
+    while (waitpid(job->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    close(job->fd);
+    job->fd = -1;
+    job->pid = 0;
+}
+
+vl_err vl_store_check(const char *dir, bool exclusive, vl_store_check_report *r)
+{
+    vl_store_check_job job;
+    vl_err e = vl_store_check_start(dir, exclusive, &job);
+    if (e == VL_OK)
+        (void)vl_store_check_poll(&job, true, &e);
+    *r = job.r;
+    r->result = e;
+    return e;
 }

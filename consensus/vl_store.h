@@ -23,6 +23,7 @@
 
 #include <lmdb.h>
 
+#include "vl_check.h"
 #include "vl_error.h"
 
 /* Largest map the store grows to (address space, not disk). */
@@ -49,29 +50,6 @@
  * first: vl_check.c note 3). */
 #define VL_STORE_TABLES 9u
 extern const char *const vl_store_tables[VL_STORE_TABLES];
-
-/* What vl_store_check found. */
-typedef struct {
-    vl_err result;   /* VL_OK, or what the walk returned */
-    bool absent;     /* no data.mdb: a new node, nothing to check */
-    int signal;      /* the reader was killed by this signal (0: it was not) */
-    uint64_t records; /* records read, all tables */
-    uint64_t bytes;   /* key and value bytes read */
-    uint64_t ms;      /* wall time of the check */
-    char table[16];   /* the table read last (where the damage is, on failure) */
-    char error[200];  /* on failure, what is wrong, for a person */
-} vl_store_check_report;
-
-/* Read every record of every table of the data file in dir, in a child
- * process (vl_check.c: what is checked, and why in a child).  exclusive:
- * the caller guarantees that nobody writes the file (it holds the node's
- * core.lock, or the directory is a private copy): the child then opens it
- * without LMDB's lock file (MDB_NOLOCK).  Otherwise it takes a reader slot
- * in lock.mdb like any reader, and may run beside a live node.  VL_OK
- * (r->absent when there is no data.mdb), VL_ERR_CORRUPT (the file is
- * damaged: r->error says where and how), VL_ERR_IO (the file cannot be
- * opened, or no child could be made: r->error) or VL_ERR_USAGE. */
-vl_err vl_store_check(const char *dir, bool exclusive, vl_store_check_report *r);
 
 typedef struct {
     MDB_env *env;

@@ -252,6 +252,15 @@ static void format_counters(writer *w, const vl_metrics_snapshot *s)
            "Zero bytes written past LMDB's pages, ahead of it, so that the data file's page "
            "cache stays in single pages (prefill_data_file).",
            s->prefilled_bytes);
+    metric(w, "data_checks_total", "counter",
+           "Walks of the whole data file (at start and every check_data_every_s) that found it "
+           "sound; one that finds damage stops the node.",
+           s->data_checks);
+    metric(w, "data_checked_timestamp_seconds", "gauge",
+           "When the last walk that found the data file sound ended (unix seconds; 0: none).",
+           s->data_checked_unix);
+    metric(w, "data_check_records", "gauge", "Records of all tables the last sound walk read.",
+           s->data_check_records);
     metric(w, "prevalidated_signatures_total", "counter",
            "Client and certificate signatures the verification pool (verify_threads) found "
            "valid before the step, so that the core's own checks hit its cache.",

@@ -78,7 +78,10 @@ typedef struct {
     uint64_t prefilled_bytes;   /* zero bytes written ahead of LMDB (vl_store.c note 2c) */
     uint64_t prevalidated_sigs; /* signatures the verification pool found valid */
     uint64_t early_batches;     /* batches received during a commit (voucherd note 9) */
+    uint64_t data_checks;       /* walks of the data file that found it sound (voucherd note 10) */
     /* gauges */
+    uint64_t data_checked_unix; /* when the last sound walk ended (unix seconds; 0: none) */
+    uint64_t data_check_records; /* records it read */
     uint64_t log_head;
     uint64_t accounts;
     uint64_t pending_locks;

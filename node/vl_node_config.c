@@ -50,6 +50,7 @@ static const member members[] = {
     {"observer", M_BOOL, false, F(observer), 0, 0},
     {"prefill_data_file", M_BOOL, false, F(prefill_data_file), 0, 0},
     {"check_data_at_start", M_BOOL, false, F(check_data_at_start), 0, 0},
+    {"check_data_every_s", M_U64, false, F(check_data_every_s), 0, VL_NODE_MAX_CHECK_EVERY_S},
     {"peer_bind", M_ENDPOINT, false, F(peer_bind), 0, 0},
     {"client_bind", M_ENDPOINT, false, F(client_bind), 0, 0},
     {"metrics_bind", M_HOSTPORT, false, F(metrics_bind), 0, 0},
@@ -72,6 +73,7 @@ static void config_defaults(vl_node_config *cfg)
     cfg->verify_threads = 1; /* voucherd.c note 8: the pool pays only on idle cores */
     cfg->prefill_data_file = true; /* vl_store.c note 2c */
     cfg->check_data_at_start = true; /* consensus/vl_check.c */
+    cfg->check_data_every_s = 86400; /* voucherd.c note 10 */
 }
 
 static vl_err bad(char *err, size_t cap, const char *name, const char *why)

@@ -28,6 +28,8 @@
 #define VL_NODE_MAX_MS 86400000u
 /* initial_map_mb: 1 MiB .. 1 TiB (VL_STORE_MAX_MAP), default 64. */
 #define VL_NODE_MAX_MAP_MB 1048576u
+/* check_data_every_s: at most a year (0: never while running). */
+#define VL_NODE_MAX_CHECK_EVERY_S 31536000u
 /* verify_threads: threads that check a step's signatures (the loop's
  * included); more than a few dozen would only wait on each other. */
 #define VL_NODE_MAX_VERIFY_THREADS 64u
@@ -52,6 +54,7 @@ typedef struct {
     bool observer;
     bool prefill_data_file; /* default true: keep the data file's page cache in single pages */
     bool check_data_at_start; /* default true: walk the whole data file before serving */
+    uint64_t check_data_every_s; /* default 86400: walk it again while running (0: never) */
     char peer_bind[VL_MAX_ENDPOINT_LEN + 1];   /* "" : the genesis peer endpoint */
     char client_bind[VL_MAX_ENDPOINT_LEN + 1]; /* "" : the genesis client endpoint */
     char metrics_bind[VL_METRICS_BIND_MAX + 1]; /* "host:port"; "" : no HTTP server */

@@ -96,6 +96,22 @@
  *     nothing.  On a lone voter on 2 cores it raised throughput by 14 to
  *     28% over the pool of note 8 alone (docs/performance.md, change 9).
  *     Counted: voucher_batches_received_during_commit_total.
+ *
+ * 10. The data file walked while the node runs (consensus/vl_check.c).
+ *     The open walks it before the node serves (check_data_at_start); a
+ *     node that runs for months would otherwise learn of a page damaged
+ *     since only when a step reads it, perhaps a year later (an old
+ *     voucher's account).  So every check_data_every_s the loop starts the
+ *     same walk in a child process, on a snapshot under the child's own
+ *     reader slot, and polls its pipe between steps (never waiting for it:
+ *     the walk costs the loop a fork and a read a step).  A sound file is
+ *     event=data_checked when=running and the metrics; damage stops the
+ *     node (exit 1, as a failed fsync does, note 3): its votes and answers
+ *     would rest on data it can no longer trust, and the restart's walk
+ *     refuses the file, so the node stays down until a person rebuilds it
+ *     (docs/operations.md).  A walk that could not be made (no fork, a
+ *     reader killed by a signal other than a fault) is a warning and
+ *     waits for the next interval.  daemon_stop kills a walk under way.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -109,6 +125,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "vl_check.h"
 #include "vl_core.h"
 #include "vl_crypto.h"
 #include "vl_metrics.h"
@@ -186,6 +203,9 @@ typedef struct {
     uint64_t refused_since_ms; /* note 3: when writes were first refused */
     uint64_t refused_logged_ms;
     uint64_t readers_checked_ms; /* note 3 */
+    vl_store_check_job check;    /* note 10: the walk under way, when checking */
+    bool checking;
+    uint64_t check_due_ms;       /* note 10: monotonic */
     uint64_t clock_logged_ms[VL_MAX_NODES]; /* event=clock_skew per peer (monotonic) */
 } vl_daemon;
 
@@ -374,6 +394,9 @@ static vl_err daemon_start(vl_daemon *d, char *err, size_t cap)
 static void daemon_stop(vl_daemon *d)
 {
     vl_metrics_stop(&d->metrics); /* note 7: first */
+    if (d->checking) /* note 10 */
+        vl_store_check_cancel(&d->check);
+    d->checking = false;
     if (d->next_begun) /* note 9: the workers may still read next_in */
         vl_vpool_finish(d->pool);
     d->next_begun = false;
@@ -752,6 +775,59 @@ static void clock_events(vl_daemon *d)
     }
 }
 
+/* Note 10: a walk of the data file found it sound (at start or running). */
+static void data_checked(vl_daemon *d, uint64_t records)
+{
+    d->snap.data_checks++;
+    d->snap.data_checked_unix = now_ms(CLOCK_REALTIME) / 1000u;
+    d->snap.data_check_records = records;
+}
+
+/* Note 10: start a walk when one is due, or take the result of the one
+ * under way.  0, or -1 to stop (the file is damaged). */
+static int data_check_tick(vl_daemon *d, uint64_t now)
+{
+    char q[300];
+    vl_err e;
+    if (d->cfg.check_data_every_s == 0)
+        return 0;
+    if (!d->checking) {
+        if (now < d->check_due_ms)
+            return 0;
+        e = vl_store_check_start(d->cfg.data_dir, false, &d->check);
+        d->checking = e == VL_OK;
+        if (!d->checking) {
+            d->check_due_ms = now + d->cfg.check_data_every_s * 1000u;
+            vl_log(VL_LOG_WARN, "data_check_failed", "error=%s msg=%s", vl_err_slug(e),
+                   vl_log_quote(q, sizeof q, d->check.r.error));
+        }
+        return 0;
+    }
+    if (!vl_store_check_poll(&d->check, false, &e))
+        return 0;
+    d->checking = false;
+    d->check_due_ms = now + d->cfg.check_data_every_s * 1000u;
+    const vl_store_check_report *r = &d->check.r;
+    if (e == VL_OK) {
+        data_checked(d, r->records);
+        vl_log(VL_LOG_INFO, "data_checked", "records=%llu bytes=%llu ms=%llu when=running",
+               (unsigned long long)r->records, (unsigned long long)r->bytes,
+               (unsigned long long)r->ms);
+        return 0;
+    }
+    if (e != VL_ERR_CORRUPT) {
+        vl_log(VL_LOG_WARN, "data_check_failed", "error=%s msg=%s", vl_err_slug(e),
+               vl_log_quote(q, sizeof q, r->error));
+        return 0;
+    }
+    vl_log(VL_LOG_ERROR, "data_damaged",
+           "when=running msg=%s hint=\"stopping: the data is lost; keep the file as evidence and "
+           "rebuild the node from its backup or empty, as an observer (docs/operations.md, A "
+           "data file damaged on disk)\"",
+           vl_log_quote(q, sizeof q, r->error));
+    return -1;
+}
+
 /* The event loop, until a signal (0) or a fatal error (-1). */
 static int run_loop(vl_daemon *d)
 {
@@ -790,6 +866,8 @@ static int run_loop(vl_daemon *d)
                        (unsigned)cleared);
             d->readers_checked_ms = now;
         }
+        if (data_check_tick(d, now) != 0)
+            return -1;
     }
     return 0;
 }
@@ -843,11 +921,14 @@ static int run_daemon(vl_daemon *d)
     if (d->storage.stale_readers_cleared > 0)
         vl_log(VL_LOG_WARN, "stale_readers_cleared", "count=%u when=start",
                (unsigned)d->storage.stale_readers_cleared);
-    if (d->storage.checked)
-        vl_log(VL_LOG_INFO, "data_checked", "records=%llu bytes=%llu ms=%llu",
+    if (d->storage.checked) {
+        data_checked(d, d->storage.checked_records);
+        vl_log(VL_LOG_INFO, "data_checked", "records=%llu bytes=%llu ms=%llu when=start",
                (unsigned long long)d->storage.checked_records,
                (unsigned long long)d->storage.checked_bytes,
                (unsigned long long)d->storage.check_ms);
+    }
+    d->check_due_ms = now_ms(CLOCK_MONOTONIC) + d->cfg.check_data_every_s * 1000u; /* note 10 */
     if (d->storage.upgraded_slots > 0)
         vl_log(VL_LOG_INFO, "schema_upgraded", "from=1 to=2 slots_moved=%llu",
                (unsigned long long)d->storage.upgraded_slots);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# data_check_test.sh VOUCHERCTL VOUCHERD
+# data_check_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH
 #
 # The walk of a whole data file (consensus/vl_check.c) as an operator meets
 # it, against a real voucherd of a one-voter `voucherctl devnet` (ports from
@@ -20,8 +20,9 @@
 # read, and serves the same log.  Every process started is killed on exit;
 # every wait is bounded; no timing assertions.  Prints "N passed, N failed".
 set -u
-ctl=${1:?usage: data_check_test.sh VOUCHERCTL VOUCHERD}
-voucherd=${2:?usage: data_check_test.sh VOUCHERCTL VOUCHERD}
+ctl=${1:?usage: data_check_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH}
+voucherd=${2:?usage: data_check_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH}
+bench=${3:?usage: data_check_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH}
 
 . "$(dirname "$0")/devnetlib.sh"
 node_pid=
@@ -92,14 +93,15 @@ check "verify-log --data-dir reads the same $records records of every table" all
 
 # ---- six kinds of damage -------------------------------------------------------------------------
 
-# damage FILE WHAT TABLE: edit FILE as WHAT does to TABLE's root page (a
-# leaf: the demo's tables are small); prints what it did.
+# damage FILE WHAT TABLE: edit FILE as WHAT does to TABLE's first leaf page
+# (its root page with the demo's few records); prints what it did.
 damage() {
   python3 - "$@" <<'PY'
-import struct, sys
+import os, struct, sys
 path, what, table = sys.argv[1:4]
 PS = 4096
 b = bytearray(open(path, "rb").read())
+orig = bytes(b)
 def meta(i):  # MDB_meta after a 16-byte page header: magic, version, address, mapsize, dbs[2], last_pg, txnid
     off = i * PS + 16
     return struct.unpack_from("<Q", b, off + 24 + 96 + 8)[0], off + 24 + 48  # txnid, main MDB_db
@@ -119,8 +121,13 @@ for k in range(64):
         db_off = no + 8 + len(key)
         break
 root = struct.unpack_from("<Q", b, db_off + 40)[0]
-flags = struct.unpack_from("<H", b, root * PS + 10)[0]
-assert flags & 2, "the root of %s is not a leaf" % table
+for _ in range(8):  # down to the table's first leaf: a branch node's child is in its header
+    if struct.unpack_from("<H", b, root * PS + 10)[0] & 2:
+        break
+    no, _ = node(root, 0)
+    lo, hi, fl = struct.unpack_from("<HHH", b, no)
+    root = lo | hi << 16 | fl << 32
+assert struct.unpack_from("<H", b, root * PS + 10)[0] & 2, "no leaf under %s" % table
 if what == "count":      # the leaf's record count (mp_lower): garbage slots past the real ones
     struct.pack_into("<H", b, root * PS + 12, 4000)
 elif what == "root":     # the table's root page: far past the file
@@ -136,8 +143,22 @@ elif what == "offset":   # the first record's offset in its page: near the page'
     struct.pack_into("<H", b, root * PS + 16, 0xFF0)
 else:
     sys.exit("unknown damage " + what)
-open(path, "wb").write(b)
-print("%s of %s (root page %d)" % (what, table, root))
+# Write back only the bytes that changed, in place: a running node may write other pages.
+with open(path, "r+b") as f:
+    i = 0
+    while i < len(b):
+        if b[i] != orig[i]:
+            j = i
+            while j < len(b) and b[j] != orig[j]:
+                j += 1
+            f.seek(i)
+            f.write(b[i:j])
+            i = j
+        else:
+            i += 1
+    f.flush()
+    os.fsync(f.fileno())
+print("%s of %s (page %d)" % (what, table, root))
 PY
 }
 
@@ -181,6 +202,47 @@ run st-nocheck 30 status --genesis "$genesis" --node "$ep" --json
 check "... and calls itself a voter in quorum: what the walk at start prevents" \
   [ "$(py "$work/st-nocheck.out" 'd["nodes"][0]["status"]["flags"]')" = "['voter', 'in_quorum']" ]
 stop_node
+
+# ---- walks while the node runs (check_data_every_s) ---------------------------------------------
+
+rm -rf "$data" && cp -a "$work/pristine" "$data"
+python3 - "$cfg" "$work/every.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["check_data_every_s"] = 1
+json.dump(c, open(sys.argv[2], "w"))
+PY
+start_node every "$work/every.json"
+check "a node that walks its data file every second starts (got $node_rc)" [ "$node_rc" = ready ]
+walks() { grep -c 'event=data_checked .*when=running' "$work/every.log"; }
+before=$(walks)
+# Writes without a pause while walks run (the devnet's endpoints are this node's): each walk's
+# snapshot, under its reader slot, must be sound however the node rewrites the tables.
+timeout 60 "$bench" --devnet "$dir" --mode redeem --clients 16 --pipeline --duration 5 \
+  --count 20000 --json >"$work/bench.out" 2>"$work/bench.err"
+rc=$?
+all_of_8() { [ "$rc" -eq 0 ] && [ "$(py "$work/bench.out" 'd["orders"]["certified"] > 0 and d["errors"] == {} and d["verified_on_all_nodes"]')" = True ]; }
+check "voucher-bench redeems for 5 s on the node that walks every second, without an error" all_of_8
+during=$(( $(walks) - before ))
+check "walks while it wrote ended sound ($during, event=data_checked when=running)" [ "$during" -ge 3 ]
+check "... and the node still runs" kill -0 "$node_pid"
+did=$(damage "$data/data.mdb" length accounts 2>&1)
+check "damaged under the running node: $did" [ $? -eq 0 ]
+stopped() { ! kill -0 "$node_pid" 2>/dev/null; }
+if wait_for 30 stopped; then
+  ok "the next walk finds it and the node stops"
+  wait "$node_pid" 2>/dev/null
+  node_rc=$? node_pid=
+else
+  bad "the next walk finds it and the node stops"
+  stop_node
+  node_rc=running
+fi
+all_of_7() { [ "$node_rc" = 1 ] && \
+  grep -q 'event=data_damaged when=running msg=".*table accounts' "$work/every.log" && \
+  grep -q 'event=stopped exit=1' "$work/every.log"; }
+check "... exit 1, data_damaged when=running naming table accounts (rc $node_rc)" all_of_7
+start_node every2 "$work/every.json"
+check "... and its restart refuses the file (got $node_rc)" [ "$node_rc" = 1 ]
 
 # ---- the pristine file back: nothing was lost --------------------------------------------------
 
