@@ -326,9 +326,17 @@ static vl_err fail(vl_core *c, vl_coord *e)
      * only genesis voters count (note 25). */
     uint32_t observers = popcount64(e->observing & c->voter_mask);
     uint32_t full = popcount64(e->read_only & c->voter_mask);
+    uint32_t foreign = popcount64(e->foreign & c->voter_mask);
     char text[VL_MAX_ERROR_MSG_LEN + 1];
     const char *why = NULL; /* the code's own text */
-    if (e->reject_code == 0 && full != 0) { /* note 26 */
+    if (e->reject_code == 0 && foreign != 0) { /* note 27 */
+        snprintf(text, sizeof text,
+                 "no quorum: %u of the %u voters run another genesis (they answer "
+                 "WRONG_NETWORK to this network's orders); a certificate needs %u votes. The "
+                 "same order may succeed once they run this one",
+                 foreign, popcount64(c->voter_mask), c->quorum);
+        why = text;
+    } else if (e->reject_code == 0 && full != 0) { /* note 26 */
         snprintf(text, sizeof text,
                  "no quorum: %u of the %u voters refuse writes (disk full or LMDB map full) "
                  "and %u run as observers; a certificate needs %u votes. The same order may "
@@ -388,6 +396,8 @@ static void refuse(vl_coord *e, uint16_t voter, uint16_t code)
         e->observing |= VL_BIT(voter);
     else if (code == VL_ERR_DISK_FULL || code == VL_ERR_MAP_FULL) /* the same (note 26) */
         e->read_only |= VL_BIT(voter);
+    else if (code == VL_ERR_WRONG_NETWORK) /* the same: we checked the order's network (note 27) */
+        e->foreign |= VL_BIT(voter);
     else if (code != 0)
         e->reject_code = code;
 }
@@ -666,6 +676,8 @@ vl_err vl_coord_add_vote(vl_core *c, const uint8_t leaf[32], uint16_t voter, uin
     e->voted |= VL_BIT(voter);
     e->refused &= ~VL_BIT(voter);
     e->observing &= ~VL_BIT(voter);
+    e->read_only &= ~VL_BIT(voter);
+    e->foreign &= ~VL_BIT(voter);
     return settle(c, e);
 }
 
@@ -682,6 +694,7 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
     c->mem.vote_wait_ms[peer] = 0; /* a signed vote: not slow (vl_core.c note 21) */
     c->mem.observing &= ~VL_BIT(peer); /* it votes again (note 25) */
     c->mem.read_only &= ~VL_BIT(peer); /* it writes again (note 26) */
+    c->mem.foreign &= ~VL_BIT(peer);   /* a vote that verified: our network (note 27) */
     for (uint32_t i = 0; i < n; i++) {
         c->want[i] = vl_coord_tracks(c, m->leaves[i], peer) ? 1u : 0u;
         wanted += c->want[i];
@@ -772,6 +785,10 @@ static vl_err on_answer(vl_core *c, uint16_t peer, const vl_answer *a)
         c->mem.read_only |= VL_BIT(peer);
     else
         c->mem.read_only &= ~VL_BIT(peer);
+    if (a->code == VL_ERR_WRONG_NETWORK) /* note 27 */
+        c->mem.foreign |= VL_BIT(peer);
+    else
+        c->mem.foreign &= ~VL_BIT(peer);
     if (a->kind == VL_ANSWER_CERTIFIED)
         return answer_certified(c, peer, a);
     vl_coord *e = coord_find(c, a->order_hash);

@@ -355,6 +355,26 @@
  *     same (not its vote again, nor CONFLICT): kept simple, since the
  *     coordinator learns of that lock once the voter writes again, and a
  *     refusal is never a vote.
+ * 27. A voter that runs another genesis (an operator's walk: one node
+ *     started with a genesis that differed by one budget figure; same key,
+ *     so its peers admit it) answers every vote request REJECTED
+ *     WRONG_NETWORK, since an order names the network id it is for.  The
+ *     coordinator used to pass that code to the client, whose docs call it
+ *     final ("sign the new order"), while honest voters already held votes
+ *     for the order: a second order for the slot would follow.  The
+ *     coordinator checked the order's network itself before it asked
+ *     anyone, so a peer's WRONG_NETWORK is about the peer, like NOT_VOTER
+ *     (note 25) and DISK_FULL (note 26): refuse() keeps it out of
+ *     reject_code (e->foreign), the coordinator remembers the peer
+ *     (c->mem.foreign: set by such an answer, cleared by any other answer
+ *     or a vote that verified), vl_voters_heard leaves it out, and when
+ *     quorum becomes impossible the client gets QUORUM with "K of the N
+ *     voters run another genesis".
+ *     The odd node learns it too: a peer whose VOTE_REQUEST carried an
+ *     order of another network is remembered (c->mem.asked_foreign, by
+ *     the peer's last request), and voucherd logs both sides
+ *     (event=peer_network_differs, event=network_differs) and /healthz of
+ *     the odd node says its genesis differs from its peers'.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -1192,7 +1212,17 @@ void vl_core_get_stats(vl_core *c, vl_core_stats *st)
     st->certs_early = c->certs_early;
     st->voters_heard = vl_voters_heard(c);
     st->voters_observing = vl_voters_observing(c);
+    st->voters_foreign = c->mem.foreign & c->voter_mask;
+    st->peers_asking_foreign = c->mem.asked_foreign;
     vl_store_usage(&c->st, &st->map_used_bytes, &st->map_size_bytes);
+}
+
+void vl_core_get_foreign(const vl_core *c, uint64_t *voters_foreign,
+                         uint64_t *peers_asking_foreign)
+{
+    assert(c != NULL);
+    *voters_foreign = c->mem.foreign & c->voter_mask;
+    *peers_asking_foreign = c->mem.asked_foreign;
 }
 
 bool vl_core_peer_clock(const vl_core *c, uint16_t peer, int64_t *offset_ms,

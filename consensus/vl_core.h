@@ -220,9 +220,18 @@ typedef struct {
     uint32_t voters_heard;     /* voters that vote, heard within 3 sync intervals, this
                                 * node included if it votes (vl_core.c note 25) */
     uint32_t voters_observing; /* genesis voters known to run as observers (note 25) */
+    uint64_t voters_foreign;   /* bitmap of genesis voters that answer vote requests
+                                * WRONG_NETWORK: another genesis (vl_core.c note 27) */
+    uint64_t peers_asking_foreign; /* bitmap of peers whose vote requests were for another
+                                    * network: this node's genesis may be wrong (note 27) */
 } vl_core_stats;
 
 void vl_core_get_stats(vl_core *c, vl_core_stats *st);
+
+/* voters_foreign and peers_asking_foreign of vl_core_stats, without the
+ * transaction vl_core_get_stats opens (callable after every step). */
+void vl_core_get_foreign(const vl_core *c, uint64_t *voters_foreign,
+                         uint64_t *peers_asking_foreign);
 
 /* How far peer's clock is ahead of this node's (negative: behind), in ms,
  * as last measured from its log (consensus/vl_serve.c, "peer clocks"), and

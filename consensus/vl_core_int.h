@@ -117,6 +117,8 @@ typedef struct vl_coord {
     uint64_t observing; /* voter bitmap: of refused, those that answered NOT_VOTER (note 25) */
     uint64_t read_only; /* voter bitmap: of refused, those that answered DISK_FULL or
                          * MAP_FULL (note 26) */
+    uint64_t foreign;   /* voter bitmap: of refused, those that answered WRONG_NETWORK:
+                         * their genesis is not ours (note 27) */
     uint64_t unknown; /* voter bitmap: BEHIND at 0 for a seq-0 order (account unknown) */
     uint16_t reject_code;
     uint8_t *conflict; /* evidence order (owned), verified */
@@ -179,6 +181,11 @@ typedef struct {
     /* ... or DISK_FULL / MAP_FULL: they refuse writes, so they cannot vote
      * (note 26) */
     uint64_t read_only;
+    /* ... or WRONG_NETWORK: they run another genesis (note 27) */
+    uint64_t foreign;
+    /* peers that asked this node's vote on orders of another network: this
+     * node's genesis may be the odd one (note 27) */
+    uint64_t asked_foreign;
 } vl_core_mem;
 
 typedef struct {

@@ -458,8 +458,9 @@ uint32_t vl_voters_heard(const vl_core *c)
     uint32_t n = c->voter && c->refusing == VL_OK ? 1u : 0u; /* note 26 */
     for (uint32_t p = 0; p < c->g->node_count; p++)
         if (p != c->self &&
-            (c->voter_mask & ~c->mem.observing & ~c->mem.read_only & VL_BIT(p)) != 0 &&
-            heard_recently(c, p)) /* notes 25 and 26 */
+            (c->voter_mask & ~c->mem.observing & ~c->mem.read_only & ~c->mem.foreign &
+             VL_BIT(p)) != 0 &&
+            heard_recently(c, p)) /* notes 25, 26 and 27 */
             n++;
     return n;
 }

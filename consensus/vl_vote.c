@@ -262,6 +262,10 @@ vl_err vl_on_vote_request(vl_core *c, uint16_t peer, const vl_msg *m)
             decide_reject(&d, VL_ERR_NOT_VOTER);
         else
             VL_TRY(vl_decide(c, it.ptr, it.len, c->vord, hash, VL_MODE_VOTE, &d));
+        if (memcmp(c->vord->network_id, c->g->network_id, 32) != 0) /* vl_core.c note 27 */
+            c->mem.asked_foreign |= VL_BIT(peer);
+        else
+            c->mem.asked_foreign &= ~VL_BIT(peer);
         if (d.kind == VL_DECIDE_VOTE)
             ps->voted = true;
         else

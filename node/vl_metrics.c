@@ -296,6 +296,14 @@ static void format_gauges(writer *w, const vl_metrics_snapshot *s)
            "Genesis voters known to run as observers: this node if so, and peers whose last "
            "answer to a vote request was NOT_VOTER (only observers answer so).",
            s->voters_observing);
+    metric(w, "voters_foreign", "gauge",
+           "Genesis voters whose last answer to a vote request was WRONG_NETWORK: they run "
+           "another genesis, and voucher_voters_heard leaves them out.",
+           s->voters_foreign);
+    metric(w, "peers_asking_other_network", "gauge",
+           "Peers whose last vote request was for orders of another network: this node's "
+           "genesis likely differs from theirs.",
+           s->peers_asking_foreign);
     metric(w, "quorum_reachable", "gauge",
            "1 if voucher_voters_heard reaches voucher_quorum: a certificate can form.",
            (f & VL_STATUS_IN_QUORUM) != 0);
@@ -355,6 +363,11 @@ bool vl_metrics_health(const vl_metrics_snapshot *s, char *reason, size_t cap)
                  "read-only: the LMDB map cannot grow; not accepting writes, serving reads");
     else if ((f & VL_STATUS_READ_ONLY) != 0)
         snprintf(reason, cap, "read-only: disk full (or the LMDB map cannot grow)");
+    else if (s->peers_asking_foreign != 0) /* vl_core.c note 27: before quorum, its cause */
+        snprintf(reason, cap,
+                 "genesis differs from its peers': %u peer(s) ask votes on orders of another "
+                 "network (event=network_differs in the log; compare the genesis files)",
+                 (unsigned)s->peers_asking_foreign);
     else if (s->last_step_error != 0) /* before quorum: its peers hear nothing of it either */
         snprintf(reason, cap,
                  "steps failing: the latest failed with error=%s, so this node answers "
@@ -364,10 +377,11 @@ bool vl_metrics_health(const vl_metrics_snapshot *s, char *reason, size_t cap)
     else if ((f & VL_STATUS_IN_QUORUM) == 0)
         snprintf(reason, cap,
                  "up but not in quorum: %u voter(s) that vote heard from recently (this node "
-                 "included if it votes; %u run as observers; %llu peer(s) heard in all); a "
-                 "certificate needs %u voters",
+                 "included if it votes; %u run as observers, %u another genesis; %llu peer(s) "
+                 "heard in all); a certificate needs %u voters",
                  (unsigned)s->voters_heard, (unsigned)s->voters_observing,
-                 (unsigned long long)s->peers_connected, (unsigned)s->quorum);
+                 (unsigned)s->voters_foreign, (unsigned long long)s->peers_connected,
+                 (unsigned)s->quorum);
     else if ((f & VL_STATUS_SYNCING) != 0)
         snprintf(reason, cap, "catching up (log_head %llu)", (unsigned long long)s->log_head);
     else {

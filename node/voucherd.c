@@ -206,6 +206,8 @@ typedef struct {
     vl_store_check_job check;    /* note 10: the walk under way, when checking */
     bool checking;
     uint64_t check_due_ms;       /* note 10: monotonic */
+    uint64_t voters_foreign;     /* vl_core.c note 27: as last logged */
+    uint64_t peers_asking_foreign;
     uint64_t clock_logged_ms[VL_MAX_NODES]; /* event=clock_skew per peer (monotonic) */
 } vl_daemon;
 
@@ -649,6 +651,8 @@ static void metrics_publish(vl_daemon *d)
     s->quorum = d->g->quorum;
     s->voters_heard = st.voters_heard;
     s->voters_observing = st.voters_observing;
+    s->voters_foreign = (uint32_t)__builtin_popcountll(st.voters_foreign);
+    s->peers_asking_foreign = (uint32_t)__builtin_popcountll(st.peers_asking_foreign);
     s->genesis_voter = d->g->nodes[d->self].role == VL_ROLE_VOTER;
     s->status_flags = st.status.flags;
     s->write_refused = (uint16_t)d->storage.refusing;
@@ -828,6 +832,36 @@ static int data_check_tick(vl_daemon *d, uint64_t now)
     return -1;
 }
 
+/* vl_core.c note 27: a voter that runs another genesis, seen from either
+ * side, logged when it changes. */
+static void network_events(vl_daemon *d)
+{
+    uint64_t foreign, asking;
+    char id_hex[17];
+    vl_core_get_foreign(d->core, &foreign, &asking);
+    for (uint16_t p = 0; p < d->g->node_count && p < VL_MAX_NODES; p++) {
+        uint64_t bit = (uint64_t)1 << p;
+        if ((foreign & bit) != 0 && (d->voters_foreign & bit) == 0)
+            vl_log(VL_LOG_WARN, "peer_network_differs",
+                   "peer=%s reason=\"it answers vote requests WRONG_NETWORK: it runs another "
+                   "genesis; left out of the quorum count until it votes\"",
+                   d->g->nodes[p].id);
+        else if ((foreign & bit) == 0 && (d->voters_foreign & bit) != 0)
+            vl_log(VL_LOG_INFO, "peer_network_agrees", "peer=%s", d->g->nodes[p].id);
+        vl_hex_encode(id_hex, d->g->network_id, 8);
+        if ((asking & bit) != 0 && (d->peers_asking_foreign & bit) == 0)
+            vl_log(VL_LOG_ERROR, "network_differs",
+                   "peer=%s network_id=%s... reason=\"%s asks this node's vote on orders of "
+                   "another network: this node's genesis differs from its peers' (compare the "
+                   "genesis files)\"",
+                   d->g->nodes[p].id, id_hex, d->g->nodes[p].id);
+        else if ((asking & bit) == 0 && (d->peers_asking_foreign & bit) != 0)
+            vl_log(VL_LOG_INFO, "network_agrees", "peer=%s", d->g->nodes[p].id);
+    }
+    d->voters_foreign = foreign;
+    d->peers_asking_foreign = asking;
+}
+
 /* The event loop, until a signal (0) or a fatal error (-1). */
 static int run_loop(vl_daemon *d)
 {
@@ -854,6 +888,7 @@ static int run_loop(vl_daemon *d)
         if (run_step(d, n) != 0)
             return -1;
         clock_events(d);
+        network_events(d);
         uint64_t now = now_ms(CLOCK_MONOTONIC);
         if (now - d->stats_logged_ms >= VL_NODE_STATS_EVERY_MS) {
             log_stats(d, VL_LOG_INFO);

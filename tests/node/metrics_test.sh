@@ -7,8 +7,9 @@
 # against the Prometheus text format; orders are submitted with
 # fault_driver and the counters must follow; two of four voters are frozen
 # (SIGSTOP) and /healthz must turn 503 "not in quorum", then 200 again after
-# SIGCONT; a malformed metrics_bind is refused and a port in use makes the
-# node exit 1.  No assertion depends on timing; every wait is bounded.
+# SIGCONT; a voter on another genesis (vl_core.c note 27) is named on both
+# sides and its WRONG_NETWORK never reaches a client; a malformed
+# metrics_bind is refused and a port in use makes the node exit 1.  No assertion depends on timing; every wait is bounded.
 # Every process started here is killed by PID on exit.  Prints "N passed,
 # N failed".
 set -u
@@ -182,7 +183,7 @@ orders0=$(sum_metric voucher_orders_submitted_total)
 formed0=$(sum_metric voucher_certificates_formed_total)
 early0=$(sum_metric voucher_certificates_sent_before_commit_total)
 steps0=$(sum_metric voucher_step_inputs_count)
-check "20 vouchers issued through fault_driver (one ISSUE order)" "$driver" setup "$work" 20
+check "61 vouchers issued through fault_driver (one ISSUE order)" "$driver" setup "$work" 61
 # A stream of REDEEMs (fault_driver stream) until at least 10 are certified.
 "$driver" stream "$work" "$work/acks" 1 20 0 2000 60 >"$work/stream.out" 2>&1 &
 stream=$!
@@ -294,6 +295,86 @@ check "... saying \"cannot bind the metrics endpoint\"" \
   grep -q 'cannot bind the metrics endpoint 127.0.0.1' <<<"$out"
 check "... as a configuration error (error=usage), not a disk's (error=io)" \
   grep -q 'event=fatal error=usage .*cannot bind the metrics endpoint' <<<"$out"
+
+# ---- a voter on another genesis (consensus/vl_core.c note 27) ------------------------------------
+# node4 restarted on a genesis that differs from the others' by one budget
+# figure (the same keys, so its peers admit it; a new data directory, as an
+# operator who got the genesis wrong from the start would have).  Redemptions through node2
+# and node3 (coordinators that ask node4 among their first q - 1 voters)
+# must all complete: three voters suffice, and node4's WRONG_NETWORK is
+# about node4, not the order (it used to reach the client as a final
+# refusal while honest voters held votes for the order).  The coordinators
+# log peer_network_differs and count node4 in voucher_voters_foreign;
+# node4 logs network_differs and its /healthz says its genesis differs.
+stop_node 4 TERM
+cp "$work/node4.json" "$work/node4.good.json"
+python3 - "$work/genesis.json" "$work/genesis-other.json" "$work/node4.json" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1]))
+g["issuers"][0]["budget_fen"] += 1
+json.dump(g, open(sys.argv[2], "w"), indent=1)
+c = json.load(open(sys.argv[3]))
+c["genesis"] = sys.argv[2]
+c["data_dir"] += "-other"  # a data directory is bound to its network: node4 would refuse its own
+json.dump(c, open(sys.argv[3], "w"))
+PY
+check "node4 restarted on another genesis (one budget differs), on a new data directory" \
+  restart_node 4
+for first in 1 2; do
+  rm -f "$work/acks.other" "$work/acks.other.stop"
+  # vouchers 21..40, then 41..60: a stream starts each voucher at seq 0
+  "$driver" stream "$work" "$work/acks.other" $((first * 20 + 1)) 20 "$first" 2000 60 \
+    >"$work/other$first.out" 2>&1 &
+  stream=$!
+  pids+=("$stream")
+  other_acked() { [ -f "$work/acks.other" ] && [ "$(wc -l <"$work/acks.other")" -ge 5 ]; }
+  wait_for 60 other_acked
+  touch "$work/acks.other.stop"
+  if wait_for 90 stream_done; then wait "$stream"; stream_rc=$?; else stream_rc=124; fi
+  check "redemptions through node$((first + 1)) complete, none refused (rc $stream_rc)" \
+    [ "$stream_rc" -eq 0 ]
+  ! grep -q WRONG_NETWORK "$work/other$first.out"
+  check "... no client saw WRONG_NETWORK" [ $? -eq 0 ]
+done
+differs() { grep -q 'event=peer_network_differs peer=node4' "$work"/node[123].log; }
+check "a coordinator logs event=peer_network_differs peer=node4" wait_for 20 differs
+foreign_counted() {
+  local i
+  for i in 1 2 3; do [ "$(metric "$i" voucher_voters_foreign)" = 1 ] && return 0; done
+  return 1
+}
+check "... and counts it in voucher_voters_foreign" wait_for 20 foreign_counted
+check "node4 logs event=network_differs (its genesis is the odd one)" \
+  wait_for 20 grep -q 'event=network_differs peer=node' "$work/node4.log"
+odd_health() { [[ "$(prom health "$(murl 4 /healthz)")" == "503 genesis differs from its peers'"* ]]; }
+check "node4's /healthz: 503 \"genesis differs from its peers'\"" wait_for 20 odd_health
+# node3 on the other genesis too: two voters of four left, no quorum.  The
+# client must get QUORUM naming the cause (it used to get WRONG_NETWORK,
+# documented as final), and the same bytes complete once both are back.
+stop_node 3 TERM
+cp "$work/node3.json" "$work/node3.good.json"
+python3 - "$work/genesis-other.json" "$work/node3.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[2]))
+c["genesis"] = sys.argv[1]
+c["data_dir"] += "-other"
+json.dump(c, open(sys.argv[2], "w"))
+PY
+check "node3 restarted on the other genesis too" restart_node 3
+"$driver" noquorum "$work" "$work/foreign.order" 61 500 0 1 >"$work/foreign.out" 2>&1
+rc=$?
+all_of_2() { [ "$rc" -eq 0 ] && grep -q 'ended with VL_ERR_QUORUM .*2 of the 4 voters run another genesis' "$work/foreign.out"; }
+check "an order through node1 and node2: QUORUM, \"2 of the 4 voters run another genesis\", not WRONG_NETWORK (rc $rc)" \
+  all_of_2
+[ "$rc" -eq 0 ] || cat "$work/foreign.out"
+for i in 3 4; do
+  stop_node "$i" TERM
+  cp "$work/node$i.good.json" "$work/node$i.json"
+  check "node$i restarted on the network's genesis" restart_node "$i"
+done
+"$driver" resubmit "$work" "$work/foreign.order" "$work/acks.foreign" >"$work/resubmit.out" 2>&1
+check "... and the same order's bytes now get their certificate" [ $? -eq 0 ]
+check "node4's /healthz is 200 again" wait_for 30 healthy 4
 
 # ---- a damaged record: /healthz says steps fail ------------------------------------------------
 # node4 stopped, one account record in its data file overwritten with zeros
