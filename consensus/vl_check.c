@@ -21,10 +21,14 @@
  *     LMDB forbids using an environment across fork), writes the name of
  *     each table before it reads it to a pipe, then its report, and exits.
  *     The parent reads the pipe to its end and waits: a child killed by
- *     SIGSEGV or SIGBUS, or one that exited without its report (a
- *     sanitizer's handler exits 1), read damage in the last table it
- *     named.  A child killed by another signal (the OOM killer, a person)
- *     proves nothing about the file: VL_ERR_IO, never "damaged".  The
+ *     SIGSEGV, SIGBUS or SIGABRT (liblmdb's own assertions), or one that
+ *     exited without its report (a sanitizer's handler exits 1), read
+ *     damage in the last table it named.  A child killed by another
+ *     signal (the OOM killer, a person) proves nothing about the file:
+ *     VL_ERR_IO, never "damaged".  The child writes no core dump (it holds
+ *     the parent's memory, a node's key among it) and dies with its
+ *     parent (PR_SET_PDEATHSIG: it shares the descriptor of the node's
+ *     core.lock, so an orphan would hold the lock).  The
  *     pipe's read end is non-blocking, so a running voucherd polls a walk
  *     between its steps (vl_store_check_poll without wait) and never
  *     waits for it; the child reads a snapshot under its own reader slot
@@ -38,18 +42,26 @@
  *       value is shorter than the file, and every byte of every key and
  *       value is read (an overflow page past the file's end faults here,
  *       in the child, not in the node);
- *     - the main database names only our tables;
+ *     - the main database names each of our nine tables once and nothing
+ *       else, as many as LMDB counts (a store this code wrote holds all
+ *       nine from its first open; an empty one is new);
  *     - `log`: keys are the indexes 1, 2, ... in order and every entry
  *       decodes with its own index;
  *     - `accounts`: a 32-byte key holds an account that decodes, a
  *       40-byte key (a slot, vl_core.c note 22) holds a log index within
  *       the log and an order hash;
- *     - the other tables: the structure only (their records are checked
- *       where the core reads them, and a bad one fails that step only).
+ *     - the other tables, their layout: `slots` (schema 1) as slot records
+ *       of `accounts`; `locks` a 40-byte slot key and a lock whose order
+ *       decodes; `pending` a slot key and a certificate that decodes;
+ *       `forks` 72-byte keys; `origin` and `peers` 32- and 2-byte keys
+ *       with 40-byte values; `meta` not at all (vl_state.c reads it whole
+ *       at every open, and refuses what it cannot use).
  *     It does not verify signatures or hashes: `voucherctl verify-log`
  *     does, and it costs a signature check per certificate.
- *  4. Bounded.  A walk stops at LMDB's count plus one record (a damaged
- *     page that loops), and the parent reads at most one report.  The
+ *  4. Bounded.  A table whose count is above what the file can hold is
+ *     damage, and a walk stops at that count plus one record (a damaged
+ *     page that loops); the parent reads until the child's end of the
+ *     pipe closes, into a buffer that whole messages leave.  The
  *     child opens the file with MDB_NORDAHEAD (MADV_RANDOM): its faults
  *     read single pages, which keeps the data file's page cache in the
  *     single-page folios vl_store.c note 2c wants.
@@ -62,6 +74,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,6 +86,11 @@
 #include "vl_wire.h"
 
 #define VL_CHECK_MAX_DBS 16
+/* consensus/vl_vote.c LOCK_HEADER: time locked (u64) and order hash. */
+#define VL_CHECK_LOCK_HEADER 40u
+/* A record costs a leaf at least its 8-byte node header and a 2-byte
+ * pointer: a count above file/10 is damage (note 4). */
+#define VL_CHECK_MIN_RECORD_BYTES 10u
 
 enum { MSG_TABLE = 'T', MSG_REPORT = 'R' };
 
@@ -80,7 +100,10 @@ typedef struct {
     uint64_t file_bytes;
     uint64_t log_entries; /* walked so far in `log` */
     vl_store_check_report *r;
-    int fd; /* the pipe to the parent */
+    int fd;         /* the pipe to the parent */
+    uint64_t tables; /* named in the main database */
+    vl_order *order; /* decode space for `locks` (large: not on the stack) */
+    vl_cert *cert;   /* ... and for `pending` */
 } walker;
 
 /* "table NAME, record N: WHAT" into the report; VL_ERR_CORRUPT. */
@@ -99,31 +122,54 @@ static void say_table(walker *w, const char *name)
     (void)!write(w->fd, msg, sizeof msg); /* lost progress only blurs a crash's message */
 }
 
+/* A slot record's value (`accounts` under a 40-byte key, schema 1's
+ * `slots`): the log index of its certificate, within the log, and its
+ * order hash. */
+static bool slot_ok(const walker *w, const MDB_val *v)
+{
+    uint64_t idx = v->mv_size == 40 ? vl_be64_get(v->mv_data) : 0;
+    return idx != 0 && idx <= w->log_entries;
+}
+
 /* Note 3: what the record at position n (from 1) of table name must hold. */
 static vl_err record_ok(walker *w, const char *name, uint64_t n, const MDB_val *k,
                         const MDB_val *v)
 {
     const uint8_t *key = k->mv_data;
+    const uint8_t *val = v->mv_data;
+    size_t ks = k->mv_size, vs = v->mv_size;
     if (strcmp(name, "log") == 0) {
         vl_entry e;
-        if (k->mv_size != 8 || vl_be64_get(key) != n)
+        if (ks != 8 || vl_be64_get(key) != n)
             return damaged(w, name, n, "not the next index of the log");
-        if (v->mv_size > VL_MAX_MSG_BYTES || vl_entry_decode(v->mv_data, v->mv_size, &e) != VL_OK ||
-            e.index != n)
+        if (vs > VL_MAX_MSG_BYTES || vl_entry_decode(val, vs, &e) != VL_OK || e.index != n)
             return damaged(w, name, n, "the log entry does not decode");
         w->log_entries = n;
     } else if (strcmp(name, "accounts") == 0) {
         vl_account a;
-        if (k->mv_size == 32) {
-            if (vl_account_decode(v->mv_data, v->mv_size, &a) != VL_OK)
-                return damaged(w, name, n, "the account does not decode");
-        } else if (k->mv_size == 40) {
-            uint64_t idx = v->mv_size == 40 ? vl_be64_get(v->mv_data) : 0;
-            if (idx == 0 || idx > w->log_entries)
-                return damaged(w, name, n, "the slot names no entry of the log");
-        } else {
+        if (ks == 32 && vl_account_decode(val, vs, &a) != VL_OK)
+            return damaged(w, name, n, "the account does not decode");
+        if (ks == 40 && !slot_ok(w, v))
+            return damaged(w, name, n, "the slot names no entry of the log");
+        if (ks != 32 && ks != 40)
             return damaged(w, name, n, "a key of neither 32 nor 40 bytes");
-        }
+    } else if (strcmp(name, "slots") == 0) { /* schema 1 (vl_core.c note 22) */
+        if (ks != 40 || !slot_ok(w, v))
+            return damaged(w, name, n, "not a slot record naming an entry of the log");
+    } else if (strcmp(name, "locks") == 0) { /* vl_vote.c: time, order hash, order */
+        if (ks != 40 || vs <= VL_CHECK_LOCK_HEADER || vs > VL_MAX_MSG_BYTES ||
+            vl_order_decode(val + VL_CHECK_LOCK_HEADER, vs - VL_CHECK_LOCK_HEADER, w->order) !=
+                VL_OK)
+            return damaged(w, name, n, "not a lock holding an order that decodes");
+    } else if (strcmp(name, "pending") == 0) { /* a certificate waiting for its gap */
+        if (ks != 40 || vs > VL_MAX_MSG_BYTES || vl_cert_decode(val, vs, w->cert) != VL_OK)
+            return damaged(w, name, n, "not a certificate under a slot key");
+    } else if (strcmp(name, "forks") == 0) { /* account, seq, order hash -> evidence */
+        if (ks != 72)
+            return damaged(w, name, n, "a fork key of another size than 72 bytes");
+    } else if (strcmp(name, "origin") == 0 || strcmp(name, "peers") == 0) {
+        if (ks != (name[0] == 'o' ? 32u : 2u) || vs != 40)
+            return damaged(w, name, n, "a record of another size than its table's");
     }
     return VL_OK;
 }
@@ -148,10 +194,16 @@ static vl_err walk_table(walker *w, MDB_txn *txn, const char *name)
     MDB_cursor *cur = NULL;
     say_table(w, name);
     int rc = mdb_dbi_open(txn, name, 0, &dbi);
-    if (rc == MDB_NOTFOUND)
-        return VL_OK;
+    if (rc == MDB_NOTFOUND && w->tables == 0)
+        return VL_OK; /* an environment whose first open never committed: new */
     if (rc == 0)
         rc = mdb_stat(txn, dbi, &st);
+    if (rc == 0 && st.ms_entries > w->file_bytes / VL_CHECK_MIN_RECORD_BYTES) {
+        snprintf(w->r->error, sizeof w->r->error,
+                 "table %s: LMDB counts %llu records, more than the file can hold", name,
+                 (unsigned long long)st.ms_entries);
+        return VL_ERR_CORRUPT;
+    }
     if (rc == 0)
         rc = mdb_cursor_open(txn, dbi, &cur);
     uint64_t n = 0;
@@ -192,28 +244,36 @@ static vl_err walk_table(walker *w, MDB_txn *txn, const char *name)
     return VL_OK;
 }
 
-/* The main database: only our tables (note 3). */
+/* The main database: each of our tables once, nothing else, and as many
+ * records as LMDB counts (note 3).  Empty: a new environment.  Every
+ * store this code wrote holds all nine from its first open (open_dbis
+ * creates them in one transaction). */
 static vl_err walk_main(walker *w, MDB_txn *txn)
 {
     MDB_dbi dbi;
+    MDB_stat st;
     MDB_cursor *cur = NULL;
     say_table(w, "(main)");
     int rc = mdb_dbi_open(txn, NULL, 0, &dbi);
+    if (rc == 0)
+        rc = mdb_stat(txn, dbi, &st);
     if (rc == 0)
         rc = mdb_cursor_open(txn, dbi, &cur);
     vl_err e = VL_OK;
     MDB_val k, v;
     uint64_t n = 0;
+    bool seen[VL_STORE_TABLES] = {false};
     for (int op = MDB_FIRST; rc == 0 && e == VL_OK; op = MDB_NEXT) {
         if ((rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op)) != 0)
             break;
-        bool known = false;
-        n++;
-        for (size_t i = 0; i < VL_STORE_TABLES && !known; i++)
-            known = k.mv_size == strlen(vl_store_tables[i]) &&
-                    memcmp(k.mv_data, vl_store_tables[i], k.mv_size) == 0;
-        if (!known || n > VL_STORE_TABLES)
-            e = damaged(w, "(main)", n, "names a table that is not ours");
+        size_t i = 0;
+        while (i < VL_STORE_TABLES && !(k.mv_size == strlen(vl_store_tables[i]) &&
+                                        memcmp(k.mv_data, vl_store_tables[i], k.mv_size) == 0))
+            i++;
+        if (++n > VL_STORE_TABLES || i == VL_STORE_TABLES || seen[i])
+            e = damaged(w, "(main)", n, "names a table that is not ours, or one twice");
+        else
+            seen[i] = true;
     }
     if (cur != NULL)
         mdb_cursor_close(cur);
@@ -221,6 +281,11 @@ static vl_err walk_main(walker *w, MDB_txn *txn)
         snprintf(w->r->error, sizeof w->r->error, "the main database: %s", mdb_strerror(rc));
         e = VL_ERR_CORRUPT;
     }
+    if (e == VL_OK && n != st.ms_entries)
+        e = damaged(w, "(main)", n, "LMDB counts another number of tables");
+    if (e == VL_OK && n != 0 && n != VL_STORE_TABLES)
+        e = damaged(w, "(main)", n, "a table of the nine is missing");
+    w->tables = n;
     return e;
 }
 
@@ -230,6 +295,13 @@ static vl_err walk(walker *w)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
+    say_table(w, "(open)");
+    w->order = malloc(sizeof *w->order);
+    w->cert = malloc(sizeof *w->cert);
+    if (w->order == NULL || w->cert == NULL) {
+        snprintf(w->r->error, sizeof w->r->error, "out of memory");
+        return VL_ERR_NOMEM; /* the child exits: nothing to free */
+    }
     unsigned flags = MDB_RDONLY | MDB_NORDAHEAD | (w->exclusive ? MDB_NOLOCK : 0u);
     int rc = mdb_env_create(&env);
     if (rc == 0)
@@ -242,9 +314,11 @@ static vl_err walk(walker *w)
     if (rc != 0) {
         snprintf(w->r->error, sizeof w->r->error, "cannot open the LMDB environment: %s",
                  mdb_strerror(rc));
-        e = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED
-                ? VL_ERR_CORRUPT
-                : VL_ERR_IO;
+        /* Beside a live node the lock file is read too: its version or
+         * format says nothing of data.mdb (a tool built on another liblmdb). */
+        e = w->exclusive && (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) ? VL_ERR_CORRUPT
+            : rc == MDB_CORRUPTED                                              ? VL_ERR_CORRUPT
+                                                                                : VL_ERR_IO;
     }
     if (e == VL_OK)
         e = walk_main(w, txn);
@@ -316,6 +390,7 @@ vl_err vl_store_check_start(const char *dir, bool exclusive, vl_store_check_job 
         return VL_ERR_IO;
     }
     fflush(NULL); /* the child exits with _exit: nothing buffered may be written twice */
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(r->error, sizeof r->error, "cannot fork the checker: %s", strerror(errno));
@@ -325,6 +400,15 @@ vl_err vl_store_check_start(const char *dir, bool exclusive, vl_store_check_job 
     }
     if (pid == 0) {
         close(p[0]);
+        /* The child holds the parent's secrets (a node's key): no core
+         * dump of a walk that faults by design; and it dies with the
+         * parent, whose core.lock its descriptors share (note 2). */
+        struct rlimit none = {0, 0};
+        (void)setrlimit(RLIMIT_CORE, &none);
+        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (getppid() != parent)
+            _exit(1); /* the parent died before the line above */
         walker w = {.dir = dir, .exclusive = exclusive, .file_bytes = (uint64_t)sb.st_size,
                     .r = r, .fd = p[1]};
         r->result = walk(&w);
@@ -356,13 +440,16 @@ static vl_err finish(vl_store_check_job *job)
     /* The reader died in the table it named last.  A fault is the file's
      * doing; another signal (the OOM killer, a person) says nothing of it. */
     r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    bool fault = r->signal == SIGSEGV || r->signal == SIGBUS;
+    /* SIGABRT: liblmdb's own assertions (mdb_assert) on a page it cannot
+     * make sense of. */
+    bool fault = r->signal == SIGSEGV || r->signal == SIGBUS || r->signal == SIGABRT;
     char how[64];
     if (r->signal != 0)
         snprintf(how, sizeof how, "was killed by signal %d (%s)", r->signal,
-                 r->signal == SIGSEGV  ? "SIGSEGV"
-                 : r->signal == SIGBUS ? "SIGBUS"
-                                       : "not a fault");
+                 r->signal == SIGSEGV   ? "SIGSEGV"
+                 : r->signal == SIGBUS  ? "SIGBUS"
+                 : r->signal == SIGABRT ? "SIGABRT"
+                                        : "not a fault of the file");
     else
         snprintf(how, sizeof how, "exited %d without its report",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
