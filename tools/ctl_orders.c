@@ -45,6 +45,18 @@
  *     good would block the slot (section 3 of docs/clients.md says what to
  *     do then).  The state may come from a lagging node; the voters still
  *     decide, and --seq (no query) skips these checks.
+ *  5. Retrying after NO_QUORUM or TIMEOUT (an operator's walk: the order
+ *     completed later, when a voter came back and re-drove it, and running
+ *     `redeem` again signed a second order at the next seq: a second
+ *     charge).  The slot guard makes a second run the same retry only
+ *     while the slot is open.  So a failure that may still end in a
+ *     certificate names the record and says to resubmit it (`submit
+ *     --in`), and a redemption given --invoice-hash is never signed twice
+ *     for one voucher: when the guard holds a redemption of the voucher
+ *     with that invoice hash at any seq, its bytes are submitted again (a
+ *     certified one answers with its certificate).  Without --invoice-hash
+ *     the derived hash covers the seq, so two runs are two charges by
+ *     design (docs/clients.md, section 3).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,6 +177,17 @@ static int slot_refuse(const vl_ctx *c, const vl_genesis *g, const slot_rec *s,
     return report_error(c, g, EXIT_FAIL, "SLOT_GUARD", "SLOT_GUARD", 0, text, rec, rec_len);
 }
 
+/* The slot guard's directory beside key_path and the record of (account,
+ * seq) in it (note 1).  false when a path is too long. */
+static bool slot_paths(const char *key_path, const uint8_t account[32], uint64_t seq,
+                       char dir[MAX_PATH_LEN], char path[MAX_PATH_LEN])
+{
+    char hex[65];
+    vl_hex_encode(hex, account, 32);
+    return snprintf(dir, MAX_PATH_LEN, "%s.slots", key_path) < MAX_PATH_LEN &&
+           snprintf(path, MAX_PATH_LEN, "%s/%s-%" PRIu64 ".order", dir, hex, seq) < MAX_PATH_LEN;
+}
+
 /* Find the record of o's slot beside key_path.  EXIT_OK with s->rec NULL
  * (none: sign, then slot_record) or set (the same order: reuse it);
  * otherwise the SLOT_GUARD refusal. */
@@ -171,13 +195,9 @@ static int slot_check(const vl_ctx *c, const vl_genesis *g, const char *key_path
                       const vl_order *o, slot_rec *s)
 {
     uint8_t account[32], want[32];
-    char hex[65];
     memset(s, 0, sizeof *s);
     vl_order_account(account, o);
-    vl_hex_encode(hex, account, 32);
-    if (snprintf(s->dir, sizeof s->dir, "%s.slots", key_path) >= (int)sizeof s->dir ||
-        snprintf(s->path, sizeof s->path, "%s/%s-%" PRIu64 ".order", s->dir, hex, o->seq) >=
-            (int)sizeof s->path)
+    if (!slot_paths(key_path, account, o->seq, s->dir, s->path))
         return fail(c, EXIT_FAIL, "%s: path too long", key_path);
     if (mkdir(s->dir, 0700) != 0 && errno != EEXIST)
         return fail(c, EXIT_FAIL, "%s: %s", s->dir, strerror(errno));
@@ -235,9 +255,27 @@ static int slot_record(const vl_ctx *c, const vl_genesis *g, const slot_rec *s,
 
 /* ---- submitting ------------------------------------------------------------------ */
 
-/* Submit raw and print the certificate (extra: more result fields, taken). */
+/* Note 5: after a failure that may still end in a certificate, where the
+ * signed order is and why running the command again is not a retry. */
+static void retry_hint(const vl_ctx *c, vl_err e, const char *record)
+{
+    if (c->json || record == NULL ||
+        (e != VL_ERR_QUORUM && e != VL_ERR_TIMEOUT && e != VL_ERR_UNAVAILABLE))
+        return;
+    fprintf(stderr,
+            "voucherctl: the signed order is recorded in %s. To retry, resubmit exactly it: "
+            "`voucherctl submit --in %s` (same NET options). Running this command again is the "
+            "same retry only while that slot is open: once the order completes (its voters "
+            "re-drive it), a new run signs a NEW order at the next seq, a second charge. "
+            "`voucherctl query` shows whether it completed; a redemption with the same "
+            "--invoice-hash is never signed twice.\n",
+            record, record);
+}
+
+/* Submit raw and print the certificate (extra: more result fields, taken;
+ * record: the slot guard's file of this order, NULL when none). */
 static int submit_report(const vl_ctx *c, ctl_net *n, const uint8_t *raw, size_t len,
-                         const char *cert_out, json_t *extra)
+                         const char *cert_out, json_t *extra, const char *record)
 {
     vl_client_result r;
     vl_err e = vl_client_submit(n->cl, raw, len, &r);
@@ -246,6 +284,7 @@ static int submit_report(const vl_ctx *c, ctl_net *n, const uint8_t *raw, size_t
         st = fail(c, EXIT_FAIL, "the order does not decode: %s", vl_strerror(e));
     } else if (e != VL_OK) {
         st = net_refused(c, n->g, e, r.answered > 0, r.message, r.evidence, r.evidence_len);
+        retry_hint(c, e, record);
     } else {
         st = cert_out != NULL ? write_file(c, cert_out, r.cert, r.cert_len) : EXIT_OK;
         json_t *res = extra != NULL ? extra : jobj();
@@ -437,6 +476,45 @@ int redeem_sign(const vl_ctx *c, const vl_genesis *g, const char *guard_key_path
     return st;
 }
 
+/* Note 5: the redemption of voucher `account` with this invoice hash that
+ * the slot guard beside key_path recorded, at any seq.  EXIT_OK with *raw
+ * NULL when there is none; else *raw (heap) and *seq. */
+static int invoice_record(const vl_ctx *c, const char *key_path, const uint8_t account[32],
+                          const uint8_t invoice[32], uint8_t **raw, size_t *len, uint64_t *seq)
+{
+    char dir[MAX_PATH_LEN], path[MAX_PATH_LEN], hex[65];
+    *raw = NULL;
+    if (!slot_paths(key_path, account, 0, dir, path))
+        return fail(c, EXIT_FAIL, "%s: path too long", key_path);
+    vl_hex_encode(hex, account, 32);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? EXIT_OK : fail(c, EXIT_FAIL, "%s: %s", dir, strerror(errno));
+    vl_order *o = malloc(sizeof *o);
+    int st = o == NULL ? fail(c, EXIT_FAIL, "out of memory") : EXIT_OK;
+    struct dirent *ent;
+    while (st == EXIT_OK && *raw == NULL && (ent = readdir(d)) != NULL) { /* ends: the directory */
+        if (strncmp(ent->d_name, hex, 64) != 0 || ent->d_name[64] != '-' ||
+            snprintf(path, sizeof path, "%s/%s", dir, ent->d_name) >= (int)sizeof path)
+            continue;
+        char *buf;
+        size_t n;
+        if (read_file(c, path, VL_MAX_MSG_BYTES, &buf, &n) != EXIT_OK)
+            continue; /* said on stderr; the others may still match */
+        if (vl_order_decode((uint8_t *)buf, n, o) == VL_OK && o->kind == VL_ORDER_REDEEM &&
+            memcmp(o->invoice_hash, invoice, 32) == 0) {
+            *raw = (uint8_t *)buf;
+            *len = n;
+            *seq = o->seq;
+        } else {
+            free(buf);
+        }
+    }
+    closedir(d);
+    free(o);
+    return st;
+}
+
 /* Note 4: refuse before signing a redemption that the served state already
  * refuses, so that a mistyped amount leaves no record in the slot guard. */
 static int redeem_precheck(const vl_ctx *c, const ctl_net *n, const vl_opt *opts,
@@ -477,9 +555,12 @@ int cmd_redeem(vl_ctx *c, int argc, char **argv)
     voucher_ref v;
     uint8_t *raw = NULL;
     size_t len = 0;
-    bool reused = false;
+    bool reused = false, same_invoice = false;
+    uint64_t invoice_seq = 0;
+    char dir[MAX_PATH_LEN], record[MAX_PATH_LEN];
     memset(&holder, 0, sizeof holder);
     memset(&provider, 0, sizeof provider);
+    record[0] = '\0';
     int st = parse_args(c, &a, argc, argv);
     if (st == EXIT_OK && o == NULL)
         st = fail(c, EXIT_FAIL, "out of memory");
@@ -495,21 +576,43 @@ int cmd_redeem(vl_ctx *c, int argc, char **argv)
     if (st == EXIT_OK && vl_genesis_provider_by_pubkey(n.g, provider.sign.pubkey) < 0)
         st = fail(c, EXIT_FAIL, "%s: not a provider of network \"%s\"",
                   opts[R_PROVIDER_KEY].value, n.g->network);
-    if (st == EXIT_OK)
+    bool guard = !opts[R_NO_GUARD].set;
+    if (st == EXIT_OK && guard && opts[R_INVOICE].value != NULL) { /* note 5 */
+        uint8_t invoice[32];
+        st = parse_hex32(c, "invoice-hash", opts[R_INVOICE].value, invoice);
+        if (st == EXIT_OK)
+            st = invoice_record(c, opts[R_HOLDER_KEY].value, v.id, invoice, &raw, &len,
+                                &invoice_seq);
+        same_invoice = raw != NULL;
+        reused = same_invoice;
+    }
+    if (st == EXIT_OK && !same_invoice)
         st = redeem_precheck(c, &n, opts, &v);
-    if (st == EXIT_OK)
+    if (st == EXIT_OK && !same_invoice)
         st = build_redeem_order(c, &n, opts, &v, holder.sign.pubkey, provider.sign.pubkey, o);
-    if (st == EXIT_OK)
-        st = redeem_sign(c, n.g, opts[R_NO_GUARD].set ? NULL : opts[R_HOLDER_KEY].value, o,
-                         &holder, &provider, &raw, &len, &reused);
+    if (st == EXIT_OK && !same_invoice)
+        st = redeem_sign(c, n.g, guard ? opts[R_HOLDER_KEY].value : NULL, o, &holder, &provider,
+                         &raw, &len, &reused);
     vl_keyfile_wipe(&holder);
     vl_keyfile_wipe(&provider);
+    if (st == EXIT_OK && guard &&
+        !slot_paths(opts[R_HOLDER_KEY].value, v.id, same_invoice ? invoice_seq : o->seq, dir,
+                    record))
+        record[0] = '\0';
     if (st == EXIT_OK) {
         json_t *extra = jobj();
         jset(extra, "resubmitted_recorded_order", json_boolean(reused));
-        if (reused && !c->json)
+        if (same_invoice)
+            jset(extra, "same_invoice_seq", ju64(invoice_seq));
+        if (same_invoice && !c->json)
+            fprintf(stderr,
+                    "voucherctl redeem: this --invoice-hash was signed for this voucher at seq "
+                    "%" PRIu64 ": resubmitting that order (a retry, never a second charge)\n",
+                    invoice_seq);
+        else if (reused && !c->json)
             fprintf(stderr, "voucherctl redeem: resubmitting the order recorded for this slot\n");
-        st = submit_report(c, &n, raw, len, opts[R_CERT_OUT].value, extra);
+        st = submit_report(c, &n, raw, len, opts[R_CERT_OUT].value, extra,
+                           record[0] != '\0' ? record : NULL);
     }
     free(raw);
     free(o);
@@ -720,7 +823,7 @@ int cmd_submit(vl_ctx *c, int argc, char **argv)
     if (st == EXIT_OK && (st = net_open(c, opts, &n)) == EXIT_OK)
         st = read_file(c, opts[O_NET_END].value, VL_MAX_MSG_BYTES, &in, &len);
     if (st == EXIT_OK)
-        st = submit_report(c, &n, (uint8_t *)in, len, opts[O_NET_END + 1].value, NULL);
+        st = submit_report(c, &n, (uint8_t *)in, len, opts[O_NET_END + 1].value, NULL, NULL);
     free(in);
     net_close(&n);
     free_args(&a);
@@ -750,7 +853,11 @@ static int issuer_submit(const vl_ctx *c, ctl_net *n, const char *key_path, cons
         return st;
     }
     jset(extra, "resubmitted_recorded_order", json_boolean(reused));
-    st = submit_report(c, n, raw, len, cert_out, extra);
+    uint8_t account[32];
+    char dir[MAX_PATH_LEN], record[MAX_PATH_LEN];
+    vl_order_account(account, o);
+    bool have = !no_guard && slot_paths(key_path, account, o->seq, dir, record);
+    st = submit_report(c, n, raw, len, cert_out, extra, have ? record : NULL);
     free(raw);
     return st;
 }

@@ -7,7 +7,8 @@
 # `up` refused while running, down (every pid gone), down again, up again on
 # the same data (a voucher issued before is still there), a redemption
 # with two voters stopped and every timeout at its default (NO_QUORUM, not
-# "no node answered"; then certified once they resume), down.  Every
+# "no node answered"; then certified once they resume), a retry after such
+# an order completed by itself (the same --invoice-hash: one charge), down.  Every
 # voucherd started is killed on exit, success or failure; every wait is
 # bounded (timeout).  Prints "N passed, N failed".
 set -u
@@ -306,6 +307,37 @@ check "a half-signed order submitted: BAD_SIG, saying the provider slot is empty
 run fits 30 redeem --devnet "$dir" --voucher "$voucher" --amount-fen 777000 \
   --holder-key "$holder_key" --provider-key "$provider_key" --json
 check "the corrected amount (777000) is certified at once, not refused SLOT_GUARD" [ "$rc" -eq 0 ]
+# ---- a retry after the order completed by itself: --invoice-hash (tools/ctl_orders.c note 5) ----
+# Two voters stopped: NO_QUORUM, and the message names the recorded order.
+# Resumed, the voters re-drive it and it completes with nobody resubmitting.
+# Running the same redeem again with the same --invoice-hash resubmits that
+# order (its certificate), where it used to sign a second one at the next
+# seq: a second charge.
+run iss2 30 issue --devnet "$dir" --issuer-key "$dir/keys/chengdu.key" --holder "$firm2" \
+  --value-fen 10000 --json
+voucher2=$(py "$work/iss2.out" 'd["vouchers"][0]')
+invoice=$(printf '%064d' 42)
+set -- $pids2
+kill -STOP "$3" "$4"
+run inv1 40 redeem --devnet "$dir" --voucher "$voucher2" --amount-fen 300 --invoice-hash "$invoice" \
+  --holder-key "$holder_key" --provider-key "$provider_key"
+kill -CONT "$3" "$4"
+all_of_16() { [ "$rc" -eq 1 ] && has inv1.err 'NO_QUORUM' && \
+  has inv1.err "voucherctl submit --in $slots_of_holder/[0-9a-f]{64}-0.order" && has inv1.err 'second charge'; }
+check "a redemption with two voters stopped: NO_QUORUM, naming the recorded order to resubmit" all_of_16
+completed() {
+  run q2 10 query --devnet "$dir" --voucher "$voucher2" --json &&
+    [ "$(py "$work/q2.out" 'd["account"]["remaining_fen"]')" = 9700 ]
+}
+check "... resumed, the voters re-drive it: it completes by itself (9700 left)" wait_for 60 completed
+run inv2 40 redeem --devnet "$dir" --voucher "$voucher2" --amount-fen 300 --invoice-hash "$invoice" \
+  --holder-key "$holder_key" --provider-key "$provider_key" --json
+all_of_17() { [ "$rc" -eq 0 ] && \
+  [ "$(py "$work/inv2.out" 'd["resubmitted_recorded_order"], d["same_invoice_seq"], d["certificate"]["seq"]')" = "(True, 0, 0)" ]; }
+check "the same redeem again, same --invoice-hash: its certificate at seq 0, nothing signed" all_of_17
+run q3 10 query --devnet "$dir" --voucher "$voucher2" --json
+check "... one charge: still 9700 left" [ "$(py "$work/q3.out" 'd["account"]["remaining_fen"]')" = 9700 ]
+
 run down3 60 devnet down --dir "$dir"
 check "down: exit 0" [ "$rc" -eq 0 ]
 # shellcheck disable=SC2086
