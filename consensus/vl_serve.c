@@ -14,14 +14,22 @@
 
 static const vl_bytes no_evidence = {NULL, 0};
 
+/* Add an item of len bytes to a list of *bytes if it stays within budget.
+ * A log entry is far below VL_CLIENT_LOG_BUDGET (an ISSUE of 256 vouchers
+ * with 64 votes is under 100 KB), so a client's page always holds one. */
+static bool fits_in(size_t *bytes, uint32_t len, size_t budget)
+{
+    if (*bytes + len + VL_ITEM_OVERHEAD > budget)
+        return false;
+    *bytes += len + VL_ITEM_OVERHEAD;
+    return true;
+}
+
 /* ---- gathering ----------------------------------------------------------------- */
 
 static bool fits(size_t *bytes, uint32_t len)
 {
-    if (*bytes + len + VL_ITEM_OVERHEAD > VL_LIST_BUDGET)
-        return false;
-    *bytes += len + VL_ITEM_OVERHEAD;
-    return true;
+    return fits_in(bytes, len, VL_LIST_BUDGET);
 }
 
 /* The origin ISSUE certificate of a voucher, if this node has it. */
@@ -62,8 +70,10 @@ static vl_err gather_account(vl_core *c, MDB_txn *t, const uint8_t account[32],
     return VL_OK;
 }
 
-/* Log entries from `from` (1 if 0), at most max, into c->items. */
-static vl_err gather_log(vl_core *c, MDB_txn *t, uint64_t from, uint32_t max, uint32_t *n)
+/* Log entries from `from` (1 if 0), at most max and about budget bytes,
+ * into c->items. */
+static vl_err gather_log(vl_core *c, MDB_txn *t, uint64_t from, uint32_t max, size_t budget,
+                         uint32_t *n)
 {
     size_t bytes = 0;
     *n = 0;
@@ -79,7 +89,7 @@ static vl_err gather_log(vl_core *c, MDB_txn *t, uint64_t from, uint32_t max, ui
         VL_TRY(vl_db_get(t, c->st.log, key, sizeof key, &v, &found));
         if (!found || v.mv_size > VL_MAX_MSG_BYTES)
             return VL_ERR_CORRUPT;
-        if (!fits(&bytes, (uint32_t)v.mv_size))
+        if (!fits_in(&bytes, (uint32_t)v.mv_size, budget))
             break;
         c->items[(*n)++] = (vl_bytes){v.mv_data, (uint32_t)v.mv_size};
     }
@@ -129,7 +139,7 @@ static vl_err send_log_list(vl_core *c, uint16_t peer, const vl_msg *m, uint8_t 
 vl_err vl_on_log_request(vl_core *c, uint16_t peer, const vl_msg *m)
 {
     uint32_t n;
-    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, &n));
+    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, VL_LIST_BUDGET, &n));
     return send_log_list(c, peer, m, VL_MSG_LOG_REPLY, n);
 }
 
@@ -547,7 +557,7 @@ static vl_err client_account(vl_core *c, uint64_t client, const vl_msg *m)
 static vl_err client_log(vl_core *c, uint64_t client, const vl_msg *m)
 {
     uint32_t n;
-    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, &n));
+    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, VL_CLIENT_LOG_BUDGET, &n));
     vl_msg r;
     vl_msg_init(&r, NULL);
     r.type = VL_MSG_CLIENT_REPLY;

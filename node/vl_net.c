@@ -108,7 +108,8 @@ static vl_err open_client_router(vl_net *n, const char *ep, char *err, size_t ca
 {
     void *s = zmq_socket(n->ctx, ZMQ_ROUTER);
     n->client_router = s;
-    if (s == NULL || common_opts(s) != 0 || set_int(s, ZMQ_ROUTER_MANDATORY, 0) != 0)
+    if (s == NULL || common_opts(s) != 0 || set_int(s, ZMQ_ROUTER_MANDATORY, 0) != 0 ||
+        set_int(s, ZMQ_SNDHWM, VL_NET_CLIENT_SNDHWM) != 0)
         return sock_fail(err, cap, "cannot set up the client socket for", ep);
     if (zmq_bind(s, ep) != 0)
         return bind_fail(err, cap, "cannot bind the client endpoint", ep);
