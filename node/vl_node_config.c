@@ -110,6 +110,12 @@ static vl_err set_string(vl_node_config *cfg, const member *m, const char *s, co
     case M_ENDPOINT:
         if (len == 0 || len > VL_MAX_ENDPOINT_LEN)
             return bad(err, cap, m->name, "must be a ZeroMQ endpoint of 1..128 characters");
+        /* An operator's walk: "127.0.0.1:61050" passed --check and failed
+         * the start with "Invalid argument". */
+        if (strncmp(s, "tcp://", 6) != 0 && strncmp(s, "ipc://", 6) != 0)
+            return bad(err, cap, m->name,
+                       "must start with tcp:// or ipc:// (a ZeroMQ endpoint to bind, e.g. "
+                       "tcp://0.0.0.0:7001)");
         memcpy(field, s, len + 1);
         return VL_OK;
     case M_HOSTPORT: {
@@ -218,6 +224,11 @@ vl_err vl_node_config_load(vl_node_config *cfg, const char *path, char *err, siz
     }
     e = parse_object(cfg, root, dir, err, err_cap);
     json_decref(root);
+    size_t pl = strlen(cfg->peer_bind);
+    if (e == VL_OK && pl > 2 && strcmp(cfg->peer_bind + pl - 2, ":*") != 0 && /* ephemeral */
+        strcmp(cfg->peer_bind, cfg->client_bind) == 0)
+        return bad(err, err_cap, "client_bind",
+                   "equals peer_bind: the peer and client sockets need an endpoint each");
     return e;
 }
 

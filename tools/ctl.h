@@ -340,6 +340,10 @@ int ctl_env_open(const vl_ctx *c, const char *dir, bool private_copy, struct MDB
  * ch->bad_index != 0); EXIT_FAIL reported when LMDB fails.  dir names the
  * directory in messages. */
 int log_chain_walk(const vl_ctx *c, struct MDB_env *env, const char *dir, log_chain *ch);
+/* DIR's meta (env open on it) names g's network and one of its nodes with
+ * that node's key (ctl_backup.c).  EXIT_OK, or EXIT_FAIL reported ("DIR
+ * belongs to network X..., not to this genesis"). */
+int ctl_dir_belongs(const vl_ctx *c, struct MDB_env *env, const char *dir, const vl_genesis *g);
 /* Walk every record of every table of DIR's data file in a child process
  * (consensus/vl_check.c; private_copy as for ctl_env_open).  EXIT_OK (ch,
  * unless NULL, gets the count; no data.mdb is left for ctl_env_open to

@@ -187,6 +187,13 @@ static int meta_matches(const vl_ctx *c, const char *dir, const node_meta *m,
     return EXIT_OK;
 }
 
+int ctl_dir_belongs(const vl_ctx *c, MDB_env *env, const char *dir, const vl_genesis *g)
+{
+    node_meta m;
+    int st = read_meta(c, env, dir, &m);
+    return st == EXIT_OK ? meta_matches(c, dir, &m, g) : st;
+}
+
 /* dir is absent (created, *created) or an empty directory. */
 static int prepare_dir(const vl_ctx *c, const char *opt, const char *dir, bool *created)
 {

@@ -9,7 +9,10 @@
  *     the genesis ("verified": true), and verify-log checks one node's hash
  *     chain from the network id (entry 1's prev_hash) to its head.
  *  2. verify-log --data-dir opens the node's LMDB environment read-only
- *     (MDB_RDONLY, the same maxdbs as consensus/vl_store.c), reads the `log`
+ *     (MDB_RDONLY, the same maxdbs as consensus/vl_store.c; without a lock
+ *     file of its own when the directory has no lock.mdb: a backup or a
+ *     copy, never a node's directory, which may then be read-only to us),
+ *     checks that its meta names the genesis' network and node, reads the `log`
  *     named database (keys: big-endian u64 index; values: encoded ENTRY) in
  *     key order and checks each key against its entry's index.  The node
  *     should be stopped; a read transaction is a consistent snapshot anyway.
@@ -33,6 +36,7 @@
  *     makes at start; the log's own walk, here, then reads a file that
  *     walk found sound ("records_checked").
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <lmdb.h>
 #include <stdio.h>
@@ -467,7 +471,11 @@ static int chain_report(const vl_ctx *c, log_chain *ch, const char *source)
              "%s: %" PRIu64 " entries verified (%" PRIu64 " issue, %" PRIu64 " redeem, %" PRIu64
              " revoke), head %s%s",
              source, ch->next - 1, ch->kinds[1], ch->kinds[2], ch->kinds[3], hex, walked);
-    int st = emit(c, res, ch->bad_index == 0 ? human : NULL);
+    int st = EXIT_OK;
+    if (ch->bad_index == 0 || c->json) /* text: the failure alone, below */
+        st = emit(c, res, ch->bad_index == 0 ? human : NULL);
+    else
+        json_decref(res);
     log_chain_free(ch);
     if (st == EXIT_OK && ch->bad_index != 0)
         st = fail(c, EXIT_FAIL, "entry %" PRIu64 " fails: %s (%s)", ch->bad_index,
@@ -495,6 +503,18 @@ static int verify_net(const vl_ctx *c, ctl_net *n, log_chain *ch)
     }
 }
 
+/* No lock.mdb: no LMDB writer ever opened dir (a node's directory always
+ * has one), so it is a copy, read without a lock file of ours (note 2). */
+static bool lockless(const char *dir, bool private_copy)
+{
+    char path[DEVNET_MAX_PATH + 16];
+    struct stat sb;
+    if (private_copy)
+        return true;
+    return snprintf(path, sizeof path, "%s/lock.mdb", dir) < (int)sizeof path &&
+           stat(path, &sb) != 0 && errno == ENOENT;
+}
+
 int ctl_env_open(const vl_ctx *c, const char *dir, bool private_copy, MDB_env **out)
 {
     struct stat sb;
@@ -511,7 +531,8 @@ int ctl_env_open(const vl_ctx *c, const char *dir, bool private_copy, MDB_env **
     if (rc == 0)
         rc = mdb_env_set_maxdbs(env, READ_MAX_DBS);
     if (rc == 0)
-        rc = mdb_env_open(env, dir, MDB_RDONLY | (private_copy ? MDB_NOLOCK : 0u), 0600);
+        rc = mdb_env_open(env, dir, MDB_RDONLY | (lockless(dir, private_copy) ? MDB_NOLOCK : 0u),
+                          0600);
     if (rc != 0) {
         if (env != NULL)
             mdb_env_close(env);
@@ -564,7 +585,7 @@ int ctl_data_check(const vl_ctx *c, const char *dir, bool private_copy, log_chai
 {
     /* ch may be NULL: backup checks its source this way (ctl_backup.c note 2). */
     vl_store_check_report r;
-    vl_err e = vl_store_check(dir, private_copy, &r);
+    vl_err e = vl_store_check(dir, lockless(dir, private_copy), &r);
     if (e == VL_ERR_CORRUPT)
         return fail(c, EXIT_FAIL, "%s: the data file is damaged: %s", dir, r.error);
     if (e != VL_OK)
@@ -582,6 +603,8 @@ int verify_log_dir(const vl_ctx *c, const char *dir, bool private_copy, log_chai
     int st = ctl_data_check(c, dir, private_copy, ch);
     if (st == EXIT_OK)
         st = ctl_env_open(c, dir, private_copy, &env);
+    if (st == EXIT_OK) /* another network's directory: say so, not "entry 1 fails" */
+        st = ctl_dir_belongs(c, env, dir, ch->g);
     if (st == EXIT_OK)
         st = log_chain_walk(c, env, dir, ch);
     if (env != NULL)

@@ -63,6 +63,17 @@ out=$("$voucherd" --config "$work/bad4.json" --check 2>&1); rc=$?
 all_of_4() { \
   [ $rc -eq 1 ] && [[ $out == *verify_threads*0..64* ]]; }
 check "--check refuses verify_threads 65, naming it and its range" all_of_4
+# Binds that cannot work are refused by --check, not by the start (an
+# operator's walk: both passed --check and failed at the bind).
+sed 's/"log_level"/"peer_bind": "127.0.0.1:61050", "log_level"/' "$work/node1.json" >"$work/bad5.json"
+out=$("$voucherd" --config "$work/bad5.json" --check 2>&1); rc=$?
+bind_bad_1() { [ $rc -eq 1 ] && [[ $out == *peer_bind*tcp://* ]]; }
+check "--check refuses a peer_bind without tcp://, naming it" bind_bad_1
+sed 's|"log_level"|"peer_bind": "tcp://127.0.0.1:61050", "client_bind": "tcp://127.0.0.1:61050", "log_level"|' \
+  "$work/node1.json" >"$work/bad6.json"
+out=$("$voucherd" --config "$work/bad6.json" --check 2>&1); rc=$?
+bind_bad_2() { [ $rc -eq 1 ] && [[ $out == *client_bind*"equals peer_bind"* ]]; }
+check "--check refuses a client_bind equal to peer_bind" bind_bad_2
 sed 's/"log_level"/"verify_threads": 4, "log_level"/' "$work/node1.json" >"$work/vt4.json"
 out=$("$voucherd" --config "$work/vt4.json" --check 2>&1)
 check "--check accepts verify_threads 4" [ $? -eq 0 ]

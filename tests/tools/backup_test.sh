@@ -97,6 +97,17 @@ run vb2 60 verify-log --data-dir "$work/b2" --genesis "$genesis" --json
 all_of_2() { [ "$rc" -eq 0 ] && \
   [ "$(py "$work/vb2.out" '(d["ok"], d["entries"], d["head_hash"])')" = "$(py "$work/b2.out" '(True, d["entries"], d["head_hash"])')" ]; }
 check "verify-log --data-dir BACKUP passes, same length and head" all_of_2
+check "... and leaves no lock file in the backup (it may be read-only to the auditor)" \
+  [ "$(ls -A "$work/b2")" = "data.mdb" ]
+python3 - "$genesis" "$work/other-genesis.json" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1])); g["issuers"][0]["budget_fen"] += 1
+json.dump(g, open(sys.argv[2], "w"))
+PY
+run vother 60 verify-log --data-dir "$work/b2" --genesis "$work/other-genesis.json"
+all_of_2b() { [ "$rc" -eq 1 ] && has vother.err 'belongs to network .*not to this genesis' && \
+  [ ! -s "$work/vother.out" ]; }
+check "verify-log of it with another genesis: exit 1, 'belongs to network', no JSON on stdout" all_of_2b
 run b4 60 backup --data-dir "$data4" --out "$work/b4" --genesis "$genesis"
 all_of_3() { [ "$rc" -eq 0 ] && \
   has b4.out 'node4.*verified' && has b4.out 'state digest [0-9a-f]{64}'; }
