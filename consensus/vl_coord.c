@@ -850,6 +850,22 @@ static vl_err timeout_answer(vl_core *c, const vl_coord *e, vl_err *code, char *
     }
     *code = VL_ERR_TIMEOUT;
     uint32_t heard = vl_voters_heard(c);
+    /* An order for a seq past the account's next one waits for the orders
+     * before it (an adversarial walk: seq 5 of an account at 0 was told
+     * only to resubmit); say so, from this node's state. */
+    if (e->voted == 0 && e->seq > 0) {
+        vl_account a;
+        uint8_t prog[VL_MAX_LABEL_LEN];
+        bool known;
+        VL_TRY(vl_acct_load(c, c->txn, e->account, &a, prog, &known));
+        if (known && a.next_seq < e->seq) {
+            snprintf(text, cap,
+                     "no certificate yet: the order is for seq %llu, the account's next is "
+                     "%llu here: the seqs between must be certified first",
+                     (unsigned long long)e->seq, (unsigned long long)a.next_seq);
+            return VL_OK;
+        }
+    }
     if (heard >= c->quorum)
         snprintf(text, cap, "no certificate yet; the order may still complete: resubmit the "
                             "same order");

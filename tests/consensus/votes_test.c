@@ -373,8 +373,9 @@ static void test_client_timeout_answers(void)
         {99, 0, 2, VL_ERR_UNKNOWN_ACCOUNT, "nor 2 voters know it"},
         /* one voter + this one: not a quorum; voter 3 never heard from */
         {99, 0, 1, VL_ERR_TIMEOUT, "heard from 2 voter(s) that vote in the last"},
-        /* a known voucher, an order from the future: BEHIND 0 means "later" */
-        {1, 3, 2, VL_ERR_TIMEOUT, "may still complete"},
+        /* a known voucher, an order from the future: BEHIND 0 means "later",
+         * and the text names the gap (vl_coord.c timeout_answer) */
+        {1, 3, 2, VL_ERR_TIMEOUT, "for seq 3, the account's next is 0 here"},
         /* never issued but seq 1: BEHIND 0 is not proof of "unknown" */
         {99, 1, 3, VL_ERR_TIMEOUT, "may still complete"},
     };
