@@ -497,14 +497,21 @@ vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
     if (records < entries)
         return VL_ERR_CORRUPT;
     VL_TRY(vl_db_count(t, c->st.locks, &locks));
+    uint32_t ahead = 0;
     for (uint32_t p = 0; p < c->g->node_count; p++) {
         if (p == c->self)
             continue;
         if (heard_recently(c, p))
             peers++;
         if (c->peer_head[p] >= c->mem.cursors[p].next)
-            st->flags |= VL_STATUS_SYNCING;
+            ahead++;
     }
+    /* A head a peer claims is unsigned: one lying peer (an adversarial
+     * walk: a log head of 2^64 - 1) made an honest node "syncing" and its
+     * /healthz flap.  More than max_faulty peers ahead include an honest
+     * one; a node that really lags has every honest peer ahead of it. */
+    if (ahead > c->g->max_faulty)
+        st->flags |= VL_STATUS_SYNCING;
     st->node = c->self;
     st->flags |= c->voter ? VL_STATUS_VOTER : 0u;
     st->flags |= vl_voters_heard(c) >= c->g->quorum ? VL_STATUS_IN_QUORUM : 0u;

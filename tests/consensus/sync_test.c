@@ -751,6 +751,29 @@ static void test_after_log_reply(void)
     h_free(&h);
 }
 
+/* STATUS's SYNCING flag. */
+static bool syncing(h_net *h, uint64_t client)
+{
+    CHECK_ERR(h_client(h, client, VL_REQ_STATUS, NULL, NULL, 0, 0), VL_OK);
+    vl_msg *m = h_find(h, VL_OUT_CLIENT, client, VL_MSG_CLIENT_REPLY);
+    CHECK(m != NULL && m->reply_kind == VL_REPLY_STATUS);
+    return m != NULL && (m->status.flags & VL_STATUS_SYNCING) != 0;
+}
+
+static void test_syncing_needs_more_than_f(void)
+{
+    TEST_BEGIN("5. SYNCING needs more than max_faulty peers ahead: one liar cannot set it");
+    h_net *h = setup();
+    CHECK(!syncing(h, 31));
+    /* one peer claims a head of 2^64 - 1 and sends nothing */
+    CHECK_ERR(feed_summaries(h, h->voter[1], UINT64_MAX, NULL, 0), VL_OK);
+    CHECK(!syncing(h, 32));
+    /* a second peer ahead: one of the two is honest, this node lags */
+    CHECK_ERR(feed_summaries(h, h->voter[2], 5, NULL, 0), VL_OK);
+    CHECK(syncing(h, 33));
+    h_free(&h);
+}
+
 int main(void)
 {
     test_serving();
@@ -759,5 +782,6 @@ int main(void)
     test_lies();
     test_tick();
     test_after_log_reply();
+    test_syncing_needs_more_than_f();
     VL_TEST_END();
 }
