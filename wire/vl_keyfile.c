@@ -248,19 +248,22 @@ static vl_err read_keyfile(const char *path, char *buf, size_t cap, size_t *len,
         e = VL_ERR_KEYFILE_PERMS;
     }
     size_t got = 0;
-    for (unsigned eintr = 0; e == VL_OK && got < cap - 1;) {
+    /* A file open to others is still read: if it is the public part that
+     * keygen prints, the caller says so rather than "chmod 600". */
+    for (unsigned eintr = 0; (e == VL_OK || e == VL_ERR_KEYFILE_PERMS) && got < cap - 1;) {
         ssize_t n = read(fd, buf + got, cap - 1 - got);
         if (n < 0 && errno == EINTR && ++eintr < 1000)
             continue;
         if (n < 0) {
             set_err(err, err_cap, "%s: %s", path, strerror(errno));
             e = VL_ERR_IO;
+            break;
         } else if (n == 0) {
             break;
         }
         got += n > 0 ? (size_t)n : 0;
     }
-    if (e == VL_OK && got == cap - 1) {
+    if ((e == VL_OK || e == VL_ERR_KEYFILE_PERMS) && got == cap - 1) {
         set_err(err, err_cap, "%s: larger than %d bytes: not a key file", path,
                 VL_KEYFILE_MAX_BYTES - 1);
         e = VL_ERR_JSON;
@@ -375,6 +378,23 @@ vl_err vl_keyfile_load(vl_keyfile *k, const char *path, char *err, size_t err_ca
     set_err(err, err_cap, "%s", "");
     vl_err e = read_keyfile(path, text, sizeof text, &len, err, err_cap);
     json_t *root = NULL;
+    if (e == VL_OK || e == VL_ERR_KEYFILE_PERMS) { /* an operator's walk gave node.pub */
+        json_t *pub = json_loadb(text, len, 0, NULL);
+        if (json_is_object(pub) && json_object_get(pub, "secret") == NULL &&
+            json_object_get(pub, "pubkey") != NULL) {
+            const char *named = json_string_value(json_object_get(pub, "key_file"));
+            set_err(err, err_cap,
+                    "%s: this is a public key (what keygen prints), not a key file: give the "
+                    "secret key file%s%s",
+                    path, named != NULL ? " it names: " : "", named != NULL ? named : "");
+            e = VL_ERR_JSON;
+        }
+        if (json_is_object(pub)) { /* a real key file parsed here: its secrets too */
+            wipe_json_string(json_object_get(pub, "secret"));
+            wipe_json_string(json_object_get(pub, "curve_secret"));
+        }
+        json_decref(pub);
+    }
     if (e == VL_OK) {
         json_error_t jerr;
         root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);

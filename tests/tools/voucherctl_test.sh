@@ -273,7 +273,7 @@ chmod 644 "$dir/holder.key"
 run sign-demo-644 sign-demo --genesis "$dir/genesis.json" --issuer-key "$dir/i1.pub.json" \
     --holder-key "$dir/holder.key" --provider-key "$dir/p1.key" --out "$dir/order2.bin"
 expect_rc sign-demo-644 1
-expect_err sign-demo-644 "VL_ERR_KEYFILE_PERMS"
+expect_err sign-demo-644 "(chmod 600) (keyfile_perms)"
 if [ ! -e "$dir/order2.bin" ]; then pass; else fail "an order was signed with a 0644 key"; fi
 chmod 600 "$dir/holder.key"
 
