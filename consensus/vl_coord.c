@@ -331,10 +331,10 @@ static vl_err fail(vl_core *c, vl_coord *e)
     const char *why = NULL; /* the code's own text */
     if (e->reject_code == 0 && foreign != 0) { /* note 27 */
         snprintf(text, sizeof text,
-                 "no quorum: %u of the %u voters run another genesis (they answer "
-                 "WRONG_NETWORK to this network's orders); a certificate needs %u votes. The "
-                 "same order may succeed once they run this one",
-                 foreign, popcount64(c->voter_mask), c->quorum);
+                 "no quorum: %u of the %u voters answer WRONG_NETWORK (their genesis differs "
+                 "from this node's), %u refuse writes, %u observe; a certificate needs %u. The "
+                 "same order may succeed once the genesis files agree",
+                 foreign, popcount64(c->voter_mask), full, observers, c->quorum);
         why = text;
     } else if (e->reject_code == 0 && full != 0) { /* note 26 */
         snprintf(text, sizeof text,
@@ -853,7 +853,7 @@ static vl_err timeout_answer(vl_core *c, const vl_coord *e, vl_err *code, char *
     /* An order for a seq past the account's next one waits for the orders
      * before it (an adversarial walk: seq 5 of an account at 0 was told
      * only to resubmit); say so, from this node's state. */
-    if (e->voted == 0 && e->seq > 0) {
+    if (heard >= c->quorum && e->voted == 0 && e->seq > 0) {
         vl_account a;
         uint8_t prog[VL_MAX_LABEL_LEN];
         bool known;
@@ -861,7 +861,8 @@ static vl_err timeout_answer(vl_core *c, const vl_coord *e, vl_err *code, char *
         if (known && a.next_seq < e->seq) {
             snprintf(text, cap,
                      "no certificate yet: the order is for seq %llu, the account's next is "
-                     "%llu here: the seqs between must be certified first",
+                     "%llu here (unless this node lags): the seqs between first; resubmitting "
+                     "is safe",
                      (unsigned long long)e->seq, (unsigned long long)a.next_seq);
             return VL_OK;
         }
@@ -871,13 +872,15 @@ static vl_err timeout_answer(vl_core *c, const vl_coord *e, vl_err *code, char *
                             "same order");
     else
         snprintf(text, cap, "no certificate yet: this node heard from %u voter(s) that vote in "
-                            "the last %llu ms (%u run as observers); a certificate needs %u. "
+                            "the last %llu ms (%u run as observers, %u another genesis); a "
+                            "certificate needs %u. "
                             "The order may still complete: resubmit the same order",
                  heard,
                  (unsigned long long)vl_sat_add(vl_sat_add(c->cfg.sync_interval_ms,
                                                            c->cfg.sync_interval_ms),
                                                 c->cfg.sync_interval_ms),
-                 vl_voters_observing(c), c->quorum);
+                 vl_voters_observing(c), popcount64(c->mem.foreign & c->voter_mask),
+                 c->quorum);
     return VL_OK;
 }
 

@@ -14,12 +14,12 @@
 
 static const vl_bytes no_evidence = {NULL, 0};
 
-/* Add an item of len bytes to a list of *bytes if it stays within budget.
- * A log entry is far below VL_CLIENT_LOG_BUDGET (an ISSUE of 256 vouchers
- * with 64 votes is under 100 KB), so a client's page always holds one. */
+/* Add an item of len bytes to a list of *bytes if it stays within budget;
+ * under a budget smaller than VL_LIST_BUDGET (a client's page) the first
+ * item always goes, so a client paging a log always moves on. */
 static bool fits_in(size_t *bytes, uint32_t len, size_t budget)
 {
-    if (*bytes + len + VL_ITEM_OVERHEAD > budget)
+    if (*bytes + len + VL_ITEM_OVERHEAD > budget && (*bytes != 0 || budget >= VL_LIST_BUDGET))
         return false;
     *bytes += len + VL_ITEM_OVERHEAD;
     return true;

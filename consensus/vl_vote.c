@@ -287,6 +287,10 @@ vl_err vl_on_vote_request_refused(vl_core *c, uint16_t peer, const vl_msg *m, vl
             continue;
         }
         vl_order_hash(hash, c->vord);
+        if (memcmp(c->vord->network_id, c->g->network_id, 32) != 0) /* vl_core.c note 27 */
+            c->mem.asked_foreign |= VL_BIT(peer);
+        else
+            c->mem.asked_foreign &= ~VL_BIT(peer);
         decide_reject(&d, c->voter ? code : VL_ERR_NOT_VOTER);
         VL_TRY(answer_push(ps, hash, &d));
     }

@@ -363,17 +363,17 @@ bool vl_metrics_health(const vl_metrics_snapshot *s, char *reason, size_t cap)
                  "read-only: the LMDB map cannot grow; not accepting writes, serving reads");
     else if ((f & VL_STATUS_READ_ONLY) != 0)
         snprintf(reason, cap, "read-only: disk full (or the LMDB map cannot grow)");
-    else if (s->peers_asking_foreign != 0) /* vl_core.c note 27: before quorum, its cause */
-        snprintf(reason, cap,
-                 "genesis differs from its peers': %u peer(s) ask votes on orders of another "
-                 "network (event=network_differs in the log; compare the genesis files)",
-                 (unsigned)s->peers_asking_foreign);
     else if (s->last_step_error != 0) /* before quorum: its peers hear nothing of it either */
         snprintf(reason, cap,
                  "steps failing: the latest failed with error=%s, so this node answers "
                  "nothing of its inputs (event=step_failed in the log; error=corrupt: the data "
                  "file is damaged, docs/operations.md 7)",
                  vl_err_slug((vl_err)s->last_step_error));
+    else if (s->peers_asking_foreign > s->max_faulty) /* vl_core.c note 27: one peer may lie */
+        snprintf(reason, cap,
+                 "genesis differs from its peers': %u peer(s) ask votes on orders of another "
+                 "network (event=network_differs in the log; compare the genesis files)",
+                 (unsigned)s->peers_asking_foreign);
     else if ((f & VL_STATUS_IN_QUORUM) == 0)
         snprintf(reason, cap,
                  "up but not in quorum: %u voter(s) that vote heard from recently (this node "

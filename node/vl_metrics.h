@@ -95,6 +95,8 @@ typedef struct {
     uint32_t voters_observing;  /* genesis voters running as observers (vl_core_stats) */
     uint32_t voters_foreign;    /* genesis voters that run another genesis (vl_core.c note 27) */
     uint32_t peers_asking_foreign; /* peers that ask votes on another network's orders */
+    uint32_t max_faulty;        /* genesis: /healthz blames this node's genesis only when
+                                 * more peers than this disagree with it */
     bool genesis_voter;         /* the genesis lists this node as a voter */
     uint8_t status_flags;       /* VL_STATUS_* (vl_wire.h) */
     uint16_t write_refused;     /* 0, VL_ERR_DISK_FULL or VL_ERR_MAP_FULL */

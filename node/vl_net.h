@@ -39,13 +39,15 @@
 /* Messages queued per pipe before sends drop (peers resync). */
 #define VL_NET_SNDHWM 10000
 #define VL_NET_RCVHWM 10000
-/* Replies queued per client connection before sends to it drop (counted:
- * client_drops; the client times out and resubmits).  A client that never
- * reads pins at most this many replies in the node's memory, each at most
- * VL_CLIENT_LOG_BUDGET of log entries (consensus/vl_core_int.h) or one
- * account's certificates: an adversarial walk pinned 2 GiB with 1,500
- * unread GET_LOG replies of 1 MB when the bound was VL_NET_SNDHWM.  Above
- * the default max_batch (1024), so that one step's replies to a pipelined
+/* Replies queued per client connection before sends to it drop (silently:
+ * ZMQ_ROUTER_MANDATORY is off, so libzmq discards them and client_drops
+ * does not see them; the client times out and resubmits).  A client that
+ * never reads pins at most this many replies in the node's memory, each at
+ * most VL_CLIENT_LOG_BUDGET of log entries (consensus/vl_core_int.h) or
+ * one account's certificates (up to VL_LIST_BUDGET for an issuer with many
+ * large ISSUEs): an adversarial walk pinned 2 GiB with 1,500 unread
+ * GET_LOG replies of 1 MB when the bound was VL_NET_SNDHWM.  Above the
+ * default max_batch (1024), so that one step's replies to a pipelined
  * client all fit. */
 #define VL_NET_CLIENT_SNDHWM 2048
 

@@ -208,6 +208,8 @@ typedef struct {
     uint64_t check_due_ms;       /* note 10: monotonic */
     uint64_t voters_foreign;     /* vl_core.c note 27: as last logged */
     uint64_t peers_asking_foreign;
+    uint64_t foreign_logged_ms[VL_MAX_NODES]; /* ... when (monotonic), per peer */
+    uint64_t asking_logged_ms[VL_MAX_NODES];
     uint64_t clock_logged_ms[VL_MAX_NODES]; /* event=clock_skew per peer (monotonic) */
 } vl_daemon;
 
@@ -651,6 +653,7 @@ static void metrics_publish(vl_daemon *d)
     s->quorum = d->g->quorum;
     s->voters_heard = st.voters_heard;
     s->voters_observing = st.voters_observing;
+    s->max_faulty = d->g->max_faulty;
     s->voters_foreign = (uint32_t)__builtin_popcountll(st.voters_foreign);
     s->peers_asking_foreign = (uint32_t)__builtin_popcountll(st.peers_asking_foreign);
     s->genesis_voter = d->g->nodes[d->self].role == VL_ROLE_VOTER;
@@ -833,33 +836,44 @@ static int data_check_tick(vl_daemon *d, uint64_t now)
 }
 
 /* vl_core.c note 27: a voter that runs another genesis, seen from either
- * side, logged when it changes. */
+ * side, logged when it changes, at most once a minute per peer and side
+ * (a peer that alternates would otherwise log on every step). */
 static void network_events(vl_daemon *d)
 {
-    uint64_t foreign, asking;
+    uint64_t foreign, asking, now = now_ms(CLOCK_MONOTONIC);
     char id_hex[17];
     vl_core_get_foreign(d->core, &foreign, &asking);
+    vl_hex_encode(id_hex, d->g->network_id, 8);
     for (uint16_t p = 0; p < d->g->node_count && p < VL_MAX_NODES; p++) {
         uint64_t bit = (uint64_t)1 << p;
-        if ((foreign & bit) != 0 && (d->voters_foreign & bit) == 0)
+        bool may_f = d->foreign_logged_ms[p] == 0 ||
+                     now - d->foreign_logged_ms[p] >= VL_NODE_CLOCK_LOG_MS;
+        bool may_a = d->asking_logged_ms[p] == 0 ||
+                     now - d->asking_logged_ms[p] >= VL_NODE_CLOCK_LOG_MS;
+        if ((foreign & bit) != 0 && (d->voters_foreign & bit) == 0 && may_f) {
             vl_log(VL_LOG_WARN, "peer_network_differs",
                    "peer=%s reason=\"it answers vote requests WRONG_NETWORK: it runs another "
                    "genesis; left out of the quorum count until it votes\"",
                    d->g->nodes[p].id);
-        else if ((foreign & bit) == 0 && (d->voters_foreign & bit) != 0)
+            d->foreign_logged_ms[p] = now;
+            d->voters_foreign |= bit;
+        } else if ((foreign & bit) == 0 && (d->voters_foreign & bit) != 0) {
             vl_log(VL_LOG_INFO, "peer_network_agrees", "peer=%s", d->g->nodes[p].id);
-        vl_hex_encode(id_hex, d->g->network_id, 8);
-        if ((asking & bit) != 0 && (d->peers_asking_foreign & bit) == 0)
+            d->voters_foreign &= ~bit;
+        }
+        if ((asking & bit) != 0 && (d->peers_asking_foreign & bit) == 0 && may_a) {
             vl_log(VL_LOG_ERROR, "network_differs",
                    "peer=%s network_id=%s... reason=\"%s asks this node's vote on orders of "
-                   "another network: this node's genesis differs from its peers' (compare the "
-                   "genesis files)\"",
+                   "another network: one of the two genesis files differs (more than max_faulty "
+                   "peers saying so: this node's; compare the genesis files)\"",
                    d->g->nodes[p].id, id_hex, d->g->nodes[p].id);
-        else if ((asking & bit) == 0 && (d->peers_asking_foreign & bit) != 0)
+            d->asking_logged_ms[p] = now;
+            d->peers_asking_foreign |= bit;
+        } else if ((asking & bit) == 0 && (d->peers_asking_foreign & bit) != 0) {
             vl_log(VL_LOG_INFO, "network_agrees", "peer=%s", d->g->nodes[p].id);
+            d->peers_asking_foreign &= ~bit;
+        }
     }
-    d->voters_foreign = foreign;
-    d->peers_asking_foreign = asking;
 }
 
 /* The event loop, until a signal (0) or a fatal error (-1). */

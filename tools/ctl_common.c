@@ -247,8 +247,10 @@ int load_genesis(const vl_ctx *c, const char *path, vl_genesis **out)
     free(buf);
     if (rc != VL_OK) {
         free(g);
-        return fail(c, EXIT_FAIL, "%s (%s)", err[0] != '\0' ? err : vl_strerror(rc),
-                    vl_err_slug(rc));
+        return fail(c, EXIT_FAIL, "%s%s%s (%s)",
+                    strncmp(err, path, strlen(path)) == 0 ? "" : path,
+                    strncmp(err, path, strlen(path)) == 0 ? "" : ": ",
+                    err[0] != '\0' ? err : vl_strerror(rc), vl_err_slug(rc));
     }
     *out = g;
     return EXIT_OK;
@@ -319,7 +321,9 @@ int load_keyfile(const vl_ctx *c, const char *path, vl_keyfile *k)
     char err[256] = "";
     vl_err rc = vl_keyfile_load(k, path, err, sizeof err);
     if (rc != VL_OK)
-        return fail(c, EXIT_FAIL, "%s (%s)", err[0] != '\0' ? err : vl_strerror(rc),
-                    vl_err_slug(rc));
+        return fail(c, EXIT_FAIL, "%s%s%s (%s)",
+                    strncmp(err, path, strlen(path)) == 0 ? "" : path,
+                    strncmp(err, path, strlen(path)) == 0 ? "" : ": ",
+                    err[0] != '\0' ? err : vl_strerror(rc), vl_err_slug(rc));
     return EXIT_OK;
 }

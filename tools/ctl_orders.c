@@ -255,21 +255,30 @@ static int slot_record(const vl_ctx *c, const vl_genesis *g, const slot_rec *s,
 
 /* ---- submitting ------------------------------------------------------------------ */
 
+/* raw is a REDEEM order (for the retry hint). */
+static bool o_kind_redeem(const uint8_t *raw, size_t len)
+{
+    vl_order *o = malloc(sizeof *o);
+    bool r = o != NULL && vl_order_decode(raw, len, o) == VL_OK && o->kind == VL_ORDER_REDEEM;
+    free(o);
+    return r;
+}
+
 /* Note 5: after a failure that may still end in a certificate, where the
  * signed order is and why running the command again is not a retry. */
-static void retry_hint(const vl_ctx *c, vl_err e, const char *record)
+static void retry_hint(const vl_ctx *c, vl_err e, const char *record, bool redemption)
 {
-    if (c->json || record == NULL ||
-        (e != VL_ERR_QUORUM && e != VL_ERR_TIMEOUT && e != VL_ERR_UNAVAILABLE))
+    (void)c; /* on stderr in --json mode too: stdout holds the JSON */
+    if (record == NULL || (e != VL_ERR_QUORUM && e != VL_ERR_TIMEOUT && e != VL_ERR_UNAVAILABLE))
         return;
     fprintf(stderr,
             "voucherctl: the signed order is recorded in %s. To retry, resubmit exactly it: "
             "`voucherctl submit --in %s` (same NET options). Running this command again is the "
             "same retry only while that slot is open: once the order completes (its voters "
-            "re-drive it), a new run signs a NEW order at the next seq, a second charge. "
-            "`voucherctl query` shows whether it completed; a redemption with the same "
-            "--invoice-hash is never signed twice.\n",
-            record, record);
+            "re-drive it), a new run signs a NEW order at the next seq%s.\n",
+            record, record,
+            redemption ? ", a second charge, unless both runs give the same --invoice-hash"
+                       : ", a second one");
 }
 
 /* Submit raw and print the certificate (extra: more result fields, taken;
@@ -284,7 +293,7 @@ static int submit_report(const vl_ctx *c, ctl_net *n, const uint8_t *raw, size_t
         st = fail(c, EXIT_FAIL, "the order does not decode: %s", vl_strerror(e));
     } else if (e != VL_OK) {
         st = net_refused(c, n->g, e, r.answered > 0, r.message, r.evidence, r.evidence_len);
-        retry_hint(c, e, record);
+        retry_hint(c, e, record, o_kind_redeem(raw, len));
     } else {
         st = cert_out != NULL ? write_file(c, cert_out, r.cert, r.cert_len) : EXIT_OK;
         json_t *res = extra != NULL ? extra : jobj();
@@ -515,6 +524,35 @@ static int invoice_record(const vl_ctx *c, const char *key_path, const uint8_t a
     return st;
 }
 
+/* Note 5: slot (account, seq) is certified, for another order than the
+ * recorded one (rec): as served by the first node that answers.  false
+ * when it is open, certified for rec, or nothing could be learnt (the
+ * record is then resubmitted, and the network answers). */
+static bool slot_taken(ctl_net *n, const uint8_t account[32], uint64_t seq, const uint8_t *rec,
+                       size_t rec_len)
+{
+    vl_client_account a;
+    vl_order *o = malloc(sizeof *o);
+    vl_cert *ct = malloc(sizeof *ct);
+    bool taken = false;
+    uint8_t want[32], have[32];
+    if (o != NULL && ct != NULL && vl_order_decode(rec, rec_len, o) == VL_OK &&
+        vl_client_get_account(n->cl, account, &a) == VL_OK) {
+        vl_order_hash(want, o);
+        for (uint32_t i = 0; i < a.cert_count && !taken; i++) {
+            if (a.cert_ok[i] != VL_OK || vl_cert_decode(a.certs[i], a.cert_lens[i], ct) != VL_OK ||
+                ct->order.seq != seq)
+                continue;
+            vl_order_hash(have, &ct->order);
+            taken = memcmp(have, want, 32) != 0;
+        }
+        vl_client_account_free(&a);
+    }
+    free(o);
+    free(ct);
+    return taken;
+}
+
 /* Note 4: refuse before signing a redemption that the served state already
  * refuses, so that a mistyped amount leaves no record in the slot guard. */
 static int redeem_precheck(const vl_ctx *c, const ctl_net *n, const vl_opt *opts,
@@ -577,20 +615,26 @@ int cmd_redeem(vl_ctx *c, int argc, char **argv)
         st = fail(c, EXIT_FAIL, "%s: not a provider of network \"%s\"",
                   opts[R_PROVIDER_KEY].value, n.g->network);
     bool guard = !opts[R_NO_GUARD].set;
-    if (st == EXIT_OK && guard && opts[R_INVOICE].value != NULL) { /* note 5 */
-        uint8_t invoice[32];
-        st = parse_hex32(c, "invoice-hash", opts[R_INVOICE].value, invoice);
-        if (st == EXIT_OK)
-            st = invoice_record(c, opts[R_HOLDER_KEY].value, v.id, invoice, &raw, &len,
-                                &invoice_seq);
-        same_invoice = raw != NULL;
-        reused = same_invoice;
+    if (st == EXIT_OK)
+        st = build_redeem_order(c, &n, opts, &v, holder.sign.pubkey, provider.sign.pubkey, o);
+    if (st == EXIT_OK && guard && opts[R_INVOICE].value != NULL && !opts[R_SEQ].set) { /* note 5 */
+        uint8_t *rec = NULL;
+        size_t rec_len = 0;
+        st = invoice_record(c, opts[R_HOLDER_KEY].value, v.id, o->invoice_hash, &rec, &rec_len,
+                            &invoice_seq);
+        /* The same order at the recorded seq: slot_check (redeem_sign) then
+         * finds it and resubmits it, co-signing a half-signed record; any
+         * other field that differs is refused there, naming the record.  A
+         * record whose slot another order took can never be certified: the
+         * invoice was not charged, so a new order is signed. */
+        same_invoice = st == EXIT_OK && rec != NULL && !slot_taken(&n, v.id, invoice_seq, rec, rec_len);
+        free(rec);
+        if (same_invoice)
+            o->seq = invoice_seq;
     }
     if (st == EXIT_OK && !same_invoice)
         st = redeem_precheck(c, &n, opts, &v);
-    if (st == EXIT_OK && !same_invoice)
-        st = build_redeem_order(c, &n, opts, &v, holder.sign.pubkey, provider.sign.pubkey, o);
-    if (st == EXIT_OK && !same_invoice)
+    if (st == EXIT_OK)
         st = redeem_sign(c, n.g, guard ? opts[R_HOLDER_KEY].value : NULL, o, &holder, &provider,
                          &raw, &len, &reused);
     vl_keyfile_wipe(&holder);
@@ -609,6 +653,8 @@ int cmd_redeem(vl_ctx *c, int argc, char **argv)
                     "voucherctl redeem: this --invoice-hash was signed for this voucher at seq "
                     "%" PRIu64 ": resubmitting that order (a retry, never a second charge)\n",
                     invoice_seq);
+        if (same_invoice)
+            reused = true;
         else if (reused && !c->json)
             fprintf(stderr, "voucherctl redeem: resubmitting the order recorded for this slot\n");
         st = submit_report(c, &n, raw, len, opts[R_CERT_OUT].value, extra,

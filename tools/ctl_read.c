@@ -503,16 +503,18 @@ static int verify_net(const vl_ctx *c, ctl_net *n, log_chain *ch)
     }
 }
 
-/* No lock.mdb: no LMDB writer ever opened dir (a node's directory always
- * has one), so it is a copy, read without a lock file of ours (note 2). */
+/* Neither lock.mdb nor core.lock: no node ever opened dir (voucherd
+ * creates both, and so does restore), so it is a copy (a backup), read
+ * without a lock file of ours (note 2). */
 static bool lockless(const char *dir, bool private_copy)
 {
-    char path[DEVNET_MAX_PATH + 16];
+    char a[DEVNET_MAX_PATH + 16], b[DEVNET_MAX_PATH + 16];
     struct stat sb;
     if (private_copy)
         return true;
-    return snprintf(path, sizeof path, "%s/lock.mdb", dir) < (int)sizeof path &&
-           stat(path, &sb) != 0 && errno == ENOENT;
+    return snprintf(a, sizeof a, "%s/lock.mdb", dir) < (int)sizeof a &&
+           snprintf(b, sizeof b, "%s/core.lock", dir) < (int)sizeof b &&
+           stat(a, &sb) != 0 && errno == ENOENT && stat(b, &sb) != 0 && errno == ENOENT;
 }
 
 int ctl_env_open(const vl_ctx *c, const char *dir, bool private_copy, MDB_env **out)

@@ -378,8 +378,10 @@ vl_err vl_keyfile_load(vl_keyfile *k, const char *path, char *err, size_t err_ca
     set_err(err, err_cap, "%s", "");
     vl_err e = read_keyfile(path, text, sizeof text, &len, err, err_cap);
     json_t *root = NULL;
-    if (e == VL_OK || e == VL_ERR_KEYFILE_PERMS) { /* an operator's walk gave node.pub */
-        json_t *pub = json_loadb(text, len, 0, NULL);
+    /* An operator's walk gave node.pub.  Parsed here only when no secret
+     * is in the text: a key file's secrets go through one parse, below. */
+    if ((e == VL_OK || e == VL_ERR_KEYFILE_PERMS) && strstr(text, "secret") == NULL) {
+        json_t *pub = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
         if (json_is_object(pub) && json_object_get(pub, "secret") == NULL &&
             json_object_get(pub, "pubkey") != NULL) {
             const char *named = json_string_value(json_object_get(pub, "key_file"));
@@ -388,10 +390,6 @@ vl_err vl_keyfile_load(vl_keyfile *k, const char *path, char *err, size_t err_ca
                     "secret key file%s%s",
                     path, named != NULL ? " it names: " : "", named != NULL ? named : "");
             e = VL_ERR_JSON;
-        }
-        if (json_is_object(pub)) { /* a real key file parsed here: its secrets too */
-            wipe_json_string(json_object_get(pub, "secret"));
-            wipe_json_string(json_object_get(pub, "curve_secret"));
         }
         json_decref(pub);
     }

@@ -337,6 +337,10 @@ all_of_17() { [ "$rc" -eq 0 ] && \
 check "the same redeem again, same --invoice-hash: its certificate at seq 0, nothing signed" all_of_17
 run q3 10 query --devnet "$dir" --voucher "$voucher2" --json
 check "... one charge: still 9700 left" [ "$(py "$work/q3.out" 'd["account"]["remaining_fen"]')" = 9700 ]
+run inv3 40 redeem --devnet "$dir" --voucher "$voucher2" --amount-fen 200 --invoice-hash "$invoice" \
+  --holder-key "$holder_key" --provider-key "$provider_key" --json
+all_of_18() { [ "$rc" -eq 1 ] && [ "$(py "$work/inv3.out" 'd["error"]["code"]')" = SLOT_GUARD ]; }
+check "the same --invoice-hash for another amount: refused SLOT_GUARD, nothing signed" all_of_18
 
 run down3 60 devnet down --dir "$dir"
 check "down: exit 0" [ "$rc" -eq 0 ]
