@@ -21,6 +21,7 @@ typedef struct {
     uint64_t records; /* records read, all tables */
     uint64_t bytes;   /* key and value bytes read */
     uint64_t ms;      /* wall time of the check */
+    uint8_t xor_sum;  /* of every byte read: keeps the reads (vl_check.c note 3) */
     char table[16];   /* the table read last (where the damage is, on failure) */
     char error[200];  /* on failure, what is wrong, for a person */
 } vl_store_check_report;

@@ -627,7 +627,8 @@ int cmd_redeem(vl_ctx *c, int argc, char **argv)
          * other field that differs is refused there, naming the record.  A
          * record whose slot another order took can never be certified: the
          * invoice was not charged, so a new order is signed. */
-        same_invoice = st == EXIT_OK && rec != NULL && !slot_taken(&n, v.id, invoice_seq, rec, rec_len);
+        same_invoice =
+            st == EXIT_OK && rec != NULL && !slot_taken(&n, v.id, invoice_seq, rec, rec_len);
         free(rec);
         if (same_invoice)
             o->seq = invoice_seq;
@@ -640,8 +641,7 @@ int cmd_redeem(vl_ctx *c, int argc, char **argv)
     vl_keyfile_wipe(&holder);
     vl_keyfile_wipe(&provider);
     if (st == EXIT_OK && guard &&
-        !slot_paths(opts[R_HOLDER_KEY].value, v.id, same_invoice ? invoice_seq : o->seq, dir,
-                    record))
+        !slot_paths(opts[R_HOLDER_KEY].value, v.id, o->seq, dir, record))
         record[0] = '\0';
     if (st == EXIT_OK) {
         json_t *extra = jobj();
