@@ -111,7 +111,13 @@
  *     refuses the file, so the node stays down until a person rebuilds it
  *     (docs/operations.md).  A walk that could not be made (no fork, a
  *     reader killed by a signal other than a fault) is a warning and
- *     waits for the next interval.  daemon_stop kills a walk under way.
+ *     waits for the next interval, and so is a walk that has not ended
+ *     after 20 times the last one's duration (at least 10 s): it is
+ *     killed.  A fork of a process with threads may leave the child stuck
+ *     on a lock another thread held (seen once under AddressSanitizer,
+ *     whose allocator is not fork-safe here, during a voucher-bench load;
+ *     glibc's malloc is); that must never stop the checks for good.
+ *     daemon_stop kills a walk under way.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -159,6 +165,10 @@
  * last one, so a probe every few seconds sees a fault that a single input
  * causes now and then (a damaged record read on demand). */
 #define VL_NODE_STEP_FAILED_SHOWN_MS 60000u
+/* Note 10: a walk while running that has not ended after this many times
+ * the last sound walk's duration, and at least MIN_MS, is killed. */
+#define VL_NODE_CHECK_TIMEOUT_FACTOR 20u
+#define VL_NODE_CHECK_TIMEOUT_MIN_MS 10000u
 /* Test hook (note 6): how long the DEALERs may take to flush. */
 #define VL_NODE_TEST_FLUSH_MS 2000
 
@@ -206,6 +216,7 @@ typedef struct {
     vl_store_check_job check;    /* note 10: the walk under way, when checking */
     bool checking;
     uint64_t check_due_ms;       /* note 10: monotonic */
+    uint64_t check_started_ms;   /* note 10: when the walk under way began (monotonic) */
     uint64_t voters_foreign;     /* vl_core.c note 27: as last logged */
     uint64_t peers_asking_foreign;
     uint64_t foreign_logged_ms[VL_MAX_NODES]; /* ... when (monotonic), per peer */
@@ -783,8 +794,9 @@ static void clock_events(vl_daemon *d)
 }
 
 /* Note 10: a walk of the data file found it sound (at start or running). */
-static void data_checked(vl_daemon *d, uint64_t records)
+static void data_checked(vl_daemon *d, uint64_t records, uint64_t ms)
 {
+    d->snap.data_check_ms = ms;
     d->snap.data_checks++;
     d->snap.data_checked_unix = now_ms(CLOCK_REALTIME) / 1000u;
     d->snap.data_check_records = records;
@@ -803,6 +815,7 @@ static int data_check_tick(vl_daemon *d, uint64_t now)
             return 0;
         e = vl_store_check_start(d->cfg.data_dir, false, &d->check);
         d->checking = e == VL_OK;
+        d->check_started_ms = now;
         if (!d->checking) {
             d->check_due_ms = now + d->cfg.check_data_every_s * 1000u;
             vl_log(VL_LOG_WARN, "data_check_failed", "error=%s msg=%s", vl_err_slug(e),
@@ -810,13 +823,27 @@ static int data_check_tick(vl_daemon *d, uint64_t now)
         }
         return 0;
     }
-    if (!vl_store_check_poll(&d->check, false, &e))
+    if (!vl_store_check_poll(&d->check, false, &e)) {
+        /* Note 10: a walk that does not end is killed and tried again. */
+        uint64_t limit = d->snap.data_check_ms * VL_NODE_CHECK_TIMEOUT_FACTOR;
+        if (limit < VL_NODE_CHECK_TIMEOUT_MIN_MS)
+            limit = VL_NODE_CHECK_TIMEOUT_MIN_MS;
+        if (now - d->check_started_ms < limit)
+            return 0;
+        vl_store_check_cancel(&d->check);
+        d->checking = false;
+        d->check_due_ms = now + d->cfg.check_data_every_s * 1000u;
+        vl_log(VL_LOG_WARN, "data_check_failed",
+               "error=timeout msg=\"the walk did not end within %llu ms: killed, not a finding; "
+               "the next one is due after check_data_every_s\"",
+               (unsigned long long)limit);
         return 0;
+    }
     d->checking = false;
     d->check_due_ms = now + d->cfg.check_data_every_s * 1000u;
     const vl_store_check_report *r = &d->check.r;
     if (e == VL_OK) {
-        data_checked(d, r->records);
+        data_checked(d, r->records, r->ms);
         vl_log(VL_LOG_INFO, "data_checked", "records=%llu bytes=%llu ms=%llu when=running",
                (unsigned long long)r->records, (unsigned long long)r->bytes,
                (unsigned long long)r->ms);
@@ -971,7 +998,7 @@ static int run_daemon(vl_daemon *d)
         vl_log(VL_LOG_WARN, "stale_readers_cleared", "count=%u when=start",
                (unsigned)d->storage.stale_readers_cleared);
     if (d->storage.checked) {
-        data_checked(d, d->storage.checked_records);
+        data_checked(d, d->storage.checked_records, d->storage.check_ms);
         vl_log(VL_LOG_INFO, "data_checked", "records=%llu bytes=%llu ms=%llu when=start",
                (unsigned long long)d->storage.checked_records,
                (unsigned long long)d->storage.checked_bytes,

@@ -29,7 +29,7 @@ node_pid=
 cleanup_extra() {
   if [ -n "$node_pid" ]; then kill -KILL "$node_pid" 2>/dev/null; wait "$node_pid" 2>/dev/null; fi
 }
-devnet_test_init data-check-test 150 # ctest TIMEOUT 180
+devnet_test_init data-check-test 220 # ctest TIMEOUT 260
 
 # ---- a one-voter devnet with a few vouchers, stopped ----------------------------------------
 
@@ -225,6 +225,24 @@ check "voucher-bench redeems for 5 s on the node that walks every second, withou
 during=$(( $(walks) - before ))
 check "walks while it wrote ended sound ($during, event=data_checked when=running)" [ "$during" -ge 3 ]
 check "... and the node still runs" kill -0 "$node_pid"
+# A walk that never ends (its child stopped with SIGSTOP, as a child stuck
+# on a lock would be) is killed after its timeout (10 s here) and the walks
+# go on: caught between fork and exit, polled every 10 ms, at most 500 tries.
+stopped_walk=
+for _ in $(seq 1 500); do
+  for c in $(pgrep -P "$node_pid" 2>/dev/null); do
+    kill -STOP "$c" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$c/stat" 2>/dev/null | cut -c1)" = T ] &&
+      stopped_walk=$c && break
+  done
+  [ -n "$stopped_walk" ] && break
+  sleep 0.01
+done
+check "a walk caught and stopped (SIGSTOP) in its child process ($stopped_walk)" [ -n "$stopped_walk" ]
+timed_out() { grep -q 'event=data_check_failed error=timeout' "$work/every.log"; }
+check "... is killed after its timeout: event=data_check_failed error=timeout" wait_for 30 timed_out
+after=$(walks)
+more_walks() { [ "$(walks)" -gt "$after" ]; }
+check "... and the walks go on" wait_for 30 more_walks
 did=$(damage "$data/data.mdb" length accounts 2>&1)
 check "damaged under the running node: $did" [ $? -eq 0 ]
 stopped() { ! kill -0 "$node_pid" 2>/dev/null; }
