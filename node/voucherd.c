@@ -997,12 +997,13 @@ static int run_daemon(vl_daemon *d)
     if (d->storage.stale_readers_cleared > 0)
         vl_log(VL_LOG_WARN, "stale_readers_cleared", "count=%u when=start",
                (unsigned)d->storage.stale_readers_cleared);
-    if (d->storage.checked) {
+    if (d->storage.checked || d->cfg.check_data_at_start) { /* a new directory: nothing to read */
         data_checked(d, d->storage.checked_records, d->storage.check_ms);
-        vl_log(VL_LOG_INFO, "data_checked", "records=%llu bytes=%llu ms=%llu when=start",
+        vl_log(VL_LOG_INFO, "data_checked", "records=%llu bytes=%llu ms=%llu when=start%s",
                (unsigned long long)d->storage.checked_records,
                (unsigned long long)d->storage.checked_bytes,
-               (unsigned long long)d->storage.check_ms);
+               (unsigned long long)d->storage.check_ms,
+               d->storage.checked ? "" : " new=true");
     }
     d->check_due_ms = now_ms(CLOCK_MONOTONIC) + d->cfg.check_data_every_s * 1000u; /* note 10 */
     if (d->storage.upgraded_slots > 0)

@@ -203,7 +203,9 @@ static int prepare_dir(const vl_ctx *c, const char *opt, const char *dir, bool *
         return EXIT_OK;
     }
     if (errno != EEXIST)
-        return fail(c, EXIT_FAIL, "--%s %s: cannot create it: %s", opt, dir, strerror(errno));
+        return fail(c, EXIT_FAIL, "--%s %s: cannot create it: %s%s", opt, dir, strerror(errno),
+                    errno == ENOENT ? " (its parent directory does not exist: create it first)"
+                                    : "");
     DIR *d = opendir(dir);
     if (d == NULL)
         return fail(c, EXIT_FAIL, "--%s %s: exists and is not a directory we can read: %s", opt,
@@ -504,6 +506,11 @@ int cmd_backup(vl_ctx *c, int argc, char **argv)
         jset(res, "kind", json_string(kind_name(&m)));
         jset(res, "source", json_string(dir));
         jset(res, "backup", json_string(out));
+        char copy_path[DEVNET_MAX_PATH + 16];
+        struct stat cs; /* the file as it is now: marking the copy (note 5) may grow it */
+        if (snprintf(copy_path, sizeof copy_path, "%s/data.mdb", out) < (int)sizeof copy_path &&
+            stat(copy_path, &cs) == 0)
+            bytes = (uint64_t)cs.st_size;
         jset(res, "bytes", ju64(bytes));
         jset(res, "issues", ju64(ch.kinds[VL_ORDER_ISSUE]));
         jset(res, "redeems", ju64(ch.kinds[VL_ORDER_REDEEM]));

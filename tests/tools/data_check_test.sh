@@ -16,8 +16,11 @@
 # and names the table; `backup` exits 1 and writes no copy.  One damage is
 # shown to pass without the walk: with "check_data_at_start": false the
 # node starts on it and calls itself a voter in quorum.
-# Last, the pristine file restored: the node starts, reports the records it
-# read, and serves the same log.  Every process started is killed on exit;
+# While running (check_data_every_s 1): walks under a voucher-bench load stay
+# sound; a walk whose child is stopped (SIGSTOP) is killed after its timeout
+# and the walks go on; damage made under the running node stops it (exit
+# 1) and its restart refuses the file.  Last, the pristine file restored:
+# the node starts, reports the records it read, and serves the same log.  Every process started is killed on exit;
 # every wait is bounded; no timing assertions.  Prints "N passed, N failed".
 set -u
 ctl=${1:?usage: data_check_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH}
