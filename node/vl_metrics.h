@@ -82,7 +82,6 @@ typedef struct {
     /* gauges */
     uint64_t data_checked_unix; /* when the last sound walk ended (unix seconds; 0: none) */
     uint64_t data_check_records; /* records it read */
-    uint64_t data_check_ms;      /* how long it took (not exported: voucherd's walk timeout) */
     uint64_t log_head;
     uint64_t accounts;
     uint64_t pending_locks;

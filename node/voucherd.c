@@ -217,6 +217,7 @@ typedef struct {
     bool checking;
     uint64_t check_due_ms;       /* note 10: monotonic */
     uint64_t check_started_ms;   /* note 10: when the walk under way began (monotonic) */
+    uint64_t check_last_ms;      /* note 10: how long the last sound walk took */
     uint64_t voters_foreign;     /* vl_core.c note 27: as last logged */
     uint64_t peers_asking_foreign;
     uint64_t foreign_logged_ms[VL_MAX_NODES]; /* ... when (monotonic), per peer */
@@ -796,7 +797,7 @@ static void clock_events(vl_daemon *d)
 /* Note 10: a walk of the data file found it sound (at start or running). */
 static void data_checked(vl_daemon *d, uint64_t records, uint64_t ms)
 {
-    d->snap.data_check_ms = ms;
+    d->check_last_ms = ms;
     d->snap.data_checks++;
     d->snap.data_checked_unix = now_ms(CLOCK_REALTIME) / 1000u;
     d->snap.data_check_records = records;
@@ -825,7 +826,7 @@ static int data_check_tick(vl_daemon *d, uint64_t now)
     }
     if (!vl_store_check_poll(&d->check, false, &e)) {
         /* Note 10: a walk that does not end is killed and tried again. */
-        uint64_t limit = d->snap.data_check_ms * VL_NODE_CHECK_TIMEOUT_FACTOR;
+        uint64_t limit = d->check_last_ms * VL_NODE_CHECK_TIMEOUT_FACTOR;
         if (limit < VL_NODE_CHECK_TIMEOUT_MIN_MS)
             limit = VL_NODE_CHECK_TIMEOUT_MIN_MS;
         if (now - d->check_started_ms < limit)

@@ -51,7 +51,7 @@
 #include "rec_datadir.h"
 #include "vl_client.h"
 #include "vl_logfile.h"
-#include "vl_store.h"
+#include "vl_check.h"
 
 /* consensus/vl_store.h's VL_STORE_MAX_DBS is 16 or fewer; any value at
  * least the number of named databases opens the environment. */

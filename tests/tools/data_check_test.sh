@@ -9,8 +9,8 @@
 # page layout by the Python below: a leaf's record count, a table's root
 # page number, a record's value length beyond the file's size or only past
 # its end (the reader faults: SIGBUS, or a sanitizer's exit), a record's
-# offset in its page), one at a time, on the node's own file, restored from a pristine copy after
-# each.  For each damage: voucherd refuses to start (exit 1, `fatal
+# offset in its page), one at a time, on the node's own file, restored
+# from a pristine copy after each.  For each damage: voucherd refuses to start (exit 1, `fatal
 # error=corrupt` naming the table, `data_damaged` with the remedy) and
 # leaves the file byte for byte as it was; `verify-log --data-dir` exits 1
 # and names the table; `backup` exits 1 and writes no copy.  One damage is
@@ -20,8 +20,9 @@
 # sound; a walk whose child is stopped (SIGSTOP) is killed after its timeout
 # and the walks go on; damage made under the running node stops it (exit
 # 1) and its restart refuses the file.  Last, the pristine file restored:
-# the node starts, reports the records it read, and serves the same log.  Every process started is killed on exit;
-# every wait is bounded; no timing assertions.  Prints "N passed, N failed".
+# the node starts, reports the records it read, and serves the same log.
+# Every process started is killed on exit; every wait is bounded; no timing
+# assertions.  Prints "N passed, N failed".
 set -u
 ctl=${1:?usage: data_check_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH}
 voucherd=${2:?usage: data_check_test.sh VOUCHERCTL VOUCHERD VOUCHER-BENCH}
@@ -36,17 +37,7 @@ devnet_test_init data-check-test 220 # ctest TIMEOUT 260
 
 # ---- a one-voter devnet with a few vouchers, stopped ----------------------------------------
 
-started=false
-for attempt in 0 1 2 3 4 5; do
-  base=$((32200 + (($$ + attempt * 37) % 100) * 4))
-  run up 60 devnet up --dir "$dir" --voters 1 --base-port "$base" --voucherd "$voucherd"
-  if [ "$rc" -eq 0 ]; then started=true; break; fi
-  if ! has up.err 'cannot bind'; then break; fi
-  rm -rf "$dir"
-done
-record_pids
-$started || { bad "devnet up (exit $rc)"; cat "$work/up.err"; finish; }
-ok "a one-voter devnet up on ports $base.."
+devnet_start 32200 4 --voters 1
 run demo 120 devnet demo --dir "$dir"
 check "the demo runs (issue, redeem, a double spend refused)" [ "$rc" -eq 0 ]
 genesis=$(dn 'd["genesis"]')

@@ -67,14 +67,16 @@ has() { grep -qE -- "$2" "$work/$1"; }
 py() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
 dn() { py "$dir/devnet.json" "$1"; }
 
-# devnet_start LOW: `devnet up` on a port base in LOW..LOW+2000 derived from
-# $$ (another base when a port is taken, 6 attempts), then record_pids.
-# Sets $base; ends the test (exit 1) when the devnet does not start.
+# devnet_start LOW [STEP [UP_ARGS...]]: `devnet up UP_ARGS` on a port base
+# in LOW..LOW+100*STEP (STEP 20 by default) derived from $$ (another base
+# when a port is taken, 6 attempts), then record_pids.  Sets $base; ends
+# the test (exit 1) when the devnet does not start.
 devnet_start() {
-  local low=$1 attempt started=false
+  local low=$1 step=${2:-20} attempt started=false
+  shift $(($# < 2 ? $# : 2))
   for attempt in 0 1 2 3 4 5; do
-    base=$((low + (($$ + attempt * 37) % 100) * 20))
-    run up 60 devnet up --dir "$dir" --base-port "$base" --voucherd "$voucherd"
+    base=$((low + (($$ + attempt * 37) % 100) * step))
+    run up 60 devnet up --dir "$dir" --base-port "$base" --voucherd "$voucherd" "$@"
     if [ "$rc" -eq 0 ]; then started=true; break; fi
     if ! has up.err 'cannot bind'; then break; fi
     rm -rf "$dir"
@@ -85,7 +87,7 @@ devnet_start() {
     bad "devnet up (exit $rc)"; cat "$work/up.err"
     echo "$passed passed, $failed failed"; exit 1
   fi
-  ok "devnet up on ports $base..$((base + 7))"
+  ok "devnet up on ports from $base"
 }
 
 # wait_status SECONDS PYEXPR: poll `status --devnet` (every node) until
