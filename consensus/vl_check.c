@@ -65,6 +65,24 @@
  *     child opens the file with MDB_NORDAHEAD (MADV_RANDOM): its faults
  *     read single pages, which keeps the data file's page cache in the
  *     single-page folios vl_store.c note 2c wants.
+ *  5. Fork, then exec, in a program with threads.  A child forked from a
+ *     process with threads may only make async-signal-safe calls until it
+ *     execs: a lock another thread held at the fork stays held in the
+ *     child.  glibc's malloc resets its locks in the child, so the walk
+ *     worked in a fork of voucherd in release builds, but GCC 12's
+ *     AddressSanitizer allocator does not: CI saw a walk's child hang for
+ *     good, forked from voucherd under voucher-bench's load.  A program
+ *     that walks while it has threads (voucherd; voucherctl for
+ *     uniformity) names itself with vl_store_check_exec and passes
+ *     VL_CHECK_CHILD_ARG to vl_store_check_child_main first thing in its
+ *     main: the child then makes only async-signal-safe calls (prctl,
+ *     setrlimit, fcntl, execv, _exit) and walks in a fresh image of the
+ *     same program (/proc/self/exe: the binary that runs, even if a
+ *     package upgrade replaced the file), which also holds none of the
+ *     parent's memory, a node's key among it.  A child that cannot exec
+ *     exits VL_CHECK_EXEC_FAILED before it names a table: no finding
+ *     (VL_ERR_IO), never "damaged".  Without vl_store_check_exec (tests,
+ *     programs without threads) the child walks in the fork, as before.
  */
 #include "vl_store.h"
 
@@ -360,6 +378,48 @@ static void take_messages(vl_store_check_job *job)
     }
 }
 
+/* The program the child execs, and its argv[0] (note 5); "" : none. */
+static char exe_path[256], exe_name[64];
+
+void vl_store_check_exec(const char *exe, const char *name)
+{
+    snprintf(exe_path, sizeof exe_path, "%s", exe != NULL ? exe : "");
+    snprintf(exe_name, sizeof exe_name, "%s", name != NULL ? name : "voucher-walk");
+}
+
+/* The walk itself, in the child: report to fd, then exit. */
+static _Noreturn void walk_child(const char *dir, bool exclusive, uint64_t file_bytes,
+                                 vl_store_check_report *r, int fd)
+{
+    walker w = {.dir = dir, .exclusive = exclusive, .file_bytes = file_bytes, .r = r, .fd = fd};
+    r->result = walk(&w);
+    char msg[1 + sizeof *r] = {MSG_REPORT};
+    memcpy(msg + 1, r, sizeof *r);
+    ssize_t put = write(fd, msg, sizeof msg);
+    _exit(put == (ssize_t)sizeof msg ? 0 : 1);
+}
+
+int vl_store_check_child_main(int argc, char **argv)
+{
+    /* NAME --data-walk-child DIR exclusive|shared FD FILE_BYTES, from
+     * vl_store_check_start only. */
+    char *end1 = NULL, *end2 = NULL;
+    long fd = argc == 6 ? strtol(argv[4], &end1, 10) : -1;
+    unsigned long long bytes = argc == 6 ? strtoull(argv[5], &end2, 10) : 0;
+    if (argc != 6 || end1 == argv[4] || *end1 != '\0' || fd < 0 || fd > 65535 ||
+        end2 == argv[5] || *end2 != '\0' || fcntl((int)fd, F_GETFD) < 0 ||
+        (strcmp(argv[3], "exclusive") != 0 && strcmp(argv[3], "shared") != 0)) {
+        fprintf(stderr, "%s is for the walk of a data file that a program starts itself\n",
+                VL_CHECK_CHILD_ARG);
+        return 2;
+    }
+    (void)prctl(PR_SET_NAME, "voucher-walk", 0, 0, 0); /* in ps and top */
+    (void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+    vl_store_check_report r;
+    memset(&r, 0, sizeof r);
+    walk_child(argv[2], strcmp(argv[3], "exclusive") == 0, bytes, &r, (int)fd);
+}
+
 vl_err vl_store_check_start(const char *dir, bool exclusive, vl_store_check_job *job)
 {
     memset(job, 0, sizeof *job);
@@ -388,6 +448,12 @@ vl_err vl_store_check_start(const char *dir, bool exclusive, vl_store_check_job 
         snprintf(r->error, sizeof r->error, "cannot make a pipe: %s", strerror(errno));
         return VL_ERR_IO;
     }
+    /* The exec's arguments, made before the fork (note 5). */
+    char fd_arg[16], bytes_arg[24];
+    snprintf(fd_arg, sizeof fd_arg, "%d", p[1]);
+    snprintf(bytes_arg, sizeof bytes_arg, "%llu", (unsigned long long)sb.st_size);
+    char *args[] = {exe_name, VL_CHECK_CHILD_ARG, (char *)dir, exclusive ? "exclusive" : "shared",
+                    fd_arg, bytes_arg, NULL};
     fflush(NULL); /* the child exits with _exit: nothing buffered may be written twice */
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -398,6 +464,7 @@ vl_err vl_store_check_start(const char *dir, bool exclusive, vl_store_check_job 
         return VL_ERR_IO;
     }
     if (pid == 0) {
+        /* Async-signal-safe calls only until walk_child or execv (note 5). */
         close(p[0]);
         /* The child holds the parent's secrets (a node's key): no core
          * dump of a walk that faults by design; and it dies with the
@@ -408,13 +475,11 @@ vl_err vl_store_check_start(const char *dir, bool exclusive, vl_store_check_job 
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (getppid() != parent)
             _exit(1); /* the parent died before the line above */
-        walker w = {.dir = dir, .exclusive = exclusive, .file_bytes = (uint64_t)sb.st_size,
-                    .r = r, .fd = p[1]};
-        r->result = walk(&w);
-        char msg[1 + sizeof *r] = {MSG_REPORT};
-        memcpy(msg + 1, r, sizeof *r);
-        ssize_t put = write(p[1], msg, sizeof msg);
-        _exit(put == (ssize_t)sizeof msg ? 0 : 1);
+        if (exe_path[0] == '\0')
+            walk_child(dir, exclusive, (uint64_t)sb.st_size, r, p[1]);
+        if (fcntl(p[1], F_SETFD, 0) == 0) /* the pipe stays open across the exec */
+            execv(exe_path, args);
+        _exit(VL_CHECK_EXEC_FAILED);
     }
     close(p[1]);
     (void)fcntl(p[0], F_SETFL, O_NONBLOCK); /* vl_store_check_poll without wait */
@@ -452,7 +517,12 @@ static vl_err finish(vl_store_check_job *job)
     else
         snprintf(how, sizeof how, "exited %d without its report",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    if (r->signal != 0 && !fault) {
+    if (r->signal == 0 && r->table[0] == '\0' && WIFEXITED(status) &&
+        WEXITSTATUS(status) == VL_CHECK_EXEC_FAILED) { /* note 5 */
+        snprintf(r->error, sizeof r->error, "cannot start the walk program %.150s: no finding",
+                 exe_path);
+        r->result = VL_ERR_IO;
+    } else if (r->signal != 0 && !fault) {
         snprintf(r->error, sizeof r->error, "table %s: the reader %s: no finding", r->table, how);
         r->result = VL_ERR_IO;
     } else { /* a fault, or a sanitizer's handler that reported one and exited */

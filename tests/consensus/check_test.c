@@ -13,7 +13,11 @@
  *    cannot have ended first (no timing); under AddressSanitizer the
  *    SIGSEGV is the sanitizer's to report, so its report in this test's
  *    output is expected, and its exit 1 without a report is damage too;
- *  - vl_store_check_cancel reaps the child.
+ *  - vl_store_check_cancel reaps the child;
+ *  - all of the above twice: walks in the fork, then in a fresh image of
+ *    this program (vl_store_check_exec, vl_check.c note 5), whose child is
+ *    seen in /proc as "check_test --data-walk-child ..."; a walk program
+ *    that cannot be started is no finding (VL_ERR_IO), not damage.
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,12 +143,14 @@ static vl_err killed_walk(const char *dir, int sig, bool *seen, vl_store_check_r
     return e;
 }
 
-int main(void)
+/* The whole suite on a new directory, walks made the way
+ * vl_store_check_exec chose last. */
+static void suite(void)
 {
     char *dir = make_dir();
     CHECK(dir != NULL);
     if (dir == NULL)
-        VL_TEST_END();
+        return;
     vl_store_check_report r;
 
     CHECK_ERR(vl_store_check(dir, true, &r), VL_OK);
@@ -198,6 +205,58 @@ int main(void)
     CHECK(job.pid == 0 && job.fd == -1);
     CHECK(waitpid(child, NULL, WNOHANG) < 0 && errno == ECHILD);
 
+    rm_dir(dir);
+    free(dir);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], VL_CHECK_CHILD_ARG) == 0)
+        return vl_store_check_child_main(argc, argv);
+    suite(); /* walks in the fork */
+    /* Walks in a fresh image of this program (vl_check.c note 5). */
+    vl_store_check_exec("/proc/self/exe", "check_test");
+    suite();
+    char *dir = make_dir();
+    CHECK(dir != NULL);
+    if (dir == NULL)
+        VL_TEST_END();
+    /* Its child runs as "check_test --data-walk-child DIR ...": seen in
+     * /proc while it waits, for good, to open a data.mdb that is a FIFO
+     * (after its exec: before it, the child opens nothing). */
+    char path[4200], cmd[512] = {0};
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    vl_store_check_job job;
+    CHECK_ERR(vl_store_check_start(dir, true, &job), VL_OK);
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)job.pid);
+    bool execed = false;
+    for (int i = 0; i < 5000 && !execed; i++) { /* bounded: 5 s */
+        FILE *f = fopen(path, "r");
+        size_t n = f != NULL ? fread(cmd, 1, sizeof cmd - 1, f) : 0;
+        if (f != NULL)
+            fclose(f);
+        cmd[n] = '\0';
+        execed = n > strlen(cmd) + 1 && strcmp(cmd + strlen(cmd) + 1, VL_CHECK_CHILD_ARG) == 0;
+        if (!execed)
+            usleep(1000);
+    }
+    CHECK(execed);
+    CHECK(strcmp(cmd, "check_test") == 0);
+    vl_store_check_cancel(&job);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    vl_store s;
+    CHECK_ERR(vl_store_open(&s, dir, false, false, false, MAP_BYTES, NULL, 0), VL_OK);
+    vl_store_close(&s);
+    /* A program that cannot be started is no finding about the file. */
+    vl_store_check_exec("/nonexistent/voucher-walk", "voucher-walk");
+    vl_store_check_report r;
+    CHECK_ERR(vl_store_check(dir, true, &r), VL_ERR_IO);
+    CHECK(strstr(r.error, "cannot start the walk program /nonexistent/voucher-walk") != NULL);
+    vl_store_check_exec(NULL, NULL);
+    CHECK_ERR(vl_store_check(dir, true, &r), VL_OK);
+    CHECK(!r.absent);
     rm_dir(dir);
     free(dir);
     VL_TEST_END();
