@@ -207,8 +207,12 @@
  * 18. STATUS flags: VOTER; IN_QUORUM when this node heard from at least
  *     quorum voters (itself included) within 3 sync intervals, not counting
  *     those known to run as observers (note 25); FORK when
- *     `forks` is not empty; SYNCING when a peer reported a log head at or
- *     past our cursor into its log; READ_ONLY while the node refuses
+ *     `forks` is not empty; SYNCING when more than max_faulty peers heard
+ *     recently each reported, 3 sync intervals ago or more, a log head that
+ *     our cursor into its log has not reached since, or any head before the
+ *     first the cursor reached since open, or from whom it pulls whole
+ *     entries (a moment behind under load is not syncing; one liar cannot
+ *     set it); READ_ONLY while the node refuses
  *     writes for lack of space (note 20).
  *
  * 20. Resource faults (docs/operations.md 9).  A step that fails with

@@ -265,6 +265,15 @@ struct vl_core {
      * still lacking a sync interval later */
     uint64_t lack_index[VL_MAX_NODES];
     uint64_t lack_since_ms[VL_MAX_NODES];
+    /* STATUS's SYNCING (vl_serve.c, behind_mark): a log head the peer
+     * reported that the cursor has not reached, and since when (0: the
+     * cursor is at or past every head it reported since) */
+    uint64_t behind_head[VL_MAX_NODES];
+    uint64_t behind_since_ms[VL_MAX_NODES];
+    bool caught_up[VL_MAX_NODES]; /* the cursor reached a head the peer reported, since open */
+    /* the last LOG_REPLY from the peer brought news and it is still a
+     * batch or more ahead: this node pulls whole entries to catch up */
+    bool pulling[VL_MAX_NODES];
     /* peers' clocks (vl_serve.c, clock_sample): offset, and when measured (0 never) */
     int64_t peer_clock_ms[VL_MAX_NODES];
     uint64_t peer_clock_at_ms[VL_MAX_NODES];
