@@ -67,11 +67,12 @@
 /* Byte budget for the items of one list message: VL_MAX_MSG_BYTES less a
  * margin for headers and per-item framing. */
 #define VL_LIST_BUDGET (VL_MAX_MSG_BYTES - 65536u)
-/* A client's GET_LOG reply: at most this many bytes of entries (at least
- * one entry).  Clients page through a log; a reply they never read stays
- * queued in the node's memory (node/vl_net.h VL_NET_CLIENT_SNDHWM), so
- * small pages bound what one connection can pin (docs/protocol.md). */
-#define VL_CLIENT_LOG_BUDGET (256u * 1024u)
+/* A client's GET_LOG or GET_ACCOUNT(_FROM) reply: at most this many bytes
+ * of entries or certificates (at least one).  Clients page through a log
+ * or an account's certificates; a reply they never read stays queued in
+ * the node's memory (node/vl_net.h VL_NET_CLIENT_SNDHWM), so small pages
+ * bound what one connection can pin (docs/protocol.md). */
+#define VL_CLIENT_PAGE_BUDGET (256u * 1024u)
 /* Runs of one step: the first, then one per doubling of the map after
  * MDB_MAP_FULL; 1 MiB doubles to VL_STORE_MAX_MAP (1 TiB) in 20. */
 #define VL_STEP_ATTEMPTS 24u

@@ -27,11 +27,6 @@ static bool fits_in(size_t *bytes, uint32_t len, size_t budget)
 
 /* ---- gathering ----------------------------------------------------------------- */
 
-static bool fits(size_t *bytes, uint32_t len)
-{
-    return fits_in(bytes, len, VL_LIST_BUDGET);
-}
-
 /* The origin ISSUE certificate of a voucher, if this node has it. */
 static vl_err origin_cert(vl_core *c, MDB_txn *t, const uint8_t voucher[32], bool *found,
                           vl_bytes *cert)
@@ -50,7 +45,8 @@ static vl_err origin_cert(vl_core *c, MDB_txn *t, const uint8_t voucher[32], boo
 /* Certificates of account, seq in [from_seq, to_seq), into c->items:
  * at most VL_MAX_MSG_ITEMS and VL_LIST_BUDGET bytes. */
 static vl_err gather_account(vl_core *c, MDB_txn *t, const uint8_t account[32],
-                             uint64_t from_seq, uint64_t to_seq, bool with_origin, uint32_t *n)
+                             uint64_t from_seq, uint64_t to_seq, bool with_origin, uint32_t max,
+                             size_t budget, uint32_t *n)
 {
     size_t bytes = 0;
     bool found;
@@ -58,12 +54,12 @@ static vl_err gather_account(vl_core *c, MDB_txn *t, const uint8_t account[32],
     *n = 0;
     if (with_origin && from_seq == 0 && vl_issuer_by_account(c, account) < 0) {
         VL_TRY(origin_cert(c, t, account, &found, &cert));
-        if (found && fits(&bytes, cert.len))
+        if (found && fits_in(&bytes, cert.len, budget))
             c->items[(*n)++] = cert;
     }
-    for (uint64_t s = from_seq; s < to_seq && *n < VL_MAX_MSG_ITEMS; s++) {
+    for (uint64_t s = from_seq; s < to_seq && *n < max; s++) {
         VL_TRY(vl_slot_cert(c, t, account, s, &found, &cert));
-        if (!found || !fits(&bytes, cert.len))
+        if (!found || !fits_in(&bytes, cert.len, budget))
             break;
         c->items[(*n)++] = cert;
     }
@@ -102,7 +98,8 @@ vl_err vl_send_account_certs(vl_core *c, uint16_t peer, const uint8_t account[32
                              uint64_t from_seq, uint64_t to_seq, uint32_t *sent)
 {
     uint32_t n;
-    VL_TRY(gather_account(c, c->txn, account, from_seq, to_seq, true, &n));
+    VL_TRY(gather_account(c, c->txn, account, from_seq, to_seq, true, VL_MAX_MSG_ITEMS,
+                          VL_LIST_BUDGET, &n));
     *sent = n;
     if (n == 0)
         return VL_OK;
@@ -586,7 +583,11 @@ static vl_err client_account(vl_core *c, uint64_t client, const vl_msg *m)
     vl_err e = vl_account_encode(&a, buf, sizeof buf, &len);
     assert(e == VL_OK);
     (void)e;
-    VL_TRY(gather_account(c, c->txn, m->account_id, 0, UINT64_MAX, false, &n));
+    /* A page (VL_CLIENT_PAGE_BUDGET): GET_ACCOUNT the first, from seq 0;
+     * GET_ACCOUNT_FROM the next ones (docs/protocol.md 6). */
+    bool from = m->req_kind == VL_REQ_GET_ACCOUNT_FROM;
+    VL_TRY(gather_account(c, c->txn, m->account_id, from ? m->from_index : 0, UINT64_MAX, false,
+                          from ? m->max_items : VL_MAX_MSG_ITEMS, VL_CLIENT_PAGE_BUDGET, &n));
     vl_msg r;
     vl_msg_init(&r, NULL);
     r.type = VL_MSG_CLIENT_REPLY;
@@ -601,7 +602,7 @@ static vl_err client_account(vl_core *c, uint64_t client, const vl_msg *m)
 static vl_err client_log(vl_core *c, uint64_t client, const vl_msg *m)
 {
     uint32_t n;
-    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, VL_CLIENT_LOG_BUDGET, &n));
+    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, VL_CLIENT_PAGE_BUDGET, &n));
     vl_msg r;
     vl_msg_init(&r, NULL);
     r.type = VL_MSG_CLIENT_REPLY;
@@ -649,6 +650,7 @@ vl_err vl_client_request(vl_core *c, uint64_t client, const vl_msg *m)
     case VL_REQ_SUBMIT:
         return vl_coord_submit(c, client, m->req_id, m->items[0]);
     case VL_REQ_GET_ACCOUNT:
+    case VL_REQ_GET_ACCOUNT_FROM:
         return client_account(c, client, m);
     case VL_REQ_STATUS:
         return client_status(c, client, m);

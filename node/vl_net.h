@@ -43,9 +43,9 @@
  * ZMQ_ROUTER_MANDATORY is off, so libzmq discards them and client_drops
  * does not see them; the client times out and resubmits).  A client that
  * never reads pins at most this many replies in the node's memory, each at
- * most VL_CLIENT_LOG_BUDGET of log entries (consensus/vl_core_int.h) or
- * one account's certificates (up to VL_LIST_BUDGET for an issuer with many
- * large ISSUEs): an adversarial walk pinned 2 GiB with 1,500 unread
+ * most VL_CLIENT_PAGE_BUDGET of log entries or of an account's
+ * certificates (consensus/vl_core_int.h), about 512 MiB in all: an
+ * adversarial walk pinned 2 GiB with 1,500 unread
  * GET_LOG replies of 1 MB when the bound was VL_NET_SNDHWM.  Above the
  * default max_batch (1024), so that one step's replies to a pipelined
  * client all fit. */

@@ -42,6 +42,7 @@ static const vl_name answer_kinds[] = {{VL_ANSWER_REJECTED, "rejected"},
                                        {VL_ANSWER_CERTIFIED, "certified"}};
 static const vl_name request_kinds[] = {{VL_REQ_SUBMIT, "submit"},
                                         {VL_REQ_GET_ACCOUNT, "get_account"},
+                                        {VL_REQ_GET_ACCOUNT_FROM, "get_account_from"},
                                         {VL_REQ_STATUS, "status"},
                                         {VL_REQ_GET_LOG, "get_log"},
                                         {VL_REQ_GET_CHECKPOINT, "get_checkpoint"}};
@@ -583,8 +584,12 @@ static void put_msg_fields(vl_insp *in, json_t *j, const vl_msg *m, vl_err *rc)
         return;
     case VL_MSG_CLIENT_REQUEST:
         jset(j, "req_kind", json_string(NAME_OF(request_kinds, m->req_kind)));
-        if (m->req_kind == VL_REQ_GET_ACCOUNT)
+        if (m->req_kind == VL_REQ_GET_ACCOUNT || m->req_kind == VL_REQ_GET_ACCOUNT_FROM)
             jset(j, "account_id", jhex(m->account_id, 32));
+        if (m->req_kind == VL_REQ_GET_ACCOUNT_FROM) {
+            jset(j, "from_seq", ju64(m->from_index));
+            jset(j, "max_items", json_integer(m->max_items));
+        }
         if (m->req_kind == VL_REQ_GET_LOG) {
             jset(j, "from_index", ju64(m->from_index));
             jset(j, "max_items", json_integer(m->max_items));

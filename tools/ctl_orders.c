@@ -323,12 +323,13 @@ static int submit_report(const vl_ctx *c, ctl_net *n, const uint8_t *raw, size_t
     return st;
 }
 
-/* GET_ACCOUNT, reporting failures.  EXIT_OK with *known false for an
- * account no node knows when unknown_ok. */
+/* GET_ACCOUNT of the state alone (no certificate: an issuer's can be
+ * many), reporting failures.  EXIT_OK with *known false for an account no
+ * node knows when unknown_ok. */
 static int get_account(const vl_ctx *c, ctl_net *n, const uint8_t id[32], bool unknown_ok,
                        vl_client_account *a, bool *known)
 {
-    vl_err e = vl_client_get_account(n->cl, id, a);
+    vl_err e = vl_client_get_account_from(n->cl, id, UINT64_MAX, 0, a);
     *known = e == VL_OK;
     if (e == VL_OK || (e == VL_ERR_UNKNOWN_ACCOUNT && unknown_ok))
         return EXIT_OK;
@@ -537,7 +538,7 @@ static bool slot_taken(ctl_net *n, const uint8_t account[32], uint64_t seq, cons
     bool taken = false;
     uint8_t want[32], have[32];
     if (o != NULL && ct != NULL && vl_order_decode(rec, rec_len, o) == VL_OK &&
-        vl_client_get_account(n->cl, account, &a) == VL_OK) {
+        vl_client_get_account_from(n->cl, account, seq, 1, &a) == VL_OK) {
         vl_order_hash(want, o);
         for (uint32_t i = 0; i < a.cert_count && !taken; i++) {
             if (a.cert_ok[i] != VL_OK || vl_cert_decode(a.certs[i], a.cert_lens[i], ct) != VL_OK ||

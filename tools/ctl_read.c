@@ -67,6 +67,7 @@ static int query_print(const vl_ctx *c, ctl_net *n, const vl_client_account *a)
     jset(res, "account", describe(&in, a->account_raw, a->account_len, &rc));
     for (uint32_t i = 0; i < a->cert_count; i++)
         jappend(certs, cert_summary(n->g, a->certs[i], a->cert_lens[i], a->cert_ok[i]));
+    jset(res, "from_seq", json_integer((json_int_t)a->first_seq));
     jset(res, "certificates", certs);
     jset(res, "endpoint", json_string(vl_client_endpoint(n->cl, (size_t)a->endpoint)));
     return emit(c, res, NULL);
@@ -75,14 +76,23 @@ static int query_print(const vl_ctx *c, ctl_net *n, const vl_client_account *a)
 int cmd_query(vl_ctx *c, int argc, char **argv)
 {
     vl_opt opts[] = {NET_OPTS, {.name = "voucher", .kind = OPT_VALUE},
-                     {.name = "issuer", .kind = OPT_VALUE}};
-    vl_args a = {.opts = opts, .opt_count = O_NET_END + 2};
+                     {.name = "issuer", .kind = OPT_VALUE},
+                     {.name = "from-seq", .kind = OPT_VALUE},
+                     {.name = "count", .kind = OPT_VALUE}};
+    vl_args a = {.opts = opts, .opt_count = O_NET_END + 4};
     ctl_net n = {0};
     uint8_t id[32];
+    uint64_t from_seq = 0, count = UINT32_MAX;
     int st = parse_args(c, &a, argc, argv);
     const char *vo = opts[O_NET_END].value, *io = opts[O_NET_END + 1].value;
+    const char *fo = opts[O_NET_END + 2].value, *co = opts[O_NET_END + 3].value;
     if (st == EXIT_OK && (vo == NULL) == (io == NULL))
         st = fail(c, EXIT_USAGE, "give exactly one of --voucher ID and --issuer ID_OR_PUBKEY");
+    if (st == EXIT_OK && fo != NULL && !parse_uint(fo, UINT64_MAX, &from_seq))
+        st = fail(c, EXIT_USAGE, "--from-seq \"%s\": not a seq", fo);
+    if (st == EXIT_OK && co != NULL && !parse_uint(co, UINT32_MAX, &count))
+        st = fail(c, EXIT_USAGE, "--count \"%s\": not a number of certificates (0 .. %u)", co,
+                  (unsigned)UINT32_MAX);
     if (st == EXIT_OK)
         st = net_open(c, opts, &n);
     if (st == EXIT_OK && vo != NULL)
@@ -102,10 +112,10 @@ int cmd_query(vl_ctx *c, int argc, char **argv)
     }
     if (st == EXIT_OK) {
         vl_client_account acct;
-        vl_err e = vl_client_get_account(n.cl, id, &acct);
+        vl_err e = vl_client_get_account_from(n.cl, id, from_seq, (uint32_t)count, &acct);
         if (e == VL_OK)
             st = query_print(c, &n, &acct);
-        else if (acct.account_raw != NULL && acct.cert_ok != NULL) { /* served, did not verify */
+        else if (acct.account_raw != NULL && e != VL_ERR_NOMEM) { /* served, did not verify */
             query_print(c, &n, &acct);
             st = fail(c, EXIT_FAIL, "%s", acct.message);
         } else

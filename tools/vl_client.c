@@ -766,73 +766,134 @@ void vl_client_account_free(vl_client_account *r)
     r->endpoint = -1;
 }
 
-/* Copy the ACCOUNT reply in c->msg into r and verify it. */
-static vl_err take_account(vl_client *c, size_t i, const uint8_t id[32], vl_client_account *r)
+/* Append the certificates of the ACCOUNT reply in c->msg to r, verifying
+ * each: certificate k of r must act on account id at seq r->first_seq + k.
+ * VL_OK, the first verification failure (r->cert_ok says which), or
+ * VL_ERR_NOMEM. */
+static vl_err add_certs(vl_client *c, const uint8_t id[32], vl_client_account *r)
 {
     const vl_msg *m = &c->msg;
-    uint32_t n = m->item_count;
-    r->endpoint = (int)i;
-    r->account_raw = dup_bytes(m->account.ptr, m->account.len);
-    r->certs = calloc(n > 0 ? n : 1, sizeof *r->certs);
-    r->cert_lens = calloc(n > 0 ? n : 1, sizeof *r->cert_lens);
-    r->cert_ok = calloc(n > 0 ? n : 1, sizeof *r->cert_ok);
-    if (r->account_raw == NULL || r->certs == NULL || r->cert_lens == NULL || r->cert_ok == NULL)
+    uint32_t n = m->item_count, have = r->cert_count;
+    if (n == 0)
+        return VL_OK;
+    uint8_t **certs = realloc(r->certs, (size_t)(have + n) * sizeof *certs);
+    if (certs != NULL)
+        r->certs = certs;
+    size_t *lens = realloc(r->cert_lens, (size_t)(have + n) * sizeof *lens);
+    if (lens != NULL)
+        r->cert_lens = lens;
+    vl_err *oks = realloc(r->cert_ok, (size_t)(have + n) * sizeof *oks);
+    if (oks != NULL)
+        r->cert_ok = oks;
+    if (certs == NULL || lens == NULL || oks == NULL)
         return VL_ERR_NOMEM;
-    r->account_len = m->account.len;
-    vl_err first = vl_account_decode(r->account_raw, r->account_len, &r->account);
+    vl_err first = VL_OK;
     for (uint32_t k = 0; k < n; k++) {
         vl_bytes b = m->items[k];
-        if ((r->certs[k] = dup_bytes(b.ptr, b.len)) == NULL)
+        if ((r->certs[have + k] = dup_bytes(b.ptr, b.len)) == NULL)
             return VL_ERR_NOMEM;
-        r->cert_lens[k] = b.len;
-        r->cert_count = k + 1;
+        r->cert_lens[have + k] = b.len;
+        r->cert_count = have + k + 1;
         uint8_t acct[32];
         vl_err e = vl_client_verify_cert(c->g, c->cache, b.ptr, b.len, NULL, c->cert, NULL);
         if (e == VL_OK) {
             vl_order_account(acct, &c->cert->order);
-            if (memcmp(acct, id, 32) != 0 || c->cert->order.seq != k)
-                e = VL_ERR_CORRUPT; /* not this account's certificate k */
+            if (memcmp(acct, id, 32) != 0 || c->cert->order.seq != r->first_seq + have + k)
+                e = VL_ERR_CORRUPT; /* not this account's certificate at that seq */
         }
-        r->cert_ok[k] = e;
+        r->cert_ok[have + k] = e;
         if (first == VL_OK)
             first = e;
     }
-    if (first != VL_OK)
-        snprintf(r->message, sizeof r->message, "%s served an account that does not verify: %s",
-                 c->endpoints[i], vl_err_slug(first));
     return first;
 }
 
-vl_err vl_client_get_account(vl_client *c, const uint8_t account_id[32], vl_client_account *r)
+/* Ask endpoint i for account id's state and certificates from r->first_seq
+ * on, page by page (GET_ACCOUNT for the first page from seq 0, else
+ * GET_ACCOUNT_FROM; docs/protocol.md 6), until max_certs, the account's
+ * next_seq or a page with none.  VL_OK; an error of exchange
+ * (VL_ERR_UNAVAILABLE: no answer); VL_ERR_TYPE with the reply in c->msg
+ * (not an ACCOUNT: the caller reads it); VL_ERR_NOMEM; or *bad set and a
+ * verification code (r filled, r->message says so). */
+static vl_err account_pages(vl_client *c, size_t i, const uint8_t id[32], uint32_t max_certs,
+                            vl_client_account *r, bool *bad)
+{
+    r->endpoint = (int)i;
+    *bad = false;
+    for (;;) { /* bounded: each page brings a certificate or ends the loop */
+        uint64_t at = r->first_seq + r->cert_count;
+        uint32_t want = max_certs - r->cert_count;
+        vl_msg req;
+        vl_msg_init(&req, NULL);
+        req.req_kind = at == 0 ? VL_REQ_GET_ACCOUNT : VL_REQ_GET_ACCOUNT_FROM;
+        memcpy(req.account_id, id, 32);
+        req.from_index = at;
+        req.max_items = want < VL_MAX_MSG_ITEMS ? (want > 0 ? want : 1) : VL_MAX_MSG_ITEMS;
+        vl_err e = exchange(c, i, &req);
+        if (e != VL_OK)
+            return e;
+        if (c->msg.reply_kind != VL_REPLY_ACCOUNT)
+            return VL_ERR_TYPE;
+        if (r->account_raw == NULL) { /* the state: the first page's */
+            if ((r->account_raw = dup_bytes(c->msg.account.ptr, c->msg.account.len)) == NULL)
+                return VL_ERR_NOMEM;
+            r->account_len = c->msg.account.len;
+            e = vl_account_decode(r->account_raw, r->account_len, &r->account);
+        }
+        uint32_t before = r->cert_count;
+        if (c->msg.item_count > want) /* more than asked (GET_ACCOUNT): keep what was */
+            c->msg.item_count = want;
+        if (e == VL_OK)
+            e = add_certs(c, id, r);
+        if (e == VL_ERR_NOMEM)
+            return e;
+        if (e != VL_OK) {
+            snprintf(r->message, sizeof r->message,
+                     "%s served an account that does not verify: %s", c->endpoints[i],
+                     vl_err_slug(e));
+            *bad = true;
+            return e;
+        }
+        if (r->cert_count == before || r->cert_count >= max_certs ||
+            r->first_seq + r->cert_count >= r->account.next_seq)
+            return VL_OK;
+    }
+}
+
+vl_err vl_client_get_account_from(vl_client *c, const uint8_t account_id[32], uint64_t from_seq,
+                                  uint32_t max_certs, vl_client_account *r)
 {
     assert(c != NULL && account_id != NULL && r != NULL);
     memset(r, 0, sizeof *r);
     r->endpoint = -1;
+    r->first_seq = from_seq;
     vl_err best = VL_ERR_UNAVAILABLE;
     int best_rank = 0; /* 0 none, 1 an error reply, 2 unknown account, 3 bad answer */
     size_t from = c->start;
     for (size_t k = 0; k < c->n; k++) {
         size_t i = (from + k) % c->n; /* note 8 */
-        vl_msg req;
-        vl_msg_init(&req, NULL);
-        req.req_kind = VL_REQ_GET_ACCOUNT;
-        memcpy(req.account_id, account_id, 32);
-        vl_err e = exchange(c, i, &req);
+        vl_client_account t;
+        memset(&t, 0, sizeof t);
+        t.first_seq = from_seq;
+        bool bad;
+        vl_err e = account_pages(c, i, account_id, max_certs, &t, &bad);
         c->start = e == VL_ERR_UNAVAILABLE ? (i + 1) % c->n : i;
-        if (e == VL_ERR_UNAVAILABLE)
-            continue;
-        if (e != VL_OK)
-            return r->code = e;
-        const vl_msg *m = &c->msg;
-        if (m->reply_kind == VL_REPLY_ACCOUNT) {
+        if (e == VL_OK || e == VL_ERR_NOMEM || bad) {
+            /* r: this answer (a bad one is kept, as the last one seen) */
             vl_client_account_free(r);
-            e = take_account(c, i, account_id, r);
+            *r = t;
             if (e == VL_OK || e == VL_ERR_NOMEM)
                 return r->code = e;
             best = e;
             best_rank = 3;
             continue;
         }
+        vl_client_account_free(&t);
+        if (e == VL_ERR_UNAVAILABLE)
+            continue;
+        if (e != VL_ERR_TYPE) /* the call itself failed (VL_ERR_USAGE: orders in flight) */
+            return r->code = e;
+        const vl_msg *m = &c->msg;
         int rank = m->reply_kind == VL_REPLY_ERROR && m->code == VL_ERR_UNKNOWN_ACCOUNT ? 2 : 1;
         if (rank > best_rank) {
             best_rank = rank;
@@ -841,6 +902,11 @@ vl_err vl_client_get_account(vl_client *c, const uint8_t account_id[32], vl_clie
         }
     }
     return r->code = best;
+}
+
+vl_err vl_client_get_account(vl_client *c, const uint8_t account_id[32], vl_client_account *r)
+{
+    return vl_client_get_account_from(c, account_id, 0, UINT32_MAX, r);
 }
 
 /* ---- STATUS, GET_LOG, GET_CHECKPOINT -------------------------------------------------- */

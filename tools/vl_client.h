@@ -219,8 +219,10 @@ typedef struct {
     uint8_t *account_raw;
     size_t account_len;
     vl_account account;
-    /* the account's certificates, seq 0 upwards, each verified against the
-     * genesis and checked to act on this account (cert_ok[i] == VL_OK) */
+    /* the account's certificates, seq first_seq upwards (0 for
+     * vl_client_get_account), each verified against the genesis and
+     * checked to act on this account at its seq (cert_ok[i] == VL_OK) */
+    uint64_t first_seq;
     uint32_t cert_count;
     uint8_t **certs;
     size_t *cert_lens;
@@ -228,7 +230,8 @@ typedef struct {
     char message[VL_MAX_ERROR_MSG_LEN + 1];
 } vl_client_account;
 
-/* GET_ACCOUNT: the state of account_id and its certificates, from the first
+/* GET_ACCOUNT: the state of account_id and all its certificates (asked
+ * for in pages of about 256 KiB: docs/protocol.md 6), from the first
  * endpoint that answers with a state whose certificates all verify.
  * Returns VL_OK; VL_ERR_UNKNOWN_ACCOUNT when every endpoint that answered
  * said so (a lagging node may not know a new account: the others are
@@ -239,6 +242,12 @@ typedef struct {
  * error result may hold the last answer (free it either way). */
 vl_err vl_client_get_account(vl_client *c, const uint8_t account_id[32],
                              vl_client_account *result);
+/* The same, but only the certificates of seqs from_seq, from_seq + 1, ...,
+ * at most max_certs of them (0: the state alone; result->first_seq is
+ * from_seq).  For an account with many certificates (an issuer's ISSUEs)
+ * when only some are wanted. */
+vl_err vl_client_get_account_from(vl_client *c, const uint8_t account_id[32], uint64_t from_seq,
+                                  uint32_t max_certs, vl_client_account *result);
 void vl_client_account_free(vl_client_account *result);
 
 /* STATUS of the node at endpoint `index`.  VL_OK (*status filled),

@@ -518,8 +518,10 @@ static const vl_command commands[] = {
     {"revoke", "(--genesis G | --devnet DIR) --voucher ID --issuer-key K [--reason TEXT] [--cert-out FILE] [NET]",
      "Revoke a voucher; its remaining value returns to the issuer's budget.",
      cmd_revoke},
-    {"query", "(--genesis G | --devnet DIR) (--voucher ID | --issuer ID_OR_PUBKEY) [NET]",
-     "Print an account's state and its certificates, each verified against the genesis.",
+    {"query", "(--genesis G | --devnet DIR) (--voucher ID | --issuer ID_OR_PUBKEY)\n"
+              "        [--from-seq S] [--count N] [NET]",
+     "Print an account's state and its certificates, each verified against the genesis:\n"
+     "all of them, or N from seq S (an issuer's ISSUEs can be many).",
      cmd_query},
     {"status", "(--genesis G | --devnet DIR) [NET]",
      "Each node's id, role, log length, state digest, last checkpoint (verified), peers,\n"

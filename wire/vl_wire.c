@@ -933,6 +933,12 @@ static vl_err client_request_write(vl_writer *w, scratch *s, const vl_msg *m)
     case VL_REQ_GET_ACCOUNT:
         vl_put_bytes(w, m->account_id, 32);
         return VL_OK;
+    case VL_REQ_GET_ACCOUNT_FROM:
+        TRY(max_items_check(m->max_items));
+        vl_put_bytes(w, m->account_id, 32);
+        vl_put_u64(w, m->from_index);
+        vl_put_u32(w, m->max_items);
+        return VL_OK;
     case VL_REQ_STATUS:
     case VL_REQ_GET_CHECKPOINT:
         return VL_OK;
@@ -954,6 +960,11 @@ static vl_err client_request_read(vl_reader *r, scratch *s, vl_msg *m)
         return one_item_read(r, s, m, VL_MSG_ORDER);
     case VL_REQ_GET_ACCOUNT:
         return vl_get_fixed(r, m->account_id, 32);
+    case VL_REQ_GET_ACCOUNT_FROM:
+        TRY(vl_get_fixed(r, m->account_id, 32));
+        TRY(vl_get_u64(r, &m->from_index));
+        TRY(vl_get_u32(r, &m->max_items));
+        return max_items_check(m->max_items);
     case VL_REQ_STATUS:
     case VL_REQ_GET_CHECKPOINT:
         return VL_OK;

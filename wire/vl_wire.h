@@ -302,6 +302,7 @@ typedef enum {
     VL_REQ_STATUS = 3,
     VL_REQ_GET_LOG = 4,
     VL_REQ_GET_CHECKPOINT = 5,
+    VL_REQ_GET_ACCOUNT_FROM = 6, /* GET_ACCOUNT's certificates from a seq on: its next pages */
 } vl_request_kind;
 
 typedef enum {
@@ -356,6 +357,8 @@ typedef struct {
  *   CLIENT_REQUEST req_id, req_kind and
  *                    SUBMIT: item = order (items[0])
  *                    GET_ACCOUNT: account_id
+ *                    GET_ACCOUNT_FROM: account_id, from_index (the first
+ *                                      seq), max_items
  *                    STATUS, GET_CHECKPOINT: nothing
  *                    GET_LOG: from_index, max_items
  *   CLIENT_REPLY   req_id, reply_kind and

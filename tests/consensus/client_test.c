@@ -311,6 +311,82 @@ static void test_get_account(void)
     q_teardown(&f);
 }
 
+/* The certificates of an ACCOUNT reply to `client`: each must be the
+ * issuer's at seq *next, *next + 1, ... (advanced); their bytes into
+ * *bytes.  Returns the reply's count, or -1 without an ACCOUNT reply. */
+static int account_page(h_net *h, uint64_t client, const uint8_t id[32], uint64_t *next,
+                        size_t *bytes)
+{
+    vl_msg *m = h_find(h, VL_OUT_CLIENT, client, VL_MSG_CLIENT_REPLY);
+    CHECK(m != NULL && m->reply_kind == VL_REPLY_ACCOUNT);
+    if (m == NULL || m->reply_kind != VL_REPLY_ACCOUNT)
+        return -1;
+    *bytes = 0;
+    for (uint32_t i = 0; i < m->item_count; i++) {
+        vl_cert *c = calloc(1, sizeof *c);
+        uint8_t acct[32];
+        CHECK(c != NULL && vl_cert_decode(m->items[i].ptr, m->items[i].len, c) == VL_OK);
+        if (c != NULL) {
+            vl_order_account(acct, &c->order);
+            CHECK(memcmp(acct, id, 32) == 0 && c->order.seq == *next);
+        }
+        free(c);
+        (*next)++;
+        *bytes += m->items[i].len;
+    }
+    return (int)m->item_count;
+}
+
+static void test_get_account_pages(void)
+{
+    TEST_BEGIN("GET_ACCOUNT pages of about 256 KiB; GET_ACCOUNT_FROM the next ones");
+    h_net *h = setup();
+    enum { ISSUES = 16, PER = 256 };
+    for (uint64_t k = 0; k < ISSUES; k++) {
+        vl_order *o = h_issue(h, 0, k, 1 + k * PER, PER, 10, 0);
+        h_buf c = SUBMIT_CERT(h, 100 + k, o);
+        CHECK(c.data != NULL);
+        h_buf_free(&c);
+        free(o);
+    }
+    uint8_t iid[32];
+    h_issuer_account(h, 0, iid);
+    /* The first page: from seq 0, within the page budget (one certificate
+     * may pass it), fewer than all 16 (each ISSUE of 256 is large). */
+    uint64_t next = 0;
+    size_t bytes = 0;
+    CHECK_ERR(h_client(h, 31, VL_REQ_GET_ACCOUNT, NULL, iid, 0, 0), VL_OK);
+    int n = account_page(h, 31, iid, &next, &bytes);
+    CHECK(n > 1 && n < ISSUES);
+    CHECK(bytes <= 256u * 1024u);
+    /* The next pages, until the account's 16. */
+    for (int page = 0; page < ISSUES && next < ISSUES && n > 0; page++) {
+        CHECK_ERR(h_client(h, 32 + (uint64_t)page, VL_REQ_GET_ACCOUNT_FROM, NULL, iid, next,
+                           VL_MAX_MSG_ITEMS),
+                  VL_OK);
+        n = account_page(h, 32 + (uint64_t)page, iid, &next, &bytes);
+        CHECK(n > 0 && bytes <= 256u * 1024u);
+    }
+    CHECK(next == ISSUES);
+    /* max_items, a seq past the last (the state alone), an unknown account. */
+    next = 3;
+    CHECK_ERR(h_client(h, 60, VL_REQ_GET_ACCOUNT_FROM, NULL, iid, 3, 2), VL_OK);
+    CHECK(account_page(h, 60, iid, &next, &bytes) == 2);
+    CHECK_ERR(h_client(h, 61, VL_REQ_GET_ACCOUNT_FROM, NULL, iid, ISSUES, 5), VL_OK);
+    CHECK(account_page(h, 61, iid, &next, &bytes) == 0);
+    vl_msg *m = h_find(h, VL_OUT_CLIENT, 61, VL_MSG_CLIENT_REPLY);
+    vl_account a;
+    memset(&a, 0, sizeof a);
+    CHECK(m != NULL && vl_account_decode(m->account.ptr, m->account.len, &a) == VL_OK);
+    CHECK(a.kind == VL_ACCOUNT_ISSUER && a.next_seq == ISSUES);
+    uint8_t nid[32];
+    h_voucher_account(h, 0, 999999, nid);
+    CHECK_ERR(h_client(h, 62, VL_REQ_GET_ACCOUNT_FROM, NULL, nid, 0, 5), VL_OK);
+    m = h_find(h, VL_OUT_CLIENT, 62, VL_MSG_CLIENT_REPLY);
+    CHECK(m != NULL && m->reply_kind == VL_REPLY_ERROR && m->code == VL_ERR_UNKNOWN_ACCOUNT);
+    h_free(&h);
+}
+
 static void test_status(void)
 {
     TEST_BEGIN("STATUS agrees with the node's state");
@@ -403,6 +479,7 @@ int main(void)
     test_submit_redeem();
     test_second_redeem_same_slot();
     test_get_account();
+    test_get_account_pages();
     test_status();
     test_get_log();
     test_get_checkpoint();

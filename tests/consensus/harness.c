@@ -659,11 +659,11 @@ h_buf h_client_bytes(h_net *h, uint8_t req_kind, const vl_order *submit,
         item.len = (uint32_t)ob.len;
         m.item_count = 1;
     }
-    if (req_kind == VL_REQ_GET_ACCOUNT) {
+    if (req_kind == VL_REQ_GET_ACCOUNT || req_kind == VL_REQ_GET_ACCOUNT_FROM) {
         assert(account_id != NULL);
         memcpy(m.account_id, account_id, 32);
     }
-    if (req_kind == VL_REQ_GET_LOG) {
+    if (req_kind == VL_REQ_GET_LOG || req_kind == VL_REQ_GET_ACCOUNT_FROM) {
         m.from_index = from_index;
         m.max_items = max_items;
     }

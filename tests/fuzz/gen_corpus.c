@@ -512,6 +512,11 @@ static void client_request_corpus(const fixtures *fx)
     msg(VL_MSG_CLIENT_REQUEST)->req_kind = VL_REQ_GET_ACCOUNT;
     vl_voucher_account_id(m.account_id, issuer_kp[0].pubkey, 1);
     emit("msg", "get_account", enc_msg, &m);
+    msg(VL_MSG_CLIENT_REQUEST)->req_kind = VL_REQ_GET_ACCOUNT_FROM;
+    vl_voucher_account_id(m.account_id, issuer_kp[0].pubkey, 1);
+    m.from_index = 2;
+    m.max_items = 16;
+    emit("msg", "get_account_from", enc_msg, &m);
     msg(VL_MSG_CLIENT_REQUEST)->req_kind = VL_REQ_STATUS;
     emit("msg", "status", enc_msg, &m);
     msg(VL_MSG_CLIENT_REQUEST)->req_kind = VL_REQ_GET_LOG;

@@ -201,6 +201,28 @@ run query 30 query --devnet "$dir" --voucher "$voucher" --json
 all_of_1() { [ "$rc" -eq 0 ] && \
   [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["account"]["remaining_fen"], all(c["verified"] for c in d["certificates"]))' "$work/query.out")" = "777700 True" ]; }
 check "query --devnet: the new voucher, verified" all_of_1
+# An issuer with more certificates than one reply's page (about 256 KiB,
+# docs/protocol.md 6): 16 ISSUEs of 256 vouchers more; query pages through
+# all of them, and --from-seq/--count give a slice.
+issued_ok=0
+for i in $(seq 1 16); do
+  run issue_many 30 issue --devnet "$dir" --issuer-key "$dir/keys/chengdu.key" --holder "$firm2" \
+    --value-fen 100 --count 256 --json && issued_ok=$((issued_ok + 1))
+done
+check "16 ISSUEs of 256 vouchers by one issuer" [ "$issued_ok" = 16 ]
+run query_issuer 60 query --devnet "$dir" --issuer chengdu --json
+all_of_pages() { [ "$rc" -eq 0 ] && [ "$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1])); c = d["certificates"]
+n = d["account"]["next_seq"]
+print(n == len(c) and n >= 17, [x["seq"] for x in c] == list(range(n)), all(x["verified"] for x in c))' \
+  "$work/query_issuer.out")" = "True True True" ]; }
+check "query --issuer: every certificate (16 ISSUEs of 256 are more than a page), in seq order, verified" all_of_pages
+run query_slice 30 query --devnet "$dir" --issuer chengdu --from-seq 5 --count 3 --json
+all_of_slice() { [ "$rc" -eq 0 ] && [ "$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print(d["from_seq"], [x["seq"] for x in d["certificates"]])' \
+  "$work/query_slice.out")" = "5 [5, 6, 7]" ]; }
+check "query --from-seq 5 --count 3: seqs 5, 6, 7 and the state" all_of_slice
 ep2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["nodes"][1]["client_endpoint"])' "$dir/devnet.json")
 run status2 30 status --devnet "$dir" --node "$ep2" --json
 check "an explicit --node wins over --devnet" \

@@ -1369,7 +1369,7 @@ static void test_client_request(vl_msg *m, const pool *p)
     size_t len;
     uint8_t *enc = roundtrip(&C_MSG, m, &len);
     CHECK(len == M_BODY + 1);
-    CHECK_ERR(dec_patch(&C_MSG, enc, len, M_BODY, 1, 6), VL_ERR_RANGE);
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, M_BODY, 1, 7), VL_ERR_RANGE);
     CHECK_ERR(dec_patch(&C_MSG, enc, len, M_BODY, 1, 0), VL_ERR_RANGE);
     free(enc);
     m->req_kind = VL_REQ_GET_CHECKPOINT;
@@ -1383,7 +1383,17 @@ static void test_client_request(vl_msg *m, const pool *p)
     free(enc);
     m->max_items = VL_MAX_MSG_ITEMS + 1;
     CHECK_ERR(enc_err(&C_MSG, m), VL_ERR_LIMIT);
-    m->req_kind = 6;
+    /* GET_ACCOUNT_FROM: account id, the first seq, max_items 1..1024 */
+    m->req_kind = VL_REQ_GET_ACCOUNT_FROM;
+    CHECK_ERR(enc_err(&C_MSG, m), VL_ERR_LIMIT);
+    m->max_items = VL_MAX_MSG_ITEMS;
+    m->from_index = 1000;
+    enc = roundtrip(&C_MSG, m, &len);
+    CHECK(len == M_BODY + 1 + 32 + 8 + 4);
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, M_BODY + 41, 4, 0), VL_ERR_RANGE);
+    CHECK_ERR(dec_patch(&C_MSG, enc, len, M_BODY + 41, 4, VL_MAX_MSG_ITEMS + 1), VL_ERR_LIMIT);
+    free(enc);
+    m->req_kind = 7;
     CHECK_ERR(enc_err(&C_MSG, m), VL_ERR_RANGE);
 }
 
