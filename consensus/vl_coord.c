@@ -498,10 +498,21 @@ static uint64_t slow_after_ms(const vl_core *c)
     return c->cfg.redrive_after_ms / 4u + 1u;
 }
 
+/* A voter is slow as well for a while after an order asked of it went
+ * slow_after_ms without its answer, whatever it answered since: 4
+ * slow_after_ms, doubled for each such strike in a row, up to 64 (a vote
+ * for an order we track ends the row).  A faulty voter that signs votes
+ * for no order, or votes for some orders and withholds the rest, would
+ * otherwise never turn slow (vl_core.c note 21). */
 static bool voter_slow(const vl_core *c, uint32_t v)
 {
-    return c->mem.vote_wait_ms[v] != 0 &&
-           vl_elapsed(c->now_ms, c->mem.vote_wait_ms[v] - 1u) >= slow_after_ms(c);
+    uint64_t after = slow_after_ms(c);
+    uint32_t row = c->mem.vote_strikes[v];
+    uint64_t window = (4u * after) << (row > 1u ? (row < 5u ? row - 1u : 4u) : 0u);
+    return (c->mem.vote_wait_ms[v] != 0 &&
+            vl_elapsed(c->now_ms, c->mem.vote_wait_ms[v] - 1u) >= after) ||
+           (c->mem.vote_strike_ms[v] != 0 &&
+            vl_elapsed(c->now_ms, c->mem.vote_strike_ms[v] - 1u) < window);
 }
 
 /* The first request for a new order whose own vote is coming (vl_core.c note 21):
@@ -691,7 +702,7 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
         vl_bad_input(c);
         return VL_OK;
     }
-    c->mem.vote_wait_ms[peer] = 0; /* a signed vote: not slow (vl_core.c note 21) */
+    c->mem.vote_wait_ms[peer] = 0; /* a signed vote: not waiting (vl_core.c note 21) */
     c->mem.observing &= ~VL_BIT(peer); /* it votes again (note 25) */
     c->mem.read_only &= ~VL_BIT(peer); /* it writes again (note 26) */
     c->mem.foreign &= ~VL_BIT(peer);   /* a vote that verified: our network (note 27) */
@@ -701,6 +712,7 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
     }
     if (wanted == 0)
         return VL_OK;
+    c->mem.vote_strikes[peer] = 0; /* a vote we still wanted: the row of strikes ends */
     vl_batch_paths(c, (const uint8_t(*)[32])m->leaves, n);
     for (uint32_t i = 0; i < n; i++) {
         if (c->want[i] == 0)
@@ -1053,8 +1065,17 @@ vl_err vl_coord_tick(vl_core *c)
                    vl_elapsed(c->now_ms, e->requested_ms) >= slow_after_ms(c)) {
             /* The voters picked have not made a quorum in slow_after_ms
              * (one is silent, or answers uselessly): ask the rest now, not
-             * at the re-request (vl_core.c note 21).  Stages requests only:
-             * e stays. */
+             * at the re-request (vl_core.c note 21), and count each picked
+             * voter that has not answered slow for a while.  Stages
+             * requests only: e stays. */
+            uint64_t late = e->asked & ~(e->voted | e->refused) & ~VL_BIT(c->self);
+            for (uint32_t v = 0; v < c->g->node_count; v++) {
+                if ((late & VL_BIT(v)) == 0)
+                    continue;
+                c->mem.vote_strike_ms[v] = vl_sat_add(c->now_ms, 1u);
+                if (c->mem.vote_strikes[v] < UINT8_MAX)
+                    c->mem.vote_strikes[v]++;
+            }
             VL_TRY(ask_rest(c, e));
         }
         e = next;

@@ -181,6 +181,12 @@ typedef struct {
      * wait behind (a voter never asked would look slow). */
     uint64_t vote_wait_ms[VL_MAX_NODES];
     uint64_t vote_probe_ms[VL_MAX_NODES];
+    /* per voter: when an order asked of it last went slow_after_ms without
+     * its answer (0: never), time + 1, and how many times in a row (a vote
+     * for an order we track ends the row): slow for 4 slow_after_ms after,
+     * doubled for each strike in a row up to 64 (note 21) */
+    uint64_t vote_strike_ms[VL_MAX_NODES];
+    uint8_t vote_strikes[VL_MAX_NODES];
     /* peers whose last answer to a vote request (about any order, tracked
      * here or not) was NOT_VOTER: they run as observers (vl_core.c note 25) */
     uint64_t observing;

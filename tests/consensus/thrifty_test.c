@@ -16,6 +16,10 @@
  *  e. a certificate whose order signature bytes were replaced after the
  *     votes (garbage, or other valid signatures) is refused: bad input, no
  *     state change.  The vote leaf binds the bytes.
+ *  g. a voter that votes for one order but lets another asked of it go
+ *     unanswered for that interval is passed over for 4 intervals all the
+ *     same (a byzantine walk: signed votes for random leaves kept a voter
+ *     that never voted "not slow", and every order that picked it waited);
  *  f. two voters run as observers (a restored backup) and answer NOT_VOTER:
  *     the client gets QUORUM with a text that counts them, never NOT_VOTER
  *     (vl_core.c note 25); STATUS stops claiming IN_QUORUM although both are
@@ -381,12 +385,15 @@ static void test_slow_voter(void)
 
 /* ---- f. a silent asked voter: the tick asks the rest after the quarter ---------------- */
 
-/* A VOTE_REPLY from `from` that votes for o under a signature that is not
- * its own (a faulty voter's junk reply). */
-static void junk_vote(h_net *h, uint16_t from, const vl_order *o)
+/* A faulty voter's junk reply from `from`: a VOTE_REPLY that votes for o
+ * under a signature that is not its own, or (signed) a validly signed
+ * vote for a leaf that is no order's. */
+static void junk_vote(h_net *h, uint16_t from, const vl_order *o, bool signed_other)
 {
     uint8_t leaf[32];
     h_vote_leaf(o, leaf);
+    if (signed_other)
+        leaf[0] ^= 0x5a;
     vl_msg m;
     vl_msg_init(&m, NULL);
     m.type = VL_MSG_VOTE_REPLY;
@@ -396,7 +403,8 @@ static void junk_vote(h_net *h, uint16_t from, const vl_order *o)
     m.leaves = &leaf;
     uint8_t msg32[32];
     vl_vote_message(msg32, leaf);
-    vl_sign(m.vote_sig, &h->node_key[(from + 1u) % h->g->node_count], msg32, NULL);
+    vl_sign(m.vote_sig, &h->node_key[signed_other ? from : (from + 1u) % h->g->node_count], msg32,
+            NULL);
     h_buf b = h_msg_bytes(&m);
     CHECK_ERR(h_feed_peer(h, from, b.data, b.len), VL_OK);
     h_buf_free(&b);
@@ -404,10 +412,10 @@ static void junk_vote(h_net *h, uint16_t from, const vl_order *o)
 
 static void test_silent_asked_voter(void)
 {
-    TEST_BEGIN("an asked voter stays silent (or answers junk): the tick asks the rest after "
-               "redrive_after_ms / 4, long before the re-request");
+    TEST_BEGIN("an asked voter stays silent (or answers junk, or signs a vote for no order): "
+               "the tick asks the rest after redrive_after_ms / 4, long before the re-request");
     const uint64_t redrive_ms = 4000, slow_ms = redrive_ms / 4 + 1;
-    for (int junk = 0; junk < 2; junk++) {
+    for (int junk = 0; junk < 3; junk++) {
         h_net *h = setup(redrive_ms);
         uint64_t t0 = h->now_ms;
         vl_order *r = h_redeem(h, 0, 1, 0, 0, 100, 0);
@@ -418,10 +426,10 @@ static void test_silent_asked_voter(void)
         EXPECT_ASKED(h, r, want);
         vote(h, p[0], r); /* p[1] is silent, or answers with a bad signature */
         if (junk) {
-            junk_vote(h, p[1], r);
+            junk_vote(h, p[1], r, junk == 2);
             h_snap sn;
             h_snapshot(h, &sn);
-            CHECK(sn.stats.bad_inputs == 1);
+            CHECK(sn.stats.bad_inputs == (junk == 1 ? 1u : 0u));
         }
         EXPECT_NO_REPLY(h, 9);
         h->now_ms = t0 + slow_ms - 1;
@@ -453,6 +461,100 @@ static void test_silent_asked_voter(void)
         free(r);
         h_free(&h);
     }
+}
+
+/* ---- g. a voter that votes for some orders and withholds others ----------------------- */
+
+static void test_partial_voter(void)
+{
+    TEST_BEGIN("a voter that lets an order asked of it go redrive_after_ms / 4 unanswered is "
+               "passed over for 4 such intervals, though it voted for another since; 8 after a "
+               "second time in a row");
+    const uint64_t redrive_ms = 4000, slow_ms = redrive_ms / 4 + 1;
+    h_net *h = setup(redrive_ms);
+    uint64_t t0 = h->now_ms, next = 1;
+    vl_order *a = h_redeem(h, 0, next++, 0, 0, 100, 0);
+    uint32_t want = rotation(h, a, 0), rest = others(h) & ~want;
+    uint16_t p[2], third;
+    split_voters(want, rest, p, &third);
+    uint16_t s = p[1]; /* votes for b, withholds a */
+    submit(h, 1, a);
+    EXPECT_ASKED(h, a, want);
+    vote(h, p[0], a);
+    h->now_ms = t0 + 1;
+    vl_order *b = order_naming(h, s, true, &next);
+    ROUND(h, b, 2, rotation(h, b, 0), 0xffff); /* s votes for b: its wait cleared */
+    EXPECT_CERT(h, 2, b, bit(h->self) | rotation(h, b, 0));
+    h->now_ms = t0 + slow_ms;
+    CHECK_ERR(h_tick(h), VL_OK);
+    EXPECT_ASKED(h, a, bit(third)); /* a: the rest asked, s struck */
+    vote(h, third, a);
+    EXPECT_CERT(h, 1, a, bit(h->self) | bit(p[0]) | bit(third));
+    /* Slow although it answered since: passed over, probed once. */
+    h->now_ms = t0 + slow_ms + 1;
+    vl_order *c1 = order_naming(h, s, true, &next);
+    vl_order *c2 = order_naming(h, s, true, &next);
+    ROUND(h, c1, 3, rotation(h, c1, bit(s)) | bit(s), s); /* the others certify it */
+    vote(h, s, c1); /* late: its wait clears, its row of strikes goes on */
+    ROUND(h, c2, 4, rotation(h, c2, bit(s)), 0xffff);
+    /* 4 intervals on, and every vote asked of it given: picked again. */
+    h->now_ms = t0 + slow_ms + 4 * slow_ms;
+    vl_order *d = order_naming(h, s, true, &next);
+    uint64_t t1 = h->now_ms;
+    submit(h, 5, d);
+    EXPECT_ASKED(h, d, rotation(h, d, 0));
+    /* It withholds d too: a second strike in a row, 8 intervals. */
+    uint32_t dw = rotation(h, d, 0) & ~bit(s);
+    for (uint16_t v = 0; v < 32; v++)
+        if ((dw & bit(v)) != 0)
+            vote(h, v, d);
+    h->now_ms = t1 + slow_ms;
+    CHECK_ERR(h_tick(h), VL_OK);
+    EXPECT_ASKED(h, d, others(h) & ~rotation(h, d, 0));
+    for (uint16_t v = 0; v < 32; v++) /* the rest certify it */
+        if (((others(h) & ~rotation(h, d, 0)) & bit(v)) != 0)
+            vote(h, v, d);
+    EXPECT_CERT(h, 5, d, bit(h->self) | (others(h) & ~bit(s)));
+    h->now_ms = t1 + slow_ms + 4 * slow_ms; /* the first window's length: still slow */
+    vl_order *e2 = order_naming(h, s, true, &next);
+    ROUND(h, e2, 6, rotation(h, e2, bit(s)) | bit(s), 0xffff);
+    h->now_ms = t1 + slow_ms + 8 * slow_ms; /* twice it: over */
+    vl_order *e3 = order_naming(h, s, true, &next);
+    submit(h, 7, e3);
+    EXPECT_ASKED(h, e3, rotation(h, e3, 0));
+    vote(h, s, e3); /* first: a vote still wanted ends the row */
+    for (uint16_t v = 0; v < 32; v++)
+        if (((rotation(h, e3, 0) & ~bit(s)) & bit(v)) != 0)
+            vote(h, v, e3);
+    /* So withholding the next order is a first strike again: 4 intervals. */
+    uint64_t t2 = h->now_ms;
+    vl_order *f3 = order_naming(h, s, true, &next);
+    submit(h, 8, f3);
+    EXPECT_ASKED(h, f3, rotation(h, f3, 0));
+    for (uint16_t v = 0; v < 32; v++)
+        if (((rotation(h, f3, 0) & ~bit(s)) & bit(v)) != 0)
+            vote(h, v, f3);
+    h->now_ms = t2 + slow_ms;
+    CHECK_ERR(h_tick(h), VL_OK);
+    EXPECT_ASKED(h, f3, others(h) & ~rotation(h, f3, 0));
+    for (uint16_t v = 0; v < 32; v++)
+        if (((others(h) & ~rotation(h, f3, 0)) & bit(v)) != 0)
+            vote(h, v, f3);
+    EXPECT_CERT(h, 8, f3, bit(h->self) | (others(h) & ~bit(s)));
+    vote(h, s, f3); /* late, after the others certified it */
+    h->now_ms = t2 + slow_ms + 4 * slow_ms;
+    vl_order *g3 = order_naming(h, s, true, &next);
+    ROUND(h, g3, 9, rotation(h, g3, 0), 0xffff);
+    free(g3);
+    free(f3);
+    free(e3);
+    free(e2);
+    free(d);
+    free(c2);
+    free(c1);
+    free(b);
+    free(a);
+    h_free(&h);
 }
 
 /* ---- d. a voter not asked: no client signature checked -------------------------------- */
@@ -657,6 +759,7 @@ int main(void)
     test_refusal_asks_rest();
     test_slow_voter();
     test_silent_asked_voter();
+    test_partial_voter();
     test_unasked_applies_vouched();
     test_swapped_signatures_refused();
     test_observers_refuse();
