@@ -56,6 +56,17 @@
  *     telling answer, not the last: a node's own refusal to write
  *     ("DISK_FULL: submit to another node") only when no other node said
  *     more (QUORUM with its count of voters, TIMEOUT).
+ *  9. A pipelined SUBMIT avoids an endpoint given up.  vl_client_send
+ *     used to send each order where the caller said: an operator's walk
+ *     sent order k to node k mod 4 with node4 down, and every fourth order
+ *     waited the whole timeout, which took a pipelined bench from 300 to
+ *     20 orders a second while every live node said healthy.  An endpoint
+ *     whose orders went unanswered (inflight_expire) is now avoided for
+ *     twice the timeout: its orders go to the next endpoint not avoided
+ *     (result.endpoint says which).  After that one order probes it; the
+ *     others keep going elsewhere until that one is answered (the endpoint
+ *     is up again) or expires (avoided once more).  With every endpoint
+ *     avoided, an order goes where the caller said.
  */
 #include "vl_client.h"
 
@@ -99,6 +110,10 @@ struct vl_client {
     uint32_t fl_count; /* in flight */
     uint32_t fl_on[VL_CLIENT_MAX_ENDPOINTS]; /* in flight per endpoint */
     size_t fl_next_ep; /* where vl_client_next looks first (fairness) */
+    /* endpoints given up (note 9): avoided until then (0: up), and whether
+     * the one order that probes it again is in flight */
+    uint64_t fl_down_until[VL_CLIENT_MAX_ENDPOINTS];
+    bool fl_probing[VL_CLIENT_MAX_ENDPOINTS];
 };
 
 /* One pipelined SUBMIT in flight (note 7). */
@@ -588,6 +603,26 @@ static vl_err inflight_init(vl_client *c)
     return VL_OK;
 }
 
+/* Whether a pipelined order should not go to ep now (note 9). */
+static bool ep_avoided(const vl_client *c, size_t ep, uint64_t now)
+{
+    return c->fl_down_until[ep] != 0 && (now < c->fl_down_until[ep] || c->fl_probing[ep]);
+}
+
+/* Where an order the caller sends to `endpoint` goes (note 9). */
+static size_t ep_choose(vl_client *c, size_t endpoint)
+{
+    uint64_t now = now_ms();
+    size_t use = endpoint;
+    for (size_t k = 0; k < c->n && ep_avoided(c, use, now); k++)
+        use = (endpoint + k + 1) % c->n;
+    if (ep_avoided(c, use, now))
+        return endpoint; /* every one avoided: as the caller said */
+    if (c->fl_down_until[use] != 0)
+        c->fl_probing[use] = true; /* past its time: this order probes it */
+    return use;
+}
+
 vl_err vl_client_send(vl_client *c, size_t endpoint, const uint8_t *order, size_t order_len,
                       uint64_t tag)
 {
@@ -629,9 +664,11 @@ vl_err vl_client_send(vl_client *c, size_t endpoint, const uint8_t *order, size_
         zmq_msg_close(&m);
         return e;
     }
+    endpoint = ep_choose(c, endpoint);
     void *s = sock_get(c, endpoint);
     if (s == NULL || zmq_msg_send(&m, s, ZMQ_DONTWAIT) < 0) {
         zmq_msg_close(&m);
+        c->fl_probing[endpoint] = false;
         return VL_ERR_UNAVAILABLE; /* not queued: nothing is in flight */
     }
     c->fl_free_count--;
@@ -667,6 +704,8 @@ static void inflight_expire(vl_client *c, uint32_t k, uint64_t *tag, vl_client_r
     uint32_t ep = c->fl[k].endpoint;
     if (c->fl[k].deadline_ms != 0 && c->socks[ep] != NULL) {
         sock_close(c, ep);
+        c->fl_down_until[ep] = now_ms() + 2u * (uint64_t)c->timeout_ms; /* note 9 */
+        c->fl_probing[ep] = false;
         for (uint32_t j = 0; j < VL_CLIENT_MAX_INFLIGHT; j++)
             if (c->fl[j].req_id != 0 && c->fl[j].endpoint == ep)
                 c->fl[j].deadline_ms = 0;
@@ -696,6 +735,8 @@ static int inflight_take(vl_client *c, size_t ep, uint64_t *tag, vl_client_resul
         return -1;
     bool final;
     r->answered = 1;
+    c->fl_down_until[ep] = 0; /* it answers: up (note 9) */
+    c->fl_probing[ep] = false;
     r->code = judge_submit_reply(c, ep, &f->own, r, &final);
     inflight_end(c, k, tag, r);
     return 1;

@@ -178,7 +178,10 @@ bool vl_client_should_failover(int code);
  * answer in time is given up as in vl_client_submit: its socket is closed,
  * and every other order in flight there ends VL_ERR_UNAVAILABLE too (its
  * request may still have reached the node: resending the same bytes is
- * safe).  While any order is in flight the blocking calls of the same
+ * safe).  It is then avoided for twice timeout_ms: orders sent to it go
+ * to the next endpoint instead (result.endpoint says which answered); then
+ * one order probes it, and the others keep going elsewhere until that one
+ * is answered (it is up) or expires (avoided again).  While any order is in flight the blocking calls of the same
  * client (vl_client_submit, reads) return VL_ERR_USAGE: their replies
  * share the sockets. */
 

@@ -541,7 +541,7 @@ static void pl_silent_one(fake *f, const pl_orders *p, const vl_client_result *r
  * A's three come back VL_ERR_UNAVAILABLE, unanswered, and the two sent
  * later are finished at once with the first (A's socket is closed: their
  * answers can never come, waiting for their own deadlines would only delay
- * the resend).  A fresh socket then reaches A again. */
+ * the resend).  An order then sent to A goes to B: A is avoided. */
 static void pl_silent(h_net *h, fake *f, const pl_orders *p)
 {
     const char *eps[] = {f->ep_a, f->ep_b};
@@ -578,19 +578,20 @@ static void pl_silent(h_net *h, fake *f, const pl_orders *p)
     CHECK(seen[PL_SILENT0] == 1 && seen[PL_SILENT0 + 1] == 1 && seen[PL_SILENT0 + 2] == 1);
     CHECK_ERR(vl_client_next(c, 0, &tag, &r), VL_ERR_EMPTY);
     atomic_store(&f->mode_a, A_TABLE);
-    CHECK_ERR(pl_send(c, 0, p, 2), VL_OK);
+    CHECK_ERR(pl_send(c, 0, p, 2), VL_OK); /* A is avoided now: B takes it */
     CHECK_ERR(vl_client_next(c, PL_WAIT_MS, &tag, &r), VL_OK);
-    CHECK(tag == PL_TAG + 2 && pl_certified(p, &r, 2, 0));
+    CHECK(tag == PL_TAG + 2 && pl_certified(p, &r, 2, 1));
     vl_client_result_free(&r);
     atomic_store(&f->mode_a, A_UNAVAILABLE);
     vl_client_destroy(&c);
 }
 
 /* A billing system that resends to a node as soon as it was given up:
- * the node answers again, on a fresh socket, while the given-up socket's
- * other orders are still to be reported.  Reporting those must not give
- * the node up a second time: the new order is certified, the old ones end
- * VL_ERR_UNAVAILABLE. */
+ * the order goes to the other node (vl_client.c note 9) while the
+ * given-up socket's other orders are still to be reported, which end
+ * VL_ERR_UNAVAILABLE.  Twice the timeout later one order probes the node
+ * on a fresh socket, the next one still goes elsewhere; once the probe is
+ * answered, orders go to the node again. */
 static void pl_resend_early(h_net *h, fake *f, const pl_orders *p)
 {
     const char *eps[] = {f->ep_a, f->ep_b};
@@ -606,7 +607,7 @@ static void pl_resend_early(h_net *h, fake *f, const pl_orders *p)
     CHECK_ERR(r.code, VL_ERR_UNAVAILABLE);
     vl_client_result_free(&r);
     atomic_store(&f->mode_a, A_TABLE);
-    CHECK_ERR(pl_send(c, 0, p, 3), VL_OK); /* a fresh socket to A */
+    CHECK_ERR(pl_send(c, 0, p, 3), VL_OK); /* A is avoided: B takes it */
     for (int k = 0; k < 3; k++) {
         vl_err e = vl_client_next(c, PL_WAIT_MS, &tag, &r);
         CHECK_ERR(e, VL_OK);
@@ -614,7 +615,7 @@ static void pl_resend_early(h_net *h, fake *f, const pl_orders *p)
             break;
         if (pl_index(tag) == 3) {
             CHECK_ERR(r.code, VL_OK);
-            certified += pl_certified(p, &r, 3, 0);
+            certified += pl_certified(p, &r, 3, 1);
         } else {
             CHECK(pl_index(tag) >= PL_SILENT0 && r.code == VL_ERR_UNAVAILABLE);
             unanswered++;
@@ -623,6 +624,21 @@ static void pl_resend_early(h_net *h, fake *f, const pl_orders *p)
     }
     CHECK(certified == 1 && unanswered == 2);
     CHECK_ERR(vl_client_next(c, 0, &tag, &r), VL_ERR_EMPTY);
+    /* Twice the timeout on, one order probes A (on a fresh socket) while
+     * the next one sent to A still goes to B; A answers: up again. */
+    struct timespec avoided = {0, 450 * 1000000L};
+    nanosleep(&avoided, NULL);
+    CHECK_ERR(pl_send(c, 0, p, 4), VL_OK);
+    CHECK_ERR(pl_send(c, 0, p, 5), VL_OK);
+    for (int k = 0; k < 2; k++) {
+        CHECK_ERR(vl_client_next(c, PL_WAIT_MS, &tag, &r), VL_OK);
+        CHECK(pl_index(tag) == 4 ? pl_certified(p, &r, 4, 0) : pl_certified(p, &r, 5, 1));
+        vl_client_result_free(&r);
+    }
+    CHECK_ERR(pl_send(c, 0, p, 6), VL_OK);
+    CHECK_ERR(vl_client_next(c, PL_WAIT_MS, &tag, &r), VL_OK);
+    CHECK(tag == PL_TAG + 6 && pl_certified(p, &r, 6, 0));
+    vl_client_result_free(&r);
     atomic_store(&f->mode_a, A_UNAVAILABLE);
     vl_client_destroy(&c);
 }
