@@ -233,6 +233,17 @@ void vl_core_get_stats(vl_core *c, vl_core_stats *st);
 void vl_core_get_foreign(const vl_core *c, uint64_t *voters_foreign,
                          uint64_t *peers_asking_foreign);
 
+/* How long a peer's vote requests are dropped unread after it proved
+ * itself faulty (vl_core.c note 28). */
+#define VL_PEER_PENALTY_MS 10000u
+
+/* vl_core.c note 28: the bad inputs counted against peer (badly signed or
+ * undecodable orders in its vote requests, requests dropped while it is
+ * penalized), and whether its vote requests are dropped now. */
+uint64_t vl_core_peer_faults(const vl_core *c, uint16_t peer, bool *penalized);
+/* Bitmap of the peers whose vote requests are dropped now (note 28). */
+uint64_t vl_core_penalized_peers(const vl_core *c);
+
 /* How far peer's clock is ahead of this node's (negative: behind), in ms,
  * as last measured from its log (consensus/vl_serve.c, "peer clocks"), and
  * when (this node's clock).  false, outputs zeroed, if never measured or

@@ -187,6 +187,10 @@ typedef struct {
      * doubled for each strike in a row up to 64 (note 21) */
     uint64_t vote_strike_ms[VL_MAX_NODES];
     uint8_t vote_strikes[VL_MAX_NODES];
+    /* per peer: bad inputs counted against it, and when it last proved
+     * itself faulty, time + 1 (0: never; vl_core.c note 28) */
+    uint64_t peer_bad[VL_MAX_NODES];
+    uint64_t peer_faulty_ms[VL_MAX_NODES];
     /* peers whose last answer to a vote request (about any order, tracked
      * here or not) was NOT_VOTER: they run as observers (vl_core.c note 25) */
     uint64_t observing;
@@ -317,6 +321,13 @@ static inline uint64_t vl_sat_add(uint64_t a, uint64_t b)
 static inline uint64_t vl_elapsed(uint64_t now, uint64_t since)
 {
     return now > since ? now - since : 0u;
+}
+
+/* Whether peer's vote requests are dropped now (vl_core.c note 28). */
+static inline bool vl_peer_penalized(const vl_core *c, uint16_t peer)
+{
+    return c->mem.peer_faulty_ms[peer] != 0 &&
+           vl_elapsed(c->now_ms, c->mem.peer_faulty_ms[peer] - 1u) < VL_PEER_PENALTY_MS;
 }
 
 /* ---- vl_core.c ------------------------------------------------------------------ */

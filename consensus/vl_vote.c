@@ -244,8 +244,21 @@ static vl_err answer_push(vl_peer_step *ps, const uint8_t hash[32], vl_decision 
     return VL_OK;
 }
 
+/* A bad input of peer's (vl_core.c note 28); proof: it is faulty. */
+static void peer_fault(vl_core *c, uint16_t peer, bool proof)
+{
+    vl_bad_input(c);
+    c->mem.peer_bad[peer]++;
+    if (proof)
+        c->mem.peer_faulty_ms[peer] = vl_sat_add(c->now_ms, 1u);
+}
+
 vl_err vl_on_vote_request(vl_core *c, uint16_t peer, const vl_msg *m)
 {
+    if (vl_peer_penalized(c, peer)) { /* note 28: dropped unread, no answer */
+        peer_fault(c, peer, false);
+        return VL_OK;
+    }
     vl_peer_step *ps = &c->peers[peer];
     ps->active = true;
     ps->req_id = m->req_id;
@@ -254,7 +267,7 @@ vl_err vl_on_vote_request(vl_core *c, uint16_t peer, const vl_msg *m)
         uint8_t hash[32];
         vl_decision d = {0};
         if (vl_order_decode(it.ptr, it.len, c->vord) != VL_OK) {
-            vl_bad_input(c);
+            peer_fault(c, peer, false);
             continue;
         }
         vl_order_hash(hash, c->vord);
@@ -270,6 +283,10 @@ vl_err vl_on_vote_request(vl_core *c, uint16_t peer, const vl_msg *m)
             ps->voted = true;
         else
             VL_TRY(answer_push(ps, hash, &d));
+        if (d.kind == VL_ANSWER_REJECTED && d.code == VL_ERR_BAD_SIG) {
+            peer_fault(c, peer, true); /* note 28: the rest is not read */
+            break;
+        }
     }
     return VL_OK;
 }

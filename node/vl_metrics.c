@@ -316,6 +316,18 @@ static void format_gauges(writer *w, const vl_metrics_snapshot *s)
         s->write_refused == VL_ERR_DISK_FULL, s->write_refused == VL_ERR_MAP_FULL);
     metric(w, "syncing", "gauge", "1 while this node is catching up with a peer's log.",
            (f & VL_STATUS_SYNCING) != 0);
+    head(w, "peer_bad_inputs_total", "counter",
+         "Inputs from a peer that prove it faulty or were dropped for it: badly signed or "
+         "undecodable orders in its vote requests, and its vote requests dropped unread while "
+         "it is penalized (vl_core.c note 28).");
+    for (uint32_t i = 0; i < s->peer_count && i < VL_MAX_NODES; i++)
+        if (i != s->self_index && s->peer_id[i] != NULL)
+            put(w, "voucher_peer_bad_inputs_total{peer=\"%s\"} %llu\n", s->peer_id[i],
+                (unsigned long long)s->peer_bad_inputs[i]);
+    metric(w, "peers_penalized", "gauge",
+           "Peers whose vote requests are dropped unread now: they sent badly signed orders in "
+           "the last 10 s (event=peer_faulty).",
+           s->peers_penalized);
     head(w, "peer_clock_offset_seconds", "gauge",
          "How far a peer's clock is ahead of this node's (negative: behind), measured from "
          "the times in its log; peers not measured yet are absent.");

@@ -101,6 +101,13 @@ typedef struct {
     uint8_t status_flags;       /* VL_STATUS_* (vl_wire.h) */
     uint16_t write_refused;     /* 0, VL_ERR_DISK_FULL or VL_ERR_MAP_FULL */
     bool started;               /* a step has run: the flags mean something */
+    /* bad inputs counted against each peer, and the peers whose vote
+     * requests are dropped now (vl_core.c note 28) */
+    uint32_t peer_count;
+    uint16_t self_index;
+    const char *peer_id[VL_MAX_NODES]; /* into the genesis */
+    uint64_t peer_bad_inputs[VL_MAX_NODES];
+    uint32_t peers_penalized;
     /* peers' clock offsets (vl_core_peer_clock), measured peers only */
     uint32_t clock_peer_count;
     const char *clock_peer_id[VL_MAX_NODES]; /* into the genesis (outlives the server) */

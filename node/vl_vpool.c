@@ -107,6 +107,7 @@ struct vl_vpool {
     vpool_worker *workers;   /* threads - 1 */
     unsigned started;        /* workers running */
     bool sync_made;
+    uint64_t skip_peers; /* vl_vpool_skip_peers */
     /* the job (note 4) */
     pthread_mutex_t mu;
     pthread_cond_t work; /* a job opened, or stopping */
@@ -236,6 +237,9 @@ static size_t plan_units(vl_vpool *p, const vl_input *in, size_t n, size_t *orde
         }
         if (in[i].kind != VL_IN_PEER || (d[1] != VL_MSG_VOTE_REQUEST && d[1] != VL_MSG_CERTS))
             continue;
+        if (d[1] == VL_MSG_VOTE_REQUEST && in[i].peer < 64 &&
+            (p->skip_peers & ((uint64_t)1 << in[i].peer)) != 0)
+            continue; /* the core drops it unread (vl_core.c note 28) */
         size_t parts = len / VL_VPOOL_PART_BYTES + 1u;
         if (parts > p->threads)
             parts = p->threads;
@@ -245,6 +249,12 @@ static size_t plan_units(vl_vpool *p, const vl_input *in, size_t n, size_t *orde
     }
     assert(count <= p->max_inputs * p->threads);
     return count;
+}
+
+void vl_vpool_skip_peers(vl_vpool *p, uint64_t peers)
+{
+    if (p != NULL)
+        p->skip_peers = peers;
 }
 
 bool vl_vpool_begin(vl_vpool *p, const vl_input *in, size_t n)

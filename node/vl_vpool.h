@@ -57,6 +57,11 @@ void vl_vpool_stop(vl_vpool **p);
  * time.  Does not allocate, except inside vl_msg_decode (list messages). */
 uint64_t vl_vpool_run(vl_vpool *p, const vl_input *in, size_t n);
 
+/* Leave the VOTE_REQUESTs of these peers (a bitmap of node indexes) out
+ * of the next batches: the core drops them unread (vl_core.c note 28,
+ * vl_core_penalized_peers).  Set before vl_vpool_run or vl_vpool_begin. */
+void vl_vpool_skip_peers(vl_vpool *p, uint64_t peers);
+
 /* vl_vpool_run in two halves, so that the caller can do something else
  * while the workers verify (voucherd note 9: the previous step's commit).
  * vl_vpool_begin wakes the workers on in[0..n) and returns at once: true

@@ -222,6 +222,8 @@ typedef struct {
     uint64_t peers_asking_foreign;
     uint64_t foreign_logged_ms[VL_MAX_NODES]; /* ... when (monotonic), per peer */
     uint64_t asking_logged_ms[VL_MAX_NODES];
+    uint64_t faulty_seen[VL_MAX_NODES]; /* peer bad inputs last logged (vl_core.c note 28) */
+    uint64_t faulty_logged_ms[VL_MAX_NODES];
     uint64_t clock_logged_ms[VL_MAX_NODES]; /* event=clock_skew per peer (monotonic) */
 } vl_daemon;
 
@@ -466,6 +468,7 @@ static void before_commit(void *ctx)
     if (d->pool == NULL || d->next_n > 0 || d->storage.refusing != VL_OK)
         return;
     d->next_n = gather(d, d->next_msgs, d->next_in);
+    vl_vpool_skip_peers(d->pool, vl_core_penalized_peers(d->core)); /* vl_core.c note 28 */
     d->next_begun = d->next_n > 0 && vl_vpool_begin(d->pool, d->next_in, d->next_n);
     d->snap.early_batches += d->next_begun;
 }
@@ -676,6 +679,15 @@ static void metrics_publish(vl_daemon *d)
     s->storage_reopens = d->storage.reopens;
     s->prefilled_bytes = d->storage.prefilled_bytes;
     s->clock_peer_count = 0;
+    s->peers_penalized = 0;
+    for (uint16_t p = 0; p < d->g->node_count && p < VL_MAX_NODES; p++) {
+        bool penalized;
+        s->peer_id[p] = d->g->nodes[p].id;
+        s->peer_bad_inputs[p] = vl_core_peer_faults(d->core, p, &penalized);
+        s->peers_penalized += penalized;
+    }
+    s->peer_count = d->g->node_count < VL_MAX_NODES ? d->g->node_count : VL_MAX_NODES;
+    s->self_index = d->self;
     for (uint16_t p = 0; p < d->g->node_count && p < VL_MAX_NODES; p++) {
         int64_t off;
         uint64_t at;
@@ -697,8 +709,10 @@ static int step_once(vl_daemon *d, size_t n)
         metrics_count_submits(d, n);
     if (d->cur_begun) /* note 9: the workers started on it during the last commit */
         d->snap.prevalidated_sigs += vl_vpool_finish(d->pool);
-    else if (d->pool != NULL && n > 0 && d->storage.refusing == VL_OK) /* note 8 */
+    else if (d->pool != NULL && n > 0 && d->storage.refusing == VL_OK) { /* note 8 */
+        vl_vpool_skip_peers(d->pool, vl_core_penalized_peers(d->core)); /* vl_core.c note 28 */
         d->snap.prevalidated_sigs += vl_vpool_run(d->pool, d->in, n);
+    }
     d->cur_begun = false;
     uint64_t t0_us = d->metrics != NULL ? now_us() : 0;
     vl_err e = vl_core_step(d->core, now_ms(CLOCK_REALTIME), d->in, n + 1u, &d->out);
@@ -904,6 +918,30 @@ static void network_events(vl_daemon *d)
     }
 }
 
+/* vl_core.c note 28: a peer that proved itself faulty, logged when its
+ * bad inputs grow, at most once a minute per peer. */
+static void faulty_events(vl_daemon *d)
+{
+    uint64_t now = now_ms(CLOCK_MONOTONIC);
+    for (uint16_t p = 0; p < d->g->node_count && p < VL_MAX_NODES; p++) {
+        bool penalized;
+        uint64_t bad = vl_core_peer_faults(d->core, p, &penalized);
+        if (bad == d->faulty_seen[p] ||
+            (d->faulty_logged_ms[p] != 0 && now - d->faulty_logged_ms[p] < VL_NODE_CLOCK_LOG_MS))
+            continue;
+        vl_log(VL_LOG_ERROR, "peer_faulty",
+               "peer=%s bad_inputs=%llu new=%llu ignoring=%s reason=\"its vote requests carry "
+               "orders whose signatures do not verify (or do not decode), which an honest "
+               "coordinator never sends; its vote requests are dropped unread for %u s after "
+               "each\"",
+               d->g->nodes[p].id, (unsigned long long)bad,
+               (unsigned long long)(bad - d->faulty_seen[p]), penalized ? "yes" : "no",
+               (unsigned)(VL_PEER_PENALTY_MS / 1000u));
+        d->faulty_seen[p] = bad;
+        d->faulty_logged_ms[p] = now;
+    }
+}
+
 /* The event loop, until a signal (0) or a fatal error (-1). */
 static int run_loop(vl_daemon *d)
 {
@@ -931,6 +969,7 @@ static int run_loop(vl_daemon *d)
             return -1;
         clock_events(d);
         network_events(d);
+        faulty_events(d);
         uint64_t now = now_ms(CLOCK_MONOTONIC);
         if (now - d->stats_logged_ms >= VL_NODE_STATS_EVERY_MS) {
             log_stats(d, VL_LOG_INFO);

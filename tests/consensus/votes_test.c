@@ -2,7 +2,9 @@
  * for the same order, CONFLICT with evidence for a different one, BEHIND,
  * CERTIFIED, observers that never vote, and one signature per batch; and
  * what a client of the node as coordinator hears at its timeout when the
- * voters answer BEHIND (UNKNOWN_ACCOUNT or TIMEOUT).
+ * voters answer BEHIND (UNKNOWN_ACCOUNT or TIMEOUT); and that a vote
+ * request with a badly signed order proves its sender faulty (vl_core.c
+ * note 28).
  *
  * The node under test is voter 0 of a 4-voter network (f=1, q=3); the test
  * plays the other voters. */
@@ -453,6 +455,63 @@ static void test_redrive_backoff(void)
     h_free(&h);
 }
 
+static void test_faulty_coordinator(void)
+{
+    TEST_BEGIN("a vote request with a badly signed order: the rest is not read, the peer's "
+               "vote requests are dropped unread for VL_PEER_PENALTY_MS, counted against it");
+    h_net *h = setup();
+    uint16_t bad = h->voter[3];
+    vl_order *good1 = h_redeem(h, 0, 1, 0, 0, 100, 0), *good2 = h_redeem(h, 0, 2, 0, 0, 100, 0);
+    vl_order *forged = h_redeem(h, 0, 3, 0, 0, 100, 0), *later = h_redeem(h, 0, 4, 0, 0, 100, 0);
+    forged->sigs[0][5] ^= 0x40; /* the holder's signature no longer verifies */
+    uint8_t h1[32], hf[32], h2[32];
+    h_order_hash(good1, h1);
+    h_order_hash(forged, hf);
+    h_order_hash(good2, h2);
+    bool penalized = true;
+    CHECK(vl_core_peer_faults(h->core, bad, &penalized) == 0 && !penalized);
+    vl_order *req[3] = {good1, forged, good2};
+    CHECK_ERR(h_vote_request(h, bad, req, 3), VL_OK);
+    vl_msg *m = h_vote_reply(h, bad);
+    CHECK(m != NULL);
+    if (m != NULL) {
+        CHECK(h_reply_has_leaf(m, good1)); /* read before the proof */
+        const vl_answer *a = h_reply_answer(m, hf);
+        CHECK(a != NULL && a->kind == VL_ANSWER_REJECTED && a->code == VL_ERR_BAD_SIG);
+        CHECK(!h_reply_has_leaf(m, good2) && h_reply_answer(m, h2) == NULL); /* not read */
+    }
+    CHECK(vl_core_peer_faults(h->core, bad, &penalized) == 1 && penalized);
+    CHECK(vl_core_peer_faults(h->core, h->voter[2], &penalized) == 0 && !penalized);
+    h_snap sn;
+    h_snapshot(h, &sn);
+    CHECK(sn.stats.bad_inputs == 1);
+    /* Its next request, a good order: dropped unread, no reply, counted. */
+    h->now_ms += VL_PEER_PENALTY_MS - 1;
+    vl_order *one[1] = {later};
+    CHECK_ERR(h_vote_request(h, bad, one, 1), VL_OK);
+    CHECK(h_vote_reply(h, bad) == NULL);
+    CHECK(vl_core_peer_faults(h->core, bad, &penalized) == 2 && penalized);
+    uint8_t vid[32], lock[32];
+    h_voucher_account(h, 0, 4, vid);
+    CHECK_ERR(vl_core_get_lock(h->core, vid, 0, lock), VL_ERR_UNKNOWN_ACCOUNT);
+    /* Another peer's request is read as ever. */
+    CHECK_ERR(h_vote_request(h, h->voter[2], one, 1), VL_OK);
+    m = h_vote_reply(h, h->voter[2]);
+    CHECK(m != NULL && h_reply_has_leaf(m, later));
+    /* The penalty over: its requests are read again. */
+    h->now_ms += 1;
+    vl_order *two[1] = {good2};
+    CHECK_ERR(h_vote_request(h, bad, two, 1), VL_OK);
+    m = h_vote_reply(h, bad);
+    CHECK(m != NULL && h_reply_has_leaf(m, good2));
+    CHECK(vl_core_peer_faults(h->core, bad, &penalized) == 2 && !penalized);
+    free(good1);
+    free(good2);
+    free(forged);
+    free(later);
+    h_free(&h);
+}
+
 int main(void)
 {
     test_same_order_twice();
@@ -464,5 +523,6 @@ int main(void)
     test_batch_one_signature();
     test_client_timeout_answers();
     test_redrive_backoff();
+    test_faulty_coordinator();
     VL_TEST_END();
 }

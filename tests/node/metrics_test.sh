@@ -155,7 +155,8 @@ names="voucher_orders_submitted_total voucher_client_requests_total
   voucher_voters_heard voucher_voters_observing
   voucher_read_only voucher_syncing voucher_lmdb_map_size_bytes voucher_lmdb_map_used_bytes
   voucher_step_duration_seconds voucher_step_inputs voucher_prevalidated_signatures_total
-  voucher_batches_received_during_commit_total voucher_lmdb_prefilled_bytes_total"
+  voucher_batches_received_during_commit_total voucher_lmdb_prefilled_bytes_total
+  voucher_peer_bad_inputs_total voucher_peers_penalized"
 for i in 1 2 3 4; do
   # shellcheck disable=SC2086
   out=$(prom check "$(murl "$i" /metrics)" $names 2>&1)

@@ -369,7 +369,9 @@ static void check_peer_result(const peer_result *res)
         CHECK(res->leaf[i] && res->rejected[i] == 0);
     CHECK(!res->leaf[GOOD] && !res->leaf[GOOD + 1]);
     CHECK_ERR(res->rejected[GOOD], VL_ERR_BAD_SIG);
-    CHECK_ERR(res->rejected[GOOD + 1], VL_ERR_UNKNOWN_PROVIDER);
+    /* not read: the badly signed order before it proved the peer faulty
+     * (consensus/vl_core.c note 28) */
+    CHECK_ERR(res->rejected[GOOD + 1], VL_OK);
 }
 
 static void test_peers(void)
