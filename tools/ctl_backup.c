@@ -668,20 +668,28 @@ int cmd_restore(vl_ctx *c, int argc, char **argv)
                  g->nodes[m.node].id, bak, dir, after.head, g->nodes[m.node].id, role);
         st = emit(c, res, human);
     } else if (st == EXIT_OK) {
-        char human[1024];
+        char human[1536];
         json_t *res = head_json(g, &after);
         jset(res, "ok", json_true());
         jset(res, "backup", json_string(bak));
         jset(res, "data_dir", json_string(dir));
         jset(res, "role", json_string("observer"));
         jset(res, "moved", json_false());
+        jset(res, "voters", json_integer(g->voter_count));
+        jset(res, "quorum", json_integer(g->quorum));
         snprintf(human, sizeof human,
                  "restored %s's backup %s into %s: %" PRIu64 " log entries, verified.\n"
                  "%s will run as an OBSERVER (stored in its data): it replicates and verifies "
                  "but never votes again under this key.\n"
+                 "The genesis has %u voters and a certificate needs %u: every voter restored "
+                 "from a hot backup is one of them lost for good, so %u such restores (or "
+                 "crashes while they last) stop certification. Where a node can be stopped, "
+                 "prefer a cold backup and restore --move, which keeps it a voter.\n"
                  "Start it as before; it catches up from its peers. To make it a voter again it "
                  "needs a new key under a new genesis (docs/operations.md 7).",
-                 g->nodes[m.node].id, bak, dir, after.head, g->nodes[m.node].id);
+                 g->nodes[m.node].id, bak, dir, after.head, g->nodes[m.node].id,
+                 (unsigned)g->voter_count, (unsigned)g->quorum,
+                 (unsigned)(g->voter_count - g->quorum + 1u));
         st = emit(c, res, human);
     }
     if (have_chain)

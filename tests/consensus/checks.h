@@ -81,6 +81,8 @@ static inline void h_expect_refused(h_net *h, const vl_order *o, vl_err code, in
         }
     }
     CHECK(h_no_lock(h, acct, o->seq));
+    if (code == VL_ERR_BAD_SIG) /* the asking peer is penalized (vl_core.c note 28): wait it out */
+        h->now_ms += VL_PEER_PENALTY_MS;
     H_WHERE_END(line);
 }
 #define EXPECT_REFUSED(h, o, code) h_expect_refused((h), (o), (code), __LINE__)

@@ -170,8 +170,8 @@ for i in $(seq 1 50); do kill -0 "$pid4" 2>/dev/null || break; sleep 0.1; done
 rm -rf "$data4"
 run restore 60 restore --backup "$work/b4" --data-dir "$data4" --genesis "$genesis" --key "$key4" --json
 all_of_11() { [ "$rc" -eq 0 ] && \
-  [ "$(py "$work/restore.out" 'd["ok"], d["node_id"], d["role"], d["observer"]')" = "(True, 'node4', 'observer', True)" ]; }
-check "restore node4's own backup into its wiped data directory: exit 0, observer" all_of_11
+  [ "$(py "$work/restore.out" 'd["ok"], d["node_id"], d["role"], d["observer"], d["voters"], d["quorum"]')" = "(True, 'node4', 'observer', True, 4, 3)" ]; }
+check "restore node4's own backup into its wiped data directory: exit 0, observer; the genesis's 4 voters and quorum 3 said" all_of_11
 [ "$rc" -eq 0 ] || cat "$work/restore.err"
 run restore2 30 restore --backup "$work/b4" --data-dir "$data4" --genesis "$genesis" --key "$key4"
 all_of_12() { [ "$rc" -eq 1 ] && has restore2.err 'not empty'; }
