@@ -43,7 +43,7 @@ static vl_err origin_cert(vl_core *c, MDB_txn *t, const uint8_t voucher[32], boo
 }
 
 /* Certificates of account, seq in [from_seq, to_seq), into c->items:
- * at most VL_MAX_MSG_ITEMS and VL_LIST_BUDGET bytes. */
+ * at most max of them and about budget bytes (at least one). */
 static vl_err gather_account(vl_core *c, MDB_txn *t, const uint8_t account[32],
                              uint64_t from_seq, uint64_t to_seq, bool with_origin, uint32_t max,
                              size_t budget, uint32_t *n)
