@@ -48,8 +48,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
@@ -57,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1319,17 +1322,47 @@ static int devnet_down(vl_ctx *c, int argc, char **argv)
 
 /* ---- status ------------------------------------------------------------------------ */
 
-/* Node i: its entry in nodes and its line; whether it runs and answers. */
+/* Whether something listens at a devnet endpoint (tcp://127.0.0.1:PORT):
+ * a node whose devnet pid is gone may have been started by hand (the
+ * drills of docs/devnet.md do), and asking a port nobody listens on would
+ * cost the client's whole timeout. */
+static bool endpoint_listens(const char *ep)
+{
+    const char *colon = strrchr(ep, ':');
+    char *end = NULL;
+    long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+    if (strncmp(ep, "tcp://127.0.0.1:", 16) != 0 || end == NULL || *end != '\0' || port <= 0 ||
+        port > 65535)
+        return false;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, (const struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Node i: its entry in nodes and its line; whether it runs and answers.
+ * A node whose devnet pid is gone but that answers at its endpoint was
+ * started by hand: running, pid unknown.  Its role is the one it reports
+ * (a voter restored from a hot backup runs as an observer). */
 static bool status_node(const vl_ctx *c, const devnet *d, uint32_t i, vl_client *cl,
                         json_t *nodes, vl_status *s, bool *run)
 {
     const devnet_node *n = &d->nodes[i];
     json_t *o = jobj();
-    *run = is_node_process(n->pid, n->config);
-    bool ok = *run && vl_client_status(cl, i, s) == VL_OK;
+    bool ours = is_node_process(n->pid, n->config);
+    bool ok = (ours || endpoint_listens(n->client_endpoint)) && vl_client_status(cl, i, s) == VL_OK;
+    *run = ours || ok;
+    const char *role = ok ? ((s->flags & VL_STATUS_VOTER) != 0 ? "voter" : "observer")
+                          : (n->voter ? "voter" : "observer");
     jset(o, "id", json_string(n->id));
-    jset(o, "pid", json_integer(*run ? n->pid : 0));
+    jset(o, "pid", json_integer(ours ? n->pid : 0));
     jset(o, "running", json_boolean(*run));
+    jset(o, "started_by_hand", json_boolean(ok && !ours));
+    jset(o, "role", json_string(role));
     jset(o, "reachable", json_boolean(ok));
     jset(o, "client_endpoint", json_string(n->client_endpoint));
     if (ok)
@@ -1337,12 +1370,16 @@ static bool status_node(const vl_ctx *c, const devnet *d, uint32_t i, vl_client 
     jappend(nodes, o);
     if (c->json)
         return ok;
-    char hex[65];
+    char hex[65], pid[32];
+    if (ours)
+        snprintf(pid, sizeof pid, "pid %-8lld", n->pid);
+    else
+        snprintf(pid, sizeof pid, "%-12s", "pid ?(hand)");
     if (ok) {
         vl_hex_encode(hex, s->state_digest, 32);
-        printf("  %-7s %-8s pid %-8lld log %-6" PRIu64 " peers %u/%u  digest %.16s...\n", n->id,
-               n->voter ? "voter" : "observer", n->pid, s->log_head,
-               (unsigned)s->peers_connected, (unsigned)(d->node_count - 1), hex);
+        printf("  %-7s %-8s %s log %-6" PRIu64 " peers %u/%u  digest %.16s...\n", n->id, role,
+               pid, s->log_head, (unsigned)s->peers_connected, (unsigned)(d->node_count - 1),
+               hex);
     } else {
         printf("  %-7s %-8s %s\n", n->id, n->voter ? "voter" : "observer",
                *run ? "running, but does not answer" : "not running");

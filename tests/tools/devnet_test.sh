@@ -364,6 +364,26 @@ run inv3 40 redeem --devnet "$dir" --voucher "$voucher2" --amount-fen 200 --invo
 all_of_18() { [ "$rc" -eq 1 ] && [ "$(py "$work/inv3.out" 'd["error"]["code"]')" = SLOT_GUARD ]; }
 check "the same --invoice-hash for another amount: refused SLOT_GUARD, nothing signed" all_of_18
 
+# ---- a node restarted by hand (the drills of docs/devnet.md): status still sees it ------------
+p4=$(py "$dir/devnet.json" 'd["nodes"][3]["pid"]')
+cfg4=$(py "$dir/devnet.json" 'd["nodes"][3]["config"]')
+kill -TERM "$p4"
+check "node4 stopped (SIGTERM)" wait_gone 20 "$p4"
+"$voucherd" --config "$cfg4" >>"$work/hand4.log" 2>&1 &
+hand4=$!
+echo "$hand4" >>"$work/pids" # the EXIT trap stops it if a check below fails
+hand_seen() {
+  run dst 30 devnet status --dir "$dir" --json &&
+    [ "$(py "$work/dst.out" '[(n["running"], n["reachable"], n["started_by_hand"], n["pid"], n["role"]) for n in d["nodes"]][3]')" = "(True, True, True, 0, 'voter')" ]
+}
+check "devnet status: node4 started by hand is running and answering (pid unknown), exit 0" \
+  wait_for 30 hand_seen
+run dst_text 30 devnet status --dir "$dir"
+check "... and the text says so" \
+  eval 'grep -qF "pid ?(hand)" "$work/dst_text.out" && has dst_text.out "4 of 4 nodes running, 4 answering"'
+kill -TERM "$hand4"
+check "node4 started by hand stopped" wait_gone 20 "$hand4"
+
 run down3 60 devnet down --dir "$dir"
 check "down: exit 0" [ "$rc" -eq 0 ]
 # shellcheck disable=SC2086
