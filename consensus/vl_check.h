@@ -64,14 +64,13 @@ void vl_store_check_cancel(vl_store_check_job *job);
  * vl_store_check_poll's (VL_OK also when r->absent). */
 vl_err vl_store_check(const char *dir, bool exclusive, vl_store_check_report *r);
 
-/* The argument that makes a program the walk's child (vl_check.c note 5),
- * and the child's exit status when the exec fails. */
+/* The argument that makes a program the walk's child (vl_check.c note 5). */
 #define VL_CHECK_CHILD_ARG "--data-walk-child"
-#define VL_CHECK_EXEC_FAILED 127
 
 /* From now on, walks exec exe (argv[0] name) in their child instead of
- * walking in the fork (vl_check.c note 5): for programs with threads.
- * exe NULL: walk in the fork again. */
+ * walking in the fork (vl_check.c note 5): for programs with threads.  A
+ * child that cannot exec walks in the fork.  exe NULL: walk in the fork
+ * again. */
 void vl_store_check_exec(const char *exe, const char *name);
 
 /* The child's side: a program that calls vl_store_check_exec calls this

@@ -67,7 +67,7 @@ static int query_print(const vl_ctx *c, ctl_net *n, const vl_client_account *a)
     jset(res, "account", describe(&in, a->account_raw, a->account_len, &rc));
     for (uint32_t i = 0; i < a->cert_count; i++)
         jappend(certs, cert_summary(n->g, a->certs[i], a->cert_lens[i], a->cert_ok[i]));
-    jset(res, "from_seq", json_integer((json_int_t)a->first_seq));
+    jset(res, "from_seq", ju64(a->first_seq));
     jset(res, "certificates", certs);
     jset(res, "endpoint", json_string(vl_client_endpoint(n->cl, (size_t)a->endpoint)));
     return emit(c, res, NULL);
