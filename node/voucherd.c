@@ -931,9 +931,9 @@ static void faulty_events(vl_daemon *d)
             continue;
         vl_log(VL_LOG_ERROR, "peer_faulty",
                "peer=%s bad_inputs=%llu new=%llu ignoring=%s reason=\"its vote requests carry "
-               "orders whose signatures do not verify (or do not decode), which an honest "
+               "orders whose signatures do not verify (or that do not decode), which an honest "
                "coordinator never sends; its vote requests are dropped unread for %u s after "
-               "each\"",
+               "each badly signed one\"",
                d->g->nodes[p].id, (unsigned long long)bad,
                (unsigned long long)(bad - d->faulty_seen[p]), penalized ? "yes" : "no",
                (unsigned)(VL_PEER_PENALTY_MS / 1000u));
