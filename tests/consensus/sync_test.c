@@ -211,12 +211,34 @@ static uint64_t log_head(h_net *h)
     return s.log_head;
 }
 
-static h_net *setup(void)
+/* The node under test, voter 0, with sync_batch (0: the default). */
+static h_net *setup_batch(uint32_t sync_batch)
 {
     h_net *h = h_new_std();
     h->cfg.sync_interval_ms = SYNC_MS;
+    if (sync_batch != 0) {
+        h->cfg.sync_batch = sync_batch;
+    }
     OPEN_OK(h, h->voter[0], false);
     return h;
+}
+
+static h_net *setup(void)
+{
+    return setup_batch(0);
+}
+
+/* A peer's log of n entries into l: an ISSUE of n - 1 vouchers, then the
+ * first REDEEM of each (10 fen times its serial); the orders into o. */
+static void issue_redeem_log(h_net *h, vl_order **o, uint32_t n, peer_log *l)
+{
+    o[0] = h_issue(h, 0, 0, 1, (uint16_t)(n - 1), FACE_FEN, 0);
+    for (uint32_t i = 1; i < n; i++) {
+        o[i] = h_redeem(h, 0, i, 0, 0, 10u * i, 0);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        plog_add(h, l, o[i], h->now_ms - 10 + i);
+    }
 }
 
 /* ---- 1. serving ------------------------------------------------------------------------ */
@@ -714,20 +736,11 @@ static void test_tick(void)
 static void test_after_log_reply(void)
 {
     TEST_BEGIN("6. after a LOG_REPLY: whole entries while news and a batch behind, else summaries");
-    h_net *h = h_new_std();
-    h->cfg.sync_interval_ms = SYNC_MS;
-    h->cfg.sync_batch = 2;
-    OPEN_OK(h, h->voter[0], false);
+    h_net *h = setup_batch(2);
     uint16_t p1 = h->voter[1], p2 = h->voter[2];
-    vl_order *o[5] = {
-        h_issue(h, 0, 0, 1, 4, FACE_FEN, 0), h_redeem(h, 0, 1, 0, 0, 10, 0),
-        h_redeem(h, 0, 2, 0, 0, 20, 0),      h_redeem(h, 0, 3, 0, 0, 30, 0),
-        h_redeem(h, 0, 4, 0, 0, 40, 0),
-    };
+    vl_order *o[5];
     peer_log l = {0};
-    for (uint32_t i = 0; i < 5; i++) {
-        plog_add(h, &l, o[i], h->now_ms - 10 + i);
-    }
+    issue_redeem_log(h, o, 5, &l);
     /* News, and the peer 3 (>= sync_batch) past the cursor: more whole
      * entries at once. */
     CHECK_ERR(feed_entry(h, p1, 5, &l, 1, NULL), VL_OK);
@@ -763,21 +776,11 @@ static bool syncing(h_net *h, uint64_t client)
 static void test_syncing_needs_more_than_f(void)
 {
     TEST_BEGIN("7. SYNCING: more than max_faulty peers ahead, a moment behind under load is not");
-    h_net *h = h_new_std();
-    h->cfg.sync_interval_ms = SYNC_MS;
-    h->cfg.sync_batch = 2;
-    OPEN_OK(h, h->voter[0], false);
+    h_net *h = setup_batch(2);
     uint16_t liar = h->voter[1], p2 = h->voter[2];
-    vl_order *o[8] = {
-        h_issue(h, 0, 0, 1, 7, FACE_FEN, 0), h_redeem(h, 0, 1, 0, 0, 10, 0),
-        h_redeem(h, 0, 2, 0, 0, 20, 0),      h_redeem(h, 0, 3, 0, 0, 30, 0),
-        h_redeem(h, 0, 4, 0, 0, 40, 0),      h_redeem(h, 0, 5, 0, 0, 50, 0),
-        h_redeem(h, 0, 6, 0, 0, 60, 0),      h_redeem(h, 0, 7, 0, 0, 70, 0),
-    };
+    vl_order *o[8];
     peer_log l = {0};
-    for (uint32_t i = 0; i < 8; i++) {
-        plog_add(h, &l, o[i], h->now_ms - 10 + i);
-    }
+    issue_redeem_log(h, o, 8, &l);
     h_buf e[2];
     CHECK(!syncing(h, 31));
     /* One peer claims a head of 2^64 - 1 and sends nothing: never enough. */
