@@ -167,6 +167,17 @@ static void by_socket(writer *w, const char *name, const char *help, uint64_t pe
         (unsigned long long)peer, name, (unsigned long long)client);
 }
 
+/* One sample per peer (this node left out): {peer="ID"}. */
+static void peer_counts(writer *w, const vl_metrics_snapshot *s, const char *name,
+                        const char *type, const char *help, const uint64_t *v)
+{
+    head(w, name, type, help);
+    for (uint32_t i = 0; i < s->peer_count && i < VL_MAX_NODES; i++)
+        if (i != s->self_index && s->peer_id[i] != NULL)
+            put(w, "voucher_%s{peer=\"%s\"} %llu\n", name, s->peer_id[i],
+                (unsigned long long)v[i]);
+}
+
 /* Bounds and sum are printed as value / scale with 6 decimals (scale 1e6
  * turns microseconds into seconds) or as integers (scale 1). */
 static void put_scaled(writer *w, uint64_t v, uint64_t scale)
@@ -316,14 +327,25 @@ static void format_gauges(writer *w, const vl_metrics_snapshot *s)
         s->write_refused == VL_ERR_DISK_FULL, s->write_refused == VL_ERR_MAP_FULL);
     metric(w, "syncing", "gauge", "1 while this node is catching up with a peer's log.",
            (f & VL_STATUS_SYNCING) != 0);
-    head(w, "peer_bad_inputs_total", "counter",
-         "Inputs from a peer that prove it faulty or were dropped for it: badly signed or "
-         "undecodable orders in its vote requests, and its vote requests dropped unread while "
-         "it is penalized (vl_core.c note 28).");
-    for (uint32_t i = 0; i < s->peer_count && i < VL_MAX_NODES; i++)
-        if (i != s->self_index && s->peer_id[i] != NULL)
-            put(w, "voucher_peer_bad_inputs_total{peer=\"%s\"} %llu\n", s->peer_id[i],
-                (unsigned long long)s->peer_bad_inputs[i]);
+    peer_counts(w, s, "peer_bad_inputs_total", "counter",
+                "Inputs from a peer that prove it faulty or were dropped for it: badly signed "
+                "or undecodable orders in its vote requests, and its vote requests dropped "
+                "unread while it is penalized (vl_core.c note 28).",
+                s->peer_bad_inputs);
+    peer_counts(w, s, "peer_send_queue_bytes", "gauge",
+                "Bytes queued to a peer that it has not taken yet; at "
+                "voucher_peer_send_queue_limit_bytes sends to it drop (event=peer_backlog).",
+                s->peer_queued);
+    metric(w, "peer_send_queue_limit_bytes", "gauge",
+           "Bytes queued to one peer before sends to it drop (peer_queue_mb).",
+           s->peer_queue_max);
+    peer_counts(w, s, "peer_sends_dropped_queue_full_total", "counter",
+                "Sends to a peer dropped because its queue held the limit (it resyncs).",
+                s->peer_queue_full);
+    peer_counts(w, s, "peer_requests_unread_total", "counter",
+                "A peer's requests for pages of the log or of an account dropped unread while "
+                "its queue held the limit.",
+                s->peer_requests_unread);
     metric(w, "peers_penalized", "gauge",
            "Peers whose vote requests are dropped unread now: they sent badly signed orders in "
            "the last 10 s (event=peer_faulty).",

@@ -107,6 +107,10 @@ typedef struct {
     uint16_t self_index;
     const char *peer_id[VL_MAX_NODES]; /* into the genesis */
     uint64_t peer_bad_inputs[VL_MAX_NODES];
+    uint64_t peer_queued[VL_MAX_NODES];     /* bytes queued to each peer now */
+    uint64_t peer_queue_full[VL_MAX_NODES]; /* sends dropped: its queue was full */
+    uint64_t peer_requests_unread[VL_MAX_NODES]; /* its page requests dropped unread */
+    uint64_t peer_queue_max;                /* bytes (peer_queue_mb) */
     uint32_t peers_penalized;
     /* peers' clock offsets (vl_core_peer_clock), measured peers only */
     uint32_t clock_peer_count;

@@ -12,16 +12,42 @@
  * the handler gave its connection ("User-Id" property).  A message without
  * one (a handshake that somehow bypassed ZAP) is dropped: the core checks
  * the body's `from` against it and never sees an unauthenticated message.
+ *
+ * Peer send queues.  libzmq bounds a pipe in messages (ZMQ_SNDHWM), and a
+ * peer message may be 16 MiB: a peer holding a genesis key that asks for
+ * pages of the log or of a busy account and reads slowly enough to keep
+ * its link up (a byzantine walk did) makes this node queue up to
+ * VL_NET_SNDHWM replies of up to VL_LIST_BUDGET, 15.5 GB in that walk.
+ * So each peer message is handed to libzmq in a buffer of ours
+ * (zmq_msg_init_data), and a meter counts the bytes each peer has queued:
+ * up when the message is sent, down in the free function that libzmq
+ * calls once its I/O thread has taken the message off the pipe (for the
+ * wire: CURVE encrypts it into a message of its own; or when the pipe is
+ * dropped with its connection, or the send failed).  A socket runs the
+ * teardown of a dropped pipe only when it is called, and a peer whose
+ * queue is full gets no more sends, so vl_net_backlog_events calls its
+ * socket for it.  At peer_queue_max
+ * bytes the peer's pipe counts as full: sends to it drop (as at the HWM:
+ * the peer resyncs), and its LOG_REQUEST, SUMMARY_REQUEST and
+ * ACCOUNT_REQUEST messages are discarded unread, so that a peer that does
+ * not read costs neither memory nor the work of gathering its pages.  What
+ * a slow peer can pin is then peer_queue_max, plus one message being
+ * encrypted and sent and the kernel's socket buffer.  The free function
+ * runs on libzmq's I/O thread, possibly after vl_net_close (the sockets'
+ * queues are torn down there): the meter is counted by reference, one for
+ * the vl_net and one per message libzmq holds, and freed by the last.
  */
 #include "vl_net.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vl_log.h"
+#include "vl_wire.h"
 #include "vl_zap.h"
 
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
@@ -42,6 +68,35 @@
 #define VL_NET_HEARTBEAT_TIMEOUT_MS 5000
 
 enum { PEER_UNKNOWN = 0, PEER_UP = 1, PEER_FAILED = 2, PEER_DOWN = 3 };
+
+struct vl_net_meter {
+    _Atomic uint64_t queued[VL_MAX_NODES]; /* bytes, per peer */
+    atomic_uint refs;                      /* the vl_net's + one per message queued */
+};
+
+/* A peer message in libzmq's hands. */
+typedef struct {
+    vl_net_meter *meter;
+    uint32_t peer;
+    size_t len;
+    uint8_t data[];
+} queued_msg;
+
+static void meter_release(vl_net_meter *m)
+{
+    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+        free(m);
+}
+
+/* libzmq's free function (any thread): the message left the pipe. */
+static void queued_done(void *data, void *hint)
+{
+    (void)data;
+    queued_msg *q = hint;
+    atomic_fetch_sub_explicit(&q->meter->queued[q->peer], q->len, memory_order_relaxed);
+    meter_release(q->meter);
+    free(q);
+}
 
 static int set_int(void *s, int opt, int v)
 {
@@ -150,16 +205,27 @@ static vl_err open_dealer(vl_net *n, const vl_keyfile *key, uint16_t p, char *er
 
 vl_err vl_net_open(vl_net *n, void *ctx, const vl_genesis *g, uint16_t self,
                    const vl_keyfile *key, const char *peer_bind, const char *client_bind,
-                   char *err, size_t err_cap)
+                   uint64_t peer_queue_max, char *err, size_t err_cap)
 {
     assert(n != NULL && ctx != NULL && g != NULL && self < g->node_count && key != NULL);
-    assert(key->has_curve);
+    assert(key->has_curve && peer_queue_max > 0);
     memset(n, 0, sizeof *n);
     n->ctx = ctx;
     n->g = g;
     n->self = self;
+    n->peer_queue_max = peer_queue_max;
     n->clients = calloc(VL_NET_CLIENT_TAGS, sizeof *n->clients);
-    if (n->clients == NULL) {
+    n->meter = malloc(sizeof *n->meter);
+    if (n->meter != NULL) {
+        for (uint32_t p = 0; p < VL_MAX_NODES; p++)
+            atomic_init(&n->meter->queued[p], 0);
+        atomic_init(&n->meter->refs, 1);
+    }
+    if (n->clients == NULL || n->meter == NULL) {
+        free(n->clients);
+        free(n->meter);
+        n->clients = NULL;
+        n->meter = NULL;
         snprintf(err, err_cap, "out of memory");
         return VL_ERR_NOMEM;
     }
@@ -201,6 +267,9 @@ void vl_net_close(vl_net *n)
     }
     free(n->clients);
     n->clients = NULL;
+    if (n->meter != NULL) /* messages still queued hold it (see the top) */
+        meter_release(n->meter);
+    n->meter = NULL;
 }
 
 void vl_net_close_flushing(vl_net *n, int linger_ms)
@@ -279,6 +348,23 @@ static int recv_routed(void *s, bool *skip, zmq_msg_t *id, zmq_msg_t *payload)
     return 1;
 }
 
+static bool queue_full(const vl_net *n, uint32_t p)
+{
+    return atomic_load_explicit(&n->meter->queued[p], memory_order_relaxed) >=
+           n->peer_queue_max;
+}
+
+/* A request answered with a page of the log or of an account (see the
+ * top): what a peer that does not read must not get. */
+static bool is_page_request(zmq_msg_t *msg)
+{
+    uint8_t type;
+    if (vl_peek_type(zmq_msg_data(msg), zmq_msg_size(msg), &type) != VL_OK)
+        return false; /* the core counts it as bad input */
+    return type == VL_MSG_LOG_REQUEST || type == VL_MSG_SUMMARY_REQUEST ||
+           type == VL_MSG_ACCOUNT_REQUEST;
+}
+
 int vl_net_recv_peer(vl_net *n, zmq_msg_t *msg, vl_input *in)
 {
     for (unsigned i = 0; i < VL_NET_SKIP_MAX; i++) {
@@ -295,6 +381,11 @@ int vl_net_recv_peer(vl_net *n, zmq_msg_t *msg, vl_input *in)
         if (p < 0) {
             zmq_msg_close(msg);
             n->stats.peer_unauth++;
+            continue;
+        }
+        if (queue_full(n, (uint32_t)p) && is_page_request(msg)) {
+            zmq_msg_close(msg);
+            n->stats.peer_shed[p]++;
             continue;
         }
         *in = (vl_input){.kind = VL_IN_PEER, .peer = (uint16_t)p, .data = zmq_msg_data(msg),
@@ -337,11 +428,39 @@ int vl_net_recv_client(vl_net *n, zmq_msg_t *msg, vl_input *in)
 
 /* ---- sending --------------------------------------------------------------------------- */
 
+/* Queue data for peer p in a metered buffer (see the top). */
 static void send_peer(vl_net *n, uint32_t p, const uint8_t *data, size_t len)
 {
-    if (p >= n->g->node_count || n->dealers[p] == NULL ||
-        zmq_send(n->dealers[p], data, len, ZMQ_DONTWAIT) < 0)
+    if (p >= n->g->node_count || n->dealers[p] == NULL) {
         n->stats.peer_drops++;
+        return;
+    }
+    if (queue_full(n, p)) {
+        n->stats.peer_full[p]++;
+        n->stats.peer_drops++;
+        return;
+    }
+    queued_msg *q = malloc(sizeof *q + len);
+    if (q == NULL) {
+        n->stats.peer_drops++;
+        return;
+    }
+    q->meter = n->meter;
+    q->peer = p;
+    q->len = len;
+    memcpy(q->data, data, len);
+    atomic_fetch_add_explicit(&n->meter->refs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&n->meter->queued[p], len, memory_order_relaxed);
+    zmq_msg_t m;
+    if (zmq_msg_init_data(&m, q->data, len, queued_done, q) != 0) {
+        queued_done(q->data, q);
+        n->stats.peer_drops++;
+        return;
+    }
+    if (zmq_msg_send(&m, n->dealers[p], ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m); /* calls queued_done */
+        n->stats.peer_drops++;
+    }
 }
 
 static void send_client(vl_net *n, uint64_t tag, const uint8_t *data, size_t len)
@@ -427,6 +546,50 @@ void vl_net_monitor_events(vl_net *n)
                 (void)discard_rest(n->monitors[p], &skip);
             }
             peer_event(n, p, event, value);
+        }
+    }
+}
+
+/* ---- peer send queues ------------------------------------------------------------------- */
+
+uint64_t vl_net_peer_queued(const vl_net *n, uint16_t p)
+{
+    if (n->meter == NULL || p >= VL_MAX_NODES)
+        return 0;
+    return atomic_load_explicit(&n->meter->queued[p], memory_order_relaxed);
+}
+
+void vl_net_backlog_events(vl_net *n)
+{
+    for (uint16_t p = 0; p < n->g->node_count && p < VL_MAX_NODES; p++) {
+        if (p == n->self || n->dealers[p] == NULL)
+            continue;
+        if (n->backlogged[p]) {
+            /* Sends to it stopped reaching the socket, and a socket runs
+             * its commands only when called: without this, the pipe of a
+             * link that went down is never torn down and its messages stay
+             * queued. */
+            int events;
+            size_t size = sizeof events;
+            (void)zmq_getsockopt(n->dealers[p], ZMQ_EVENTS, &events, &size);
+        }
+        uint64_t q = vl_net_peer_queued(n, p);
+        if (!n->backlogged[p] && q >= n->peer_queue_max) {
+            vl_log(VL_LOG_WARN, "peer_backlog",
+                   "peer=%s queued_bytes=%llu limit_bytes=%llu reason=\"the peer takes what "
+                   "this node sends more slowly than it comes: sends to it are dropped and its "
+                   "log and account requests are not read until it takes what is queued (a "
+                   "slow link or machine, or a faulty peer that asks and does not read)\"",
+                   n->g->nodes[p].id, (unsigned long long)q,
+                   (unsigned long long)n->peer_queue_max);
+            n->backlogged[p] = true;
+        } else if (n->backlogged[p] && q < n->peer_queue_max / 2) {
+            vl_log(VL_LOG_INFO, "peer_backlog_cleared",
+                   "peer=%s queued_bytes=%llu dropped_total=%llu requests_unread_total=%llu",
+                   n->g->nodes[p].id, (unsigned long long)q,
+                   (unsigned long long)n->stats.peer_full[p],
+                   (unsigned long long)n->stats.peer_shed[p]);
+            n->backlogged[p] = false;
         }
     }
 }

@@ -16,6 +16,10 @@
  * Both ROUTERs refuse messages over VL_MAX_MSG_BYTES (ZMQ_MAXMSGSIZE: the
  * connection is dropped) and have bounded HWMs.  Every send is
  * ZMQ_DONTWAIT: a full or absent pipe drops the message and counts it.
+ * A peer's pipe is also full, for this node, when the bytes queued to it
+ * reach the peer queue bound (vl_net.c "Peer send queues"): sends to it
+ * drop, and its requests for pages of the log or of an account are not
+ * read (they would only be dropped), until it takes what is queued.
  *
  * Used by one thread (the event loop).
  */
@@ -51,11 +55,15 @@
  * client all fit. */
 #define VL_NET_CLIENT_SNDHWM 2048
 
+typedef struct vl_net_meter vl_net_meter; /* vl_net.c "Peer send queues" */
+
 typedef struct {
     uint64_t peer_in;          /* peer messages passed to the core */
     uint64_t peer_unauth;      /* peer messages without a valid ZAP user id */
     uint64_t peer_malformed;   /* peer messages of more than one payload frame */
     uint64_t peer_drops;       /* sends to a peer that failed (full, unconnected) */
+    uint64_t peer_full[VL_MAX_NODES];  /* of those: its queue held peer_queue_max bytes */
+    uint64_t peer_shed[VL_MAX_NODES];  /* its page requests not read (queue full) */
     uint64_t client_in;        /* client requests passed to the core */
     uint64_t client_malformed; /* client messages of more than one payload frame */
     uint64_t client_drops;     /* replies that could not be sent */
@@ -78,6 +86,9 @@ typedef struct {
     void *monitors[VL_MAX_NODES]; /* PAIR sockets reading the DEALER monitors */
     uint8_t peer_state[VL_MAX_NODES];
     bool skip_peer, skip_client; /* discarding the rest of a multi-frame message */
+    vl_net_meter *meter;         /* bytes queued per peer (shared with libzmq's threads) */
+    uint64_t peer_queue_max;     /* bytes */
+    bool backlogged[VL_MAX_NODES]; /* logged as backlogged, not yet as cleared */
     vl_net_client *clients;      /* VL_NET_CLIENT_TAGS entries */
     uint64_t next_tag;
     vl_net_stats stats;
@@ -85,13 +96,14 @@ typedef struct {
 
 /* Create the sockets: bind the peer ROUTER at peer_bind (the genesis peer
  * endpoint if NULL or "") and the client ROUTER at client_bind (likewise),
- * and connect a DEALER to every other node's peer endpoint.  The ZAP
- * handler must already be bound.  VL_OK; VL_ERR_IO (a socket option or a
- * bind failed: err names the endpoint and the reason), VL_ERR_NOMEM.  On
- * error everything created is closed. */
+ * and connect a DEALER to every other node's peer endpoint; at most
+ * peer_queue_max bytes (> 0) are queued to one peer.  The ZAP handler
+ * must already be bound.  VL_OK; VL_ERR_IO (a socket option or a bind
+ * failed: err names the endpoint and the reason), VL_ERR_NOMEM.  On error
+ * everything created is closed. */
 vl_err vl_net_open(vl_net *n, void *ctx, const vl_genesis *g, uint16_t self,
                    const vl_keyfile *key, const char *peer_bind, const char *client_bind,
-                   char *err, size_t err_cap);
+                   uint64_t peer_queue_max, char *err, size_t err_cap);
 
 /* Close every socket with linger 0 (safe on a zeroed or closed vl_net). */
 void vl_net_close(vl_net *n);
@@ -120,5 +132,13 @@ void vl_net_send(vl_net *n, const vl_output *o);
 /* Read the DEALER monitors and log peer connections (info) and handshake
  * failures (warn, once per change of state). */
 void vl_net_monitor_events(vl_net *n);
+
+/* Bytes queued to peer p now (sent by this node, not yet taken by
+ * libzmq's I/O thread for the wire). */
+uint64_t vl_net_peer_queued(const vl_net *n, uint16_t p);
+
+/* Log a peer whose queue reached peer_queue_max (warn, event=peer_backlog)
+ * and, once it fell below half of it, that it cleared (info). */
+void vl_net_backlog_events(vl_net *n);
 
 #endif

@@ -46,6 +46,7 @@ static const member members[] = {
     {"client_timeout_ms", M_U64, false, F(client_timeout_ms), 1, VL_NODE_MAX_MS},
     {"max_batch", M_U32, false, F(max_batch), 1, VL_NODE_MAX_BATCH},
     {"initial_map_mb", M_U64, false, F(initial_map_mb), 1, VL_NODE_MAX_MAP_MB},
+    {"peer_queue_mb", M_U64, false, F(peer_queue_mb), 1, VL_NODE_MAX_PEER_QUEUE_MB},
     {"verify_threads", M_U32, false, F(verify_threads), 0, VL_NODE_MAX_VERIFY_THREADS},
     {"observer", M_BOOL, false, F(observer), 0, 0},
     {"prefill_data_file", M_BOOL, false, F(prefill_data_file), 0, 0},
@@ -70,6 +71,7 @@ static void config_defaults(vl_node_config *cfg)
     cfg->client_timeout_ms = 5000;
     cfg->max_batch = 1024;
     cfg->initial_map_mb = 64;
+    cfg->peer_queue_mb = VL_NODE_DEFAULT_PEER_QUEUE_MB;
     cfg->verify_threads = 1; /* voucherd.c note 8: the pool pays only on idle cores */
     cfg->prefill_data_file = true; /* vl_store.c note 2c */
     cfg->check_data_at_start = true; /* consensus/vl_check.c */

@@ -30,6 +30,12 @@
 #define VL_NODE_MAX_MAP_MB 1048576u
 /* check_data_every_s: at most a year (0: never while running). */
 #define VL_NODE_MAX_CHECK_EVERY_S 31536000u
+/* peer_queue_mb: bytes queued to one peer before sends to it drop
+ * (node/vl_net.c "Peer send queues"), 1 MiB .. 64 GiB.  The default is
+ * about half a minute of a busy network's certificates and four of the
+ * largest peer replies. */
+#define VL_NODE_DEFAULT_PEER_QUEUE_MB 64u
+#define VL_NODE_MAX_PEER_QUEUE_MB 65536u
 /* verify_threads: threads that check a step's signatures (the loop's
  * included); more than a few dozen would only wait on each other. */
 #define VL_NODE_MAX_VERIFY_THREADS 64u
@@ -50,6 +56,7 @@ typedef struct {
     uint64_t client_timeout_ms;
     uint32_t max_batch;
     uint64_t initial_map_mb; /* LMDB map at open, MiB; it grows by doubling */
+    uint64_t peer_queue_mb;  /* bytes queued to one peer before sends to it drop (node/vl_net.c) */
     uint32_t verify_threads; /* default 1: no pool; 0: online CPUs + 1 (at most 8) (voucherd.c note 8) */
     bool observer;
     bool prefill_data_file; /* default true: keep the data file's page cache in single pages */

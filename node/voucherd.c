@@ -398,7 +398,7 @@ static vl_err daemon_start(vl_daemon *d, char *err, size_t cap)
     if (e != VL_OK)
         return e;
     e = vl_net_open(&d->net, d->ctx, d->g, d->self, &d->key, d->cfg.peer_bind,
-                    d->cfg.client_bind, err, cap);
+                    d->cfg.client_bind, d->cfg.peer_queue_mb << 20, err, cap);
     if (e != VL_OK || d->cfg.metrics_bind[0] == '\0')
         return e;
     e = vl_metrics_start(&d->metrics, d->cfg.metrics_bind, err, cap); /* note 7 */
@@ -653,6 +653,7 @@ static void metrics_publish(vl_daemon *d)
     s->peer_malformed = ns->peer_malformed;
     s->client_malformed = ns->client_malformed;
     s->peer_drops = ns->peer_drops;
+    s->peer_queue_max = d->net.peer_queue_max;
     s->client_drops = ns->client_drops;
     s->client_gone = ns->client_gone;
     s->zap_admitted = vl_zap_admitted(d->zap);
@@ -685,6 +686,9 @@ static void metrics_publish(vl_daemon *d)
         s->peer_id[p] = d->g->nodes[p].id;
         s->peer_bad_inputs[p] = vl_core_peer_faults(d->core, p, &penalized);
         s->peers_penalized += penalized;
+        s->peer_queued[p] = vl_net_peer_queued(&d->net, p);
+        s->peer_queue_full[p] = ns->peer_full[p];
+        s->peer_requests_unread[p] = ns->peer_shed[p];
     }
     s->peer_count = d->g->node_count < VL_MAX_NODES ? d->g->node_count : VL_MAX_NODES;
     s->self_index = d->self;
@@ -965,6 +969,7 @@ static int run_loop(vl_daemon *d)
             n = gather(d, d->msgs, d->in);
         }
         vl_net_monitor_events(&d->net);
+        vl_net_backlog_events(&d->net);
         if (run_step(d, n) != 0)
             return -1;
         clock_events(d);

@@ -12,8 +12,9 @@
  * decimal, hex, the genesis index of the node that answered) appended to an
  * ack file with one write(2).
  *
- *   setup DIR COUNT
- *       ISSUE vouchers 1..COUNT to the holder (ack in DIR/acks.setup).
+ *   setup DIR COUNT [FIRST]
+ *       ISSUE vouchers FIRST..FIRST+COUNT-1 (FIRST 1 if not given) to the
+ *       holder, in one order (ack in DIR/acks.setup).
  *   stream DIR ACKS FIRST COUNT FIRST_NODE TIMEOUT_MS MAX_S
  *       redeem 100 fen at a time from vouchers FIRST..FIRST+COUNT-1 in turn
  *       (one new order per STREAM_PACE_MS at most), through a client whose
@@ -538,10 +539,13 @@ static bool acks_on_node(vl_client *c, uint32_t node, const ack *acks, size_t n,
 
 /* ---- setup ---------------------------------------------------------------------------------------- */
 
-static int cmd_setup(char **argv)
+static int cmd_setup(int n, char **argv)
 {
     static vl_order o;
     uint64_t count = parse_u64(argv[1], "COUNT");
+    uint64_t first = n > 2 ? parse_u64(argv[2], "FIRST") : 1;
+    if (first == 0 || first > UINT64_MAX / 2)
+        die("FIRST: 1..2^63");
     char path[4096];
     if (count == 0 || count > VL_MAX_ISSUE_BATCH)
         die("COUNT: 1..%d", VL_MAX_ISSUE_BATCH);
@@ -564,7 +568,7 @@ static int cmd_setup(char **argv)
     o.voucher_count = (uint16_t)count;
     for (uint64_t i = 0; i < count; i++) {
         vl_voucher_spec *v = &o.vouchers[i];
-        *v = (vl_voucher_spec){.serial = i + 1, .value_fen = VOUCHER_VALUE_FEN,
+        *v = (vl_voucher_spec){.serial = first + i, .value_fen = VOUCHER_VALUE_FEN,
                                .valid_from_s = now_s - 86400u,
                                .valid_until_s = now_s + 365u * 86400u, .subsidy_bp = 8000,
                                .program = {(const uint8_t *)"fault-test", 10}};
@@ -579,7 +583,8 @@ static int cmd_setup(char **argv)
     if (e == VL_OK) {
         snprintf(path, sizeof path, "%s/acks.setup", argv[0]);
         ack_result(path, &r, 0);
-        printf("setup: issued vouchers 1..%" PRIu64 " at issuer seq %" PRIu64 "\n", count, seq);
+        printf("setup: issued vouchers %" PRIu64 "..%" PRIu64 " at issuer seq %" PRIu64 "\n",
+               first, first + count - 1, seq);
     } else {
         fail("setup: ISSUE refused: %s: %s", vl_err_name(e), r.message);
     }
@@ -1276,8 +1281,8 @@ int main(int argc, char **argv)
     char **a = argv + 2;
     int n = argc - 2;
     int rc;
-    if (strcmp(cmd, "setup") == 0 && n == 2)
-        rc = cmd_setup(a);
+    if (strcmp(cmd, "setup") == 0 && (n == 2 || n == 3))
+        rc = cmd_setup(n, a);
     else if (strcmp(cmd, "stream") == 0 && n == 7)
         rc = cmd_stream(a);
     else if (strcmp(cmd, "check") == 0 && n >= 3)

@@ -21,6 +21,7 @@
 # port there, and a node stopped and restarted mid-test must get its own
 # ports back), and in a window of its own, so that tests running side by
 # side (ctest -j) never take each other's ports either:
+#   1100-1999 peer_queue_test
 #   2000-4199 bench_smoke_test     4400-7499 compare-etcd.sh (etcd)
 #   8000-9999 compare-etcd.sh (devnets)                    (7700-7831: the default devnet)
 #  10000-11599 voucherd_test      11600-13199 fault_test  13200-14799 metrics_test
