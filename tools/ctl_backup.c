@@ -61,8 +61,15 @@
  *     again, can never vote, and the cold copy stays the only one holding
  *     every vote of that key (without this, a backup taken in a restart
  *     gap and restored weeks later would come back as a voter that forgot
- *     its later votes).  What no tool can enforce: restoring one cold
- *     backup --move twice (docs/operations.md 7, "Replacing a machine").
+ *     its later votes).  restore --move then consumes the cold backup:
+ *     once the copy is made and checked, the backup's own marker becomes
+ *     MOVED_TAG + the time (mark_moved), and a second restore --move of
+ *     that backup is refused (a plain restore, as an observer, is still
+ *     allowed).  If the backup cannot be marked (read-only media), the
+ *     restore fails and its copy is discarded: copy the backup somewhere
+ *     writable first.  What no tool can enforce: restoring --move a copy of
+ *     the backup made before the first restore (docs/operations.md 7,
+ *     "Replacing a machine").
  *  6. A hot copy is an observer by itself.  Only restore used to set the
  *     observer flag, so a hot backup's data.mdb copied by hand into a data
  *     directory (or a data_dir pointed at the backup) came back as a voter
@@ -95,6 +102,9 @@
  * seconds, big-endian u64 (note 5). */
 #define COLD_TAG "cold"
 #define COLD_LEN (4 + 8)
+/* ... of a cold backup that restore --move used: this tag, then the time
+ * of that restore (note 5). */
+#define MOVED_TAG "movd"
 #define BACKUP_KEY "backup"
 
 /* What a node data directory's `meta` says (consensus/vl_state.c). */
@@ -110,6 +120,8 @@ typedef struct {
     bool observer;
     bool cold;          /* a backup taken while the node was stopped (note 5) */
     uint64_t cold_time; /* when, unix seconds */
+    bool moved;         /* a cold backup restore --move used (note 5) */
+    uint64_t moved_time; /* when, unix seconds */
 } node_meta;
 
 static bool meta_value(MDB_txn *t, MDB_dbi d, const char *name, void *out, size_t len,
@@ -151,10 +163,15 @@ static int read_meta(const vl_ctx *c, MDB_env *env, const char *dir, node_meta *
                meta_value(t, d, "head", head, sizeof head, &bad);
     m->has_digest = meta_value(t, d, "digest", m->digest, 32, &bad);
     m->observer = meta_value(t, d, "observer", flag, sizeof flag, &bad) && flag[0] != 0;
-    m->cold = meta_value(t, d, BACKUP_KEY, cold, sizeof cold, &bad) &&
-              memcmp(cold, COLD_TAG, 4) == 0;
-    for (int i = 0; m->cold && i < 8; i++)
-        m->cold_time = m->cold_time << 8 | cold[4 + i];
+    if (meta_value(t, d, BACKUP_KEY, cold, sizeof cold, &bad)) {
+        m->cold = memcmp(cold, COLD_TAG, 4) == 0;
+        m->moved = memcmp(cold, MOVED_TAG, 4) == 0;
+        uint64_t when = 0;
+        for (int i = 0; i < 8; i++)
+            when = when << 8 | cold[4 + i];
+        m->cold_time = m->cold ? when : 0;
+        m->moved_time = m->moved ? when : 0;
+    }
     mdb_txn_abort(t);
     if (!all || bad)
         return fail(c, EXIT_FAIL, "%s: not a node data directory (its meta is %s)", dir,
@@ -376,19 +393,42 @@ static int meta_write(const char *dir, unsigned env_flags, const char *key, cons
     return rc;
 }
 
-/* Set (cold) or delete the meta "backup" marker in the private directory
- * dir (a backup or a restored directory nobody else opens), durably. */
-static int set_marker(const vl_ctx *c, const char *dir, bool cold)
+/* Write the meta "backup" marker `tag` (COLD_TAG or MOVED_TAG) with the
+ * time now, or delete it (tag NULL), in the private directory dir (a
+ * backup or a restored directory nobody else opens), durably.  An LMDB
+ * code, 0 on success. */
+static int write_marker(const char *dir, const char *tag)
 {
     uint8_t v[COLD_LEN];
     uint64_t now = (uint64_t)time(NULL);
-    memcpy(v, COLD_TAG, 4);
+    memcpy(v, tag != NULL ? tag : COLD_TAG, 4);
     for (int i = 0; i < 8; i++)
         v[4 + i] = (uint8_t)(now >> (56 - 8 * i));
-    int rc = meta_write(dir, MDB_NOLOCK, BACKUP_KEY, cold ? v : NULL, sizeof v);
+    return meta_write(dir, MDB_NOLOCK, BACKUP_KEY, tag != NULL ? v : NULL, sizeof v);
+}
+
+/* Set (cold) or delete the cold marker of dir (write_marker). */
+static int set_marker(const vl_ctx *c, const char *dir, bool cold)
+{
+    int rc = write_marker(dir, cold ? COLD_TAG : NULL);
     if (rc != 0)
         return fail(c, EXIT_FAIL, "%s: cannot %s the backup marker: %s", dir,
                     cold ? "write" : "remove", mdb_strerror(rc));
+    return EXIT_OK;
+}
+
+/* Note 5: the cold backup bak has been restored with --move: mark it used,
+ * so that it never makes a second copy of the voter. */
+static int mark_moved(const vl_ctx *c, const char *bak)
+{
+    int rc = write_marker(bak, MOVED_TAG);
+    if (rc != 0)
+        return fail(c, EXIT_FAIL,
+                    "%s: cannot mark the backup as used by restore --move: %s. A backup that "
+                    "is not marked could be restored --move again, a second copy of the same "
+                    "voter, so nothing was restored: copy the backup to writable storage and "
+                    "restore that copy (docs/operations.md 7)",
+                    bak, mdb_strerror(rc));
     return EXIT_OK;
 }
 
@@ -436,7 +476,7 @@ static json_t *head_json(const vl_genesis *g, const node_meta *m)
 
 static const char *kind_name(const node_meta *m)
 {
-    return m->cold ? "cold" : "hot";
+    return m->cold ? "cold" : m->moved ? "moved" : "hot";
 }
 
 /* ---- backup ---------------------------------------------------------------------------- */
@@ -604,6 +644,8 @@ static int restore_into(const vl_ctx *c, const char *bak, const char *dir, const
         if (st == EXIT_OK && after->cold)
             st = fail(c, EXIT_FAIL, "%s: the backup marker was not removed", dir);
     }
+    if (st == EXIT_OK && move) /* note 5: last, so that a failed restore leaves it usable */
+        st = mark_moved(c, bak);
     if (st != EXIT_OK)
         discard_dir(dir, created);
     return st;
@@ -642,6 +684,19 @@ int cmd_restore(vl_ctx *c, int argc, char **argv)
                   "only into its own node)",
                   opts[3].value, g->nodes[m.node].id);
     bool move = opts[4].set;
+    if (st == EXIT_OK && move && m.moved) {
+        char when[32];
+        time_t t = (time_t)m.moved_time;
+        struct tm tm;
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+        st = fail(c, EXIT_FAIL,
+                  "--move: the cold backup %s was restored with --move already (%s): %s runs "
+                  "from that copy, and a second one would be the same voter twice, able to "
+                  "vote twice for one slot. Restore it without --move (an observer), or move "
+                  "the node again with a new cold backup of the copy that runs "
+                  "(docs/operations.md 7)",
+                  bak, when, g->nodes[m.node].id);
+    }
     if (st == EXIT_OK && move && !m.cold)
         st = fail(c, EXIT_FAIL,
                   "--move: %s is a HOT backup (taken while %s could run): it may lack votes the "
@@ -660,11 +715,14 @@ int cmd_restore(vl_ctx *c, int argc, char **argv)
         jset(res, "data_dir", json_string(dir));
         jset(res, "role", json_string(role));
         jset(res, "moved", json_true());
+        jset(res, "backup_used", json_true());
         snprintf(human, sizeof human,
                  "moved %s from its cold backup %s into %s: %" PRIu64 " log entries, verified.\n"
                  "%s continues as the same %s, with every vote it cast. Start it here; NEVER "
                  "start it again on the old machine (remove its key file and data directory "
-                 "there): two copies of one voter could vote twice (docs/operations.md 7).",
+                 "there): two copies of one voter could vote twice (docs/operations.md 7).\n"
+                 "The backup is marked as used: restore --move refuses it from now on (and "
+                 "cannot know of copies of it made before; remove them).",
                  g->nodes[m.node].id, bak, dir, after.head, g->nodes[m.node].id, role);
         st = emit(c, res, human);
     } else if (st == EXIT_OK) {

@@ -138,6 +138,20 @@ all_of_7() { [ "$rc" -eq 0 ] && \
   [ "$(py "$work/move.out" 'd["ok"], d["moved"], d["role"], d["observer"]')" = "(True, True, 'voter', False)" ]; }
 check "restore --move of the cold backup: exit 0, node2 stays a voter" all_of_7
 [ "$rc" -eq 0 ] || cat "$work/move.err"
+check "... and says the backup is now used" [ "$(py "$work/move.out" 'd["backup_used"]')" = True ]
+# The same cold backup again: a second copy of voter node2 would be one
+# voter with two memories.  Refused; a plain restore (an observer) is not.
+run moveagain 60 restore --move --backup "$work/cold2" --data-dir "$work/machine3" \
+  --genesis "$genesis" --key "$key2"
+all_of_7b() { [ "$rc" -eq 1 ] && \
+  has moveagain.err 'was restored with --move already' && [ ! -e "$work/machine3" ]; }
+check "restore --move of the same cold backup again: exit 1, says it was used, nothing made" \
+  all_of_7b
+run plainagain 60 restore --backup "$work/cold2" --data-dir "$work/machine3" \
+  --genesis "$genesis" --key "$key2" --json
+all_of_7c() { [ "$rc" -eq 0 ] && [ "$(py "$work/plainagain.out" 'd["role"]')" = observer ]; }
+check "... a plain restore of it still works, as an observer" all_of_7c
+rm -rf "$work/machine3"
 
 # backup --cold retired the source: the old directory, started again, could
 # only be an observer (its meta "observer" is 1).
