@@ -33,7 +33,12 @@
  *  4. A pid is signalled only if /proc/PID/cmdline holds "voucherd" and, as
  *     one argument, the node's config path: a recycled pid is never killed.
  *     A zombie (exited, not yet reaped by its new parent: some container
- *     inits never reap) counts as stopped.
+ *     inits never reap) counts as stopped.  A node started by hand (the
+ *     drills of docs/devnet.md: `voucherd --config DIR/nodes/nodeI/
+ *     config.json`, the path absolute or relative to its working
+ *     directory) is not in devnet.json; it is found by scanning /proc for
+ *     that config: status shows its pid, down stops it, up refuses while
+ *     it runs, as for the nodes up started.
  *  5. Ports: node i (1-based) peers at P+2i-2 and serves clients at P+2i-1;
  *     its metrics HTTP endpoint (metrics_bind) is at P+128+i-1, past the
  *     peer and client ports of the largest devnet (2 x VL_MAX_NODES); all
@@ -87,6 +92,8 @@ extern char **environ;
 #define DEVNET_TAIL_LINES 12
 /* /proc/PID/cmdline read at most (note 4). */
 #define DEVNET_CMDLINE_BYTES 16384
+/* /proc entries looked at to find a node started by hand (note 4). */
+#define DEVNET_PROC_SCAN 1000000u
 
 /* ---- the members of every devnet ------------------------------------------------- */
 
@@ -447,7 +454,22 @@ static int devnet_save(const vl_ctx *c, const devnet *d)
 
 /* ---- processes (notes 3 and 4) ------------------------------------------------------ */
 
-/* Whether pid is alive and is the voucherd of the node with this config. */
+/* Whether the argument arg of process pid, a relative path, names the file
+ * config (absolute) from that process's working directory. */
+static bool same_file_from(long long pid, const char *arg, const char *config)
+{
+    char path[PATH_MAX], real[PATH_MAX], want[PATH_MAX];
+    if (arg[0] == '/' || arg[0] == '-' || arg[0] == '\0')
+        return false;
+    int w = snprintf(path, sizeof path, "/proc/%lld/cwd/%s", pid, arg);
+    if (w < 0 || (size_t)w >= sizeof path || realpath(path, real) == NULL ||
+        realpath(config, want) == NULL)
+        return false;
+    return strcmp(real, want) == 0;
+}
+
+/* Whether pid is alive and is the voucherd of the node with this config
+ * (given as that path, or as a relative path from its working directory). */
 static bool is_node_process(long long pid, const char *config)
 {
     char path[64], buf[DEVNET_CMDLINE_BYTES + 1];
@@ -474,7 +496,7 @@ static bool is_node_process(long long pid, const char *config)
     bool named = false, configured = false;
     for (const char *a = buf; a < buf + n; a += strlen(a) + 1) { /* NUL-separated arguments */
         named = named || strstr(a, "voucherd") != NULL;
-        configured = configured || strcmp(a, config) == 0;
+        configured = configured || strcmp(a, config) == 0 || same_file_from(pid, a, config);
     }
     return named && configured;
 }
@@ -482,6 +504,38 @@ static bool is_node_process(long long pid, const char *config)
 bool devnet_node_running(const devnet_node *n)
 {
     return is_node_process(n->pid, n->config);
+}
+
+/* Note 4: the pid of a voucherd running this node's config that devnet.json
+ * does not know (started by hand, as the drills of docs/devnet.md do), or 0.
+ * Scans /proc (at most DEVNET_PROC_SCAN entries). */
+static long long find_node_process(const devnet_node *n)
+{
+    DIR *proc = opendir("/proc");
+    long long found = 0;
+    if (proc == NULL)
+        return 0;
+    struct dirent *e;
+    for (unsigned k = 0; found == 0 && k < DEVNET_PROC_SCAN && (e = readdir(proc)) != NULL; k++) {
+        char *end;
+        long long pid = strtoll(e->d_name, &end, 10);
+        if (*end == '\0' && pid > 0 && pid != (long long)getpid() && is_node_process(pid, n->config))
+            found = pid;
+    }
+    closedir(proc);
+    return found;
+}
+
+/* The pid of node n's voucherd: devnet.json's if it is that, else one
+ * started by hand (*by_hand), else 0. */
+static long long node_pid_now(const devnet_node *n, bool *by_hand)
+{
+    *by_hand = false;
+    if (is_node_process(n->pid, n->config))
+        return n->pid;
+    long long pid = find_node_process(n);
+    *by_hand = pid != 0;
+    return pid;
 }
 
 /* The text of path from offset `from` (at most DEVNET_LOG_SCAN_BYTES,
@@ -1057,12 +1111,14 @@ static uint32_t live_nodes(const devnet *d, char *buf, size_t cap)
     size_t used = 0;
     buf[0] = '\0';
     for (uint32_t i = 0; i < d->node_count; i++) {
-        if (!is_node_process(d->nodes[i].pid, d->nodes[i].config))
+        bool by_hand;
+        long long pid = node_pid_now(&d->nodes[i], &by_hand);
+        if (pid == 0)
             continue;
         live++;
         if (used < cap) {
-            int w = snprintf(buf + used, cap - used, "%s%s (pid %lld)", used > 0 ? ", " : "",
-                             d->nodes[i].id, d->nodes[i].pid);
+            int w = snprintf(buf + used, cap - used, "%s%s (pid %lld%s)", used > 0 ? ", " : "",
+                             d->nodes[i].id, pid, by_hand ? ", started by hand" : "");
             used += w > 0 ? (size_t)w : 0;
         }
     }
@@ -1290,11 +1346,12 @@ static int devnet_down(vl_ctx *c, int argc, char **argv)
         bool any = false;
         for (uint32_t i = 0; i < d->node_count; i++) {
             devnet_node *n = &d->nodes[i];
-            pids[i] = n->pid;
-            any = any || n->pid != 0;
-            fate[i] = n->pid == 0 ? N_STOPPED_BEFORE
-                      : is_node_process(n->pid, n->config) ? N_STOPPING
-                                                           : N_GONE;
+            bool by_hand;
+            long long now = node_pid_now(n, &by_hand);
+            pids[i] = now != 0 ? now : n->pid;
+            any = any || n->pid != 0 || now != 0;
+            fate[i] = now != 0 ? N_STOPPING : n->pid == 0 ? N_STOPPED_BEFORE : N_GONE;
+            n->pid = pids[i]; /* one started by hand is stopped like the others */
             if (fate[i] == N_STOPPING)
                 kill((pid_t)n->pid, SIGTERM);
         }
@@ -1353,15 +1410,18 @@ static bool status_node(const vl_ctx *c, const devnet *d, uint32_t i, vl_client 
 {
     const devnet_node *n = &d->nodes[i];
     json_t *o = jobj();
-    bool ours = is_node_process(n->pid, n->config);
+    bool by_hand;
+    long long pid_now = node_pid_now(n, &by_hand);
+    bool ours = pid_now != 0;
     bool ok = (ours || endpoint_listens(n->client_endpoint)) && vl_client_status(cl, i, s) == VL_OK;
     *run = ours || ok;
+    by_hand = by_hand || (ok && !ours); /* found at its endpoint only: another user's process */
     const char *role = ok ? ((s->flags & VL_STATUS_VOTER) != 0 ? "voter" : "observer")
                           : (n->voter ? "voter" : "observer");
     jset(o, "id", json_string(n->id));
-    jset(o, "pid", json_integer(ours ? n->pid : 0));
+    jset(o, "pid", json_integer(pid_now));
     jset(o, "running", json_boolean(*run));
-    jset(o, "started_by_hand", json_boolean(ok && !ours));
+    jset(o, "started_by_hand", json_boolean(by_hand));
     jset(o, "role", json_string(role));
     jset(o, "reachable", json_boolean(ok));
     jset(o, "client_endpoint", json_string(n->client_endpoint));
@@ -1370,9 +1430,10 @@ static bool status_node(const vl_ctx *c, const devnet *d, uint32_t i, vl_client 
     jappend(nodes, o);
     if (c->json)
         return ok;
-    char hex[65], pid[32];
+    char hex[65], pid[40], num[32];
+    snprintf(num, sizeof num, "%lld%s", pid_now, by_hand ? " (by hand)" : "");
     if (ours)
-        snprintf(pid, sizeof pid, "pid %-8lld", n->pid);
+        snprintf(pid, sizeof pid, "pid %-8s", num);
     else
         snprintf(pid, sizeof pid, "%-12s", "pid ?(hand)");
     if (ok) {

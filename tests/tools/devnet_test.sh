@@ -364,30 +364,36 @@ run inv3 40 redeem --devnet "$dir" --voucher "$voucher2" --amount-fen 200 --invo
 all_of_18() { [ "$rc" -eq 1 ] && [ "$(py "$work/inv3.out" 'd["error"]["code"]')" = SLOT_GUARD ]; }
 check "the same --invoice-hash for another amount: refused SLOT_GUARD, nothing signed" all_of_18
 
-# ---- a node restarted by hand (the drills of docs/devnet.md): status still sees it ------------
+# ---- a node restarted by hand (the drills of docs/devnet.md) ----------------------------------
+# Started from its directory with a relative --config: status shows its
+# pid, up refuses while it runs, down stops it (ctl_devnet.c note 4).
 p4=$(py "$dir/devnet.json" 'd["nodes"][3]["pid"]')
-cfg4=$(py "$dir/devnet.json" 'd["nodes"][3]["config"]')
 kill -TERM "$p4"
 check "node4 stopped (SIGTERM)" wait_gone 20 "$p4"
-"$voucherd" --config "$cfg4" >>"$work/hand4.log" 2>&1 &
+(cd "$dir/nodes/node4" && exec "$voucherd" --config config.json >>"$work/hand4.log" 2>&1) &
 hand4=$!
 echo "$hand4" >>"$work/pids" # the EXIT trap stops it if a check below fails
 hand_seen() {
   run dst 30 devnet status --dir "$dir" --json &&
-    [ "$(py "$work/dst.out" '[(n["running"], n["reachable"], n["started_by_hand"], n["pid"], n["role"]) for n in d["nodes"]][3]')" = "(True, True, True, 0, 'voter')" ]
+    [ "$(py "$work/dst.out" '[(n["running"], n["reachable"], n["started_by_hand"], n["pid"], n["role"]) for n in d["nodes"]][3]')" = "(True, True, True, $hand4, 'voter')" ]
 }
-check "devnet status: node4 started by hand is running and answering (pid unknown), exit 0" \
+check "devnet status: node4 started by hand is running and answering, with its pid, exit 0" \
   wait_for 30 hand_seen
 run dst_text 30 devnet status --dir "$dir"
 check "... and the text says so" \
-  eval 'grep -qF "pid ?(hand)" "$work/dst_text.out" && has dst_text.out "4 of 4 nodes running, 4 answering"'
-kill -TERM "$hand4"
-check "node4 started by hand stopped" wait_gone 20 "$hand4"
+  eval 'grep -qF "pid $hand4 (by hand)" "$work/dst_text.out" && has dst_text.out "4 of 4 nodes running, 4 answering"'
+run uphand 30 devnet up --dir "$dir" --voucherd "$voucherd"
+all_of_hand() { [ "$rc" -eq 1 ] && has uphand.err "node4 \\(pid $hand4, started by hand\\)"; }
+check "up while node4 runs by hand: exit 1, names it" all_of_hand
+[ "$rc" -eq 1 ] || cat "$work/uphand.err"
 
-run down3 60 devnet down --dir "$dir"
+run down3 60 devnet down --dir "$dir" --json
 check "down: exit 0" [ "$rc" -eq 0 ]
+check "down: node4 started by hand is stopped too" \
+  [ "$(py "$work/down3.out" '[(n["pid"], n["outcome"]) for n in d["nodes"]][3]')" = "($hand4, 'stopped')" ]
+wait "$hand4" 2>/dev/null # reap it: it is this shell's child
 # shellcheck disable=SC2086
-check "down: every pid is gone" wait_gone 5 $pids2
+check "down: every pid is gone" wait_gone 5 $pids2 "$hand4"
 
 # ---- what up refuses ---------------------------------------------------------------------------------
 
