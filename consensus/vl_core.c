@@ -199,6 +199,14 @@
  *     VL_LIST_BUDGET bytes, borrowed from the map and encoded before any
  *     write.  ACCOUNT_REQUEST from seq 0 for a voucher starts with its
  *     origin ISSUE certificate; GET_ACCOUNT lists the account's own slots.
+ *     What a peer gets in answer to its page requests (LOG_REPLY,
+ *     SUMMARY_REPLY, CERTS) is also held to its reply budget
+ *     (vl_core_set_reply_budget: the room left in the node's send queue to
+ *     it, node/vl_net.c "Peer send queues"): a page is gathered within
+ *     what remains, and a request is skipped (counted, not answered: the
+ *     peer asks again) when less than VL_CORE_REPLY_MIN remains.  Without
+ *     it, a burst of a thousand 52-byte requests read in one step was
+ *     answered in full, whatever the queue held, before a byte was sent.
  *
  * 17. Checkpoints: every checkpoint_every_ms (first at the first tick), a
  *     signed {network, node, head, head hash, state digest, now} is stored
@@ -659,6 +667,8 @@ static vl_err core_alloc(vl_core *c, const vl_core_config *cfg)
     c->items = calloc(VL_MAX_MSG_ITEMS + 1u, sizeof *c->items);
     c->sums = malloc((size_t)VL_MAX_MSG_ITEMS * VL_SUMMARY_BYTES);
     c->ring = calloc(VL_SUMMARY_RING, sizeof *c->ring);
+    for (uint32_t p = 0; p < VL_MAX_NODES; p++)
+        c->reply_budget[p] = UINT64_MAX; /* note 16: until the caller says */
     c->paths = malloc(VL_MAX_BATCH_ORDERS * sizeof *c->paths);
     c->want = calloc(VL_MAX_BATCH_ORDERS, 1);
     c->batch = malloc(VL_MAX_BATCH_ORDERS * sizeof *c->batch);
@@ -1249,6 +1259,17 @@ uint64_t vl_core_peer_faults(const vl_core *c, uint16_t peer, bool *penalized)
     assert(c != NULL && penalized != NULL);
     *penalized = peer < c->g->node_count && vl_peer_penalized(c, peer);
     return peer < c->g->node_count ? c->mem.peer_bad[peer] : 0;
+}
+
+void vl_core_set_reply_budget(vl_core *c, uint16_t peer, uint64_t bytes)
+{
+    if (peer < VL_MAX_NODES)
+        c->reply_budget[peer] = bytes;
+}
+
+uint64_t vl_core_replies_skipped(const vl_core *c, uint16_t peer)
+{
+    return peer < VL_MAX_NODES ? c->replies_skipped[peer] : 0;
 }
 
 uint64_t vl_core_penalized_peers(const vl_core *c)

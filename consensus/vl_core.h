@@ -244,6 +244,17 @@ uint64_t vl_core_peer_faults(const vl_core *c, uint16_t peer, bool *penalized);
 /* Bitmap of the peers whose vote requests are dropped now (note 28). */
 uint64_t vl_core_penalized_peers(const vl_core *c);
 
+/* vl_core.c note 16: a reply to a peer's request for a page of the log, of
+ * summaries or of an account's certificates is at most `bytes` in all from
+ * now on (each reply takes its size off), and a request is skipped when
+ * less than VL_CORE_REPLY_MIN remains.  voucherd sets it before each step
+ * to the room in its send queue to that peer (node/vl_net.c); unlimited
+ * by default. */
+#define VL_CORE_REPLY_MIN (64u * 1024u)
+void vl_core_set_reply_budget(vl_core *c, uint16_t peer, uint64_t bytes);
+/* Page requests of peer skipped for want of reply budget, since open. */
+uint64_t vl_core_replies_skipped(const vl_core *c, uint16_t peer);
+
 /* How far peer's clock is ahead of this node's (negative: behind), in ms,
  * as last measured from its log (consensus/vl_serve.c, "peer clocks"), and
  * when (this node's clock).  false, outputs zeroed, if never measured or

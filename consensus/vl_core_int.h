@@ -237,6 +237,12 @@ struct vl_core {
     uint8_t (*paths)[VL_MAX_MERKLE_DEPTH][32]; /* per batch leaf */
     uint8_t *want;                             /* per batch leaf */
     vl_issuer_id *issuers;                     /* sorted by id */
+    /* Bytes of replies to page requests (log, summaries, an account's
+     * certificates) each peer may still get: set by the caller before a
+     * step (vl_core_set_reply_budget), consumed by vl_serve.c (note 16);
+     * the requests skipped for want of it. */
+    uint64_t reply_budget[VL_MAX_NODES];
+    uint64_t replies_skipped[VL_MAX_NODES];
     vl_core_mem mem;
     vl_core_mem saved;
     vl_outbox stage;

@@ -94,12 +94,40 @@ static vl_err gather_log(vl_core *c, MDB_txn *t, uint64_t from, uint32_t max, si
 
 /* ---- peer requests ---------------------------------------------------------------- */
 
+/* Note 16: the bytes a page for peer may take (false, and the request
+ * counted as skipped, when less than VL_CORE_REPLY_MIN remains). */
+static bool reply_room(vl_core *c, uint16_t peer, size_t *budget)
+{
+    uint64_t room = c->reply_budget[peer];
+    if (room < VL_CORE_REPLY_MIN) {
+        c->replies_skipped[peer]++;
+        return false;
+    }
+    *budget = room < VL_LIST_BUDGET ? (size_t)room : VL_LIST_BUDGET;
+    return true;
+}
+
+/* ... and take the n items in c->items off it. */
+static void reply_spent(vl_core *c, uint16_t peer, uint32_t n)
+{
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++)
+        bytes += c->items[i].len + VL_ITEM_OVERHEAD;
+    uint64_t *room = &c->reply_budget[peer];
+    *room = bytes >= *room ? 0 : *room - bytes;
+}
+
 vl_err vl_send_account_certs(vl_core *c, uint16_t peer, const uint8_t account[32],
                              uint64_t from_seq, uint64_t to_seq, uint32_t *sent)
 {
     uint32_t n;
+    size_t budget;
+    *sent = 0;
+    if (!reply_room(c, peer, &budget))
+        return VL_OK;
     VL_TRY(gather_account(c, c->txn, account, from_seq, to_seq, true, VL_MAX_MSG_ITEMS,
-                          VL_LIST_BUDGET, &n));
+                          budget, &n));
+    reply_spent(c, peer, n);
     *sent = n;
     if (n == 0)
         return VL_OK;
@@ -136,7 +164,11 @@ static vl_err send_log_list(vl_core *c, uint16_t peer, const vl_msg *m, uint8_t 
 vl_err vl_on_log_request(vl_core *c, uint16_t peer, const vl_msg *m)
 {
     uint32_t n;
-    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, VL_LIST_BUDGET, &n));
+    size_t budget;
+    if (!reply_room(c, peer, &budget))
+        return VL_OK;
+    VL_TRY(gather_log(c, c->txn, m->from_index, m->max_items, budget, &n));
+    reply_spent(c, peer, n);
     return send_log_list(c, peer, m, VL_MSG_LOG_REPLY, n);
 }
 
@@ -218,7 +250,11 @@ static vl_err gather_summaries(vl_core *c, MDB_txn *t, uint64_t from, uint32_t m
 vl_err vl_on_summary_request(vl_core *c, uint16_t peer, const vl_msg *m)
 {
     uint32_t n;
+    size_t budget; /* a page of summaries is at most 1,024 x 122 bytes */
+    if (!reply_room(c, peer, &budget))
+        return VL_OK;
     VL_TRY(gather_summaries(c, c->txn, m->from_index, m->max_items, &n));
+    reply_spent(c, peer, n);
     return send_log_list(c, peer, m, VL_MSG_SUMMARY_REPLY, n);
 }
 

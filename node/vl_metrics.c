@@ -340,11 +340,11 @@ static void format_gauges(writer *w, const vl_metrics_snapshot *s)
            "Bytes queued to one peer before sends to it drop (peer_queue_mb).",
            s->peer_queue_max);
     peer_counts(w, s, "peer_sends_dropped_queue_full_total", "counter",
-                "Sends to a peer dropped because its queue held the limit (it resyncs).",
+                "Sends to a peer dropped because its queue had no room for them (it resyncs).",
                 s->peer_queue_full);
-    peer_counts(w, s, "peer_requests_unread_total", "counter",
-                "A peer's requests for pages of the log or of an account dropped unread while "
-                "its queue held the limit.",
+    peer_counts(w, s, "peer_page_requests_dropped_total", "counter",
+                "A peer's requests for pages of the log, of summaries or of an account not "
+                "answered because its queue had no room for the reply.",
                 s->peer_requests_unread);
     metric(w, "peers_penalized", "gauge",
            "Peers whose vote requests are dropped unread now: they sent badly signed orders in "

@@ -109,7 +109,7 @@ typedef struct {
     uint64_t peer_bad_inputs[VL_MAX_NODES];
     uint64_t peer_queued[VL_MAX_NODES];     /* bytes queued to each peer now */
     uint64_t peer_queue_full[VL_MAX_NODES]; /* sends dropped: its queue was full */
-    uint64_t peer_requests_unread[VL_MAX_NODES]; /* its page requests dropped unread */
+    uint64_t peer_requests_unread[VL_MAX_NODES]; /* its page requests not answered */
     uint64_t peer_queue_max;                /* bytes (peer_queue_mb) */
     uint32_t peers_penalized;
     /* peers' clock offsets (vl_core_peer_clock), measured peers only */

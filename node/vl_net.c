@@ -26,16 +26,24 @@
  * dropped with its connection, or the send failed).  A socket runs the
  * teardown of a dropped pipe only when it is called, and a peer whose
  * queue is full gets no more sends, so vl_net_backlog_events calls its
- * socket for it.  At peer_queue_max
- * bytes the peer's pipe counts as full: sends to it drop (as at the HWM:
- * the peer resyncs), and its LOG_REQUEST, SUMMARY_REQUEST and
- * ACCOUNT_REQUEST messages are discarded unread, so that a peer that does
- * not read costs neither memory nor the work of gathering its pages.  What
- * a slow peer can pin is then peer_queue_max, plus one message being
- * encrypted and sent and the kernel's socket buffer.  The free function
- * runs on libzmq's I/O thread, possibly after vl_net_close (the sockets'
- * queues are torn down there): the meter is counted by reference, one for
- * the vl_net and one per message libzmq holds, and freed by the last.
+ * socket for it: it must run every loop iteration.  At peer_queue_max
+ * A message is queued only if the peer's queue is empty or the message
+ * fits under the bound: peer_queue_max for messages to that peer alone
+ * (votes, replies), half of it for broadcasts (certificates), so that a
+ * stream of broadcasts to a slow peer leaves room for the pages it asks
+ * for.  What does not fit is dropped (as at the HWM: the peer resyncs).
+ * Pages are bounded before they are built: before each step voucherd gives
+ * the core each peer's room (vl_net_reply_room; consensus/vl_core.c note
+ * 16), and a page request that arrives when the room is below
+ * VL_CORE_REPLY_MIN is discarded unread here, so that a peer that does not
+ * read costs neither memory nor the work of gathering its pages, even when
+ * it sends a thousand requests at once.  What a slow peer can pin is then
+ * peer_queue_max (or one larger message), plus the message libzmq is
+ * encrypting and sending (up to 16 MiB) and the kernel's socket buffer.
+ * The free function runs on any thread (libzmq's I/O thread, the reaper
+ * after vl_net_close, or ours when a send fails or the socket tears down a
+ * dropped pipe): the meter is atomic and counted by reference, one for the
+ * vl_net and one per message libzmq holds, and freed by the last.
  */
 #include "vl_net.h"
 
@@ -348,10 +356,10 @@ static int recv_routed(void *s, bool *skip, zmq_msg_t *id, zmq_msg_t *payload)
     return 1;
 }
 
-static bool queue_full(const vl_net *n, uint32_t p)
+uint64_t vl_net_reply_room(const vl_net *n, uint16_t p)
 {
-    return atomic_load_explicit(&n->meter->queued[p], memory_order_relaxed) >=
-           n->peer_queue_max;
+    uint64_t q = vl_net_peer_queued(n, p);
+    return q < n->peer_queue_max ? n->peer_queue_max - q : 0;
 }
 
 /* A request answered with a page of the log or of an account (see the
@@ -383,9 +391,10 @@ int vl_net_recv_peer(vl_net *n, zmq_msg_t *msg, vl_input *in)
             n->stats.peer_unauth++;
             continue;
         }
-        if (queue_full(n, (uint32_t)p) && is_page_request(msg)) {
+        if (vl_net_reply_room(n, (uint16_t)p) < VL_CORE_REPLY_MIN && is_page_request(msg)) {
             zmq_msg_close(msg);
             n->stats.peer_shed[p]++;
+            n->backlogged[p] = true;
             continue;
         }
         *in = (vl_input){.kind = VL_IN_PEER, .peer = (uint16_t)p, .data = zmq_msg_data(msg),
@@ -428,16 +437,19 @@ int vl_net_recv_client(vl_net *n, zmq_msg_t *msg, vl_input *in)
 
 /* ---- sending --------------------------------------------------------------------------- */
 
-/* Queue data for peer p in a metered buffer (see the top). */
-static void send_peer(vl_net *n, uint32_t p, const uint8_t *data, size_t len)
+/* Queue data for peer p in a metered buffer if the queue is empty or it
+ * fits under limit (see the top). */
+static void send_peer(vl_net *n, uint32_t p, const uint8_t *data, size_t len, uint64_t limit)
 {
     if (p >= n->g->node_count || n->dealers[p] == NULL) {
         n->stats.peer_drops++;
         return;
     }
-    if (queue_full(n, p)) {
+    uint64_t held = vl_net_peer_queued(n, (uint16_t)p);
+    if (held != 0 && (held > limit || len > limit - held)) {
         n->stats.peer_full[p]++;
         n->stats.peer_drops++;
+        n->backlogged[p] = true;
         return;
     }
     queued_msg *q = malloc(sizeof *q + len);
@@ -481,12 +493,12 @@ void vl_net_send(vl_net *n, const vl_output *o)
 {
     switch (o->kind) {
     case VL_OUT_PEER:
-        send_peer(n, o->peer, o->data, o->len);
+        send_peer(n, o->peer, o->data, o->len, n->peer_queue_max);
         break;
     case VL_OUT_BROADCAST:
         for (uint32_t p = 0; p < n->g->node_count; p++) {
             if (p != n->self)
-                send_peer(n, p, o->data, o->len);
+                send_peer(n, p, o->data, o->len, n->peer_queue_max / 2);
         }
         break;
     case VL_OUT_CLIENT:
@@ -562,34 +574,34 @@ uint64_t vl_net_peer_queued(const vl_net *n, uint16_t p)
 void vl_net_backlog_events(vl_net *n)
 {
     for (uint16_t p = 0; p < n->g->node_count && p < VL_MAX_NODES; p++) {
-        if (p == n->self || n->dealers[p] == NULL)
+        if (p == n->self || n->dealers[p] == NULL || !n->backlogged[p])
             continue;
-        if (n->backlogged[p]) {
-            /* Sends to it stopped reaching the socket, and a socket runs
-             * its commands only when called: without this, the pipe of a
-             * link that went down is never torn down and its messages stay
-             * queued. */
-            int events;
-            size_t size = sizeof events;
-            (void)zmq_getsockopt(n->dealers[p], ZMQ_EVENTS, &events, &size);
-        }
+        /* Sends to it may have stopped reaching the socket, and a socket
+         * runs its commands only when called: without this, the pipe of a
+         * link that went down is never torn down and its messages stay
+         * queued. */
+        int events;
+        size_t size = sizeof events;
+        (void)zmq_getsockopt(n->dealers[p], ZMQ_EVENTS, &events, &size);
         uint64_t q = vl_net_peer_queued(n, p);
-        if (!n->backlogged[p] && q >= n->peer_queue_max) {
+        if (!n->backlog_logged[p]) {
             vl_log(VL_LOG_WARN, "peer_backlog",
                    "peer=%s queued_bytes=%llu limit_bytes=%llu reason=\"the peer takes what "
-                   "this node sends more slowly than it comes: sends to it are dropped and its "
-                   "log and account requests are not read until it takes what is queued (a "
-                   "slow link or machine, or a faulty peer that asks and does not read)\"",
+                   "this node sends more slowly than it comes: what does not fit is dropped and "
+                   "its log and account requests are not answered until it takes what is "
+                   "queued (a slow link or machine, or a faulty peer that asks and does not "
+                   "read)\"",
                    n->g->nodes[p].id, (unsigned long long)q,
                    (unsigned long long)n->peer_queue_max);
-            n->backlogged[p] = true;
-        } else if (n->backlogged[p] && q < n->peer_queue_max / 2) {
+            n->backlog_logged[p] = true;
+        } else if (q < n->peer_queue_max / 4) {
             vl_log(VL_LOG_INFO, "peer_backlog_cleared",
                    "peer=%s queued_bytes=%llu dropped_total=%llu requests_unread_total=%llu",
                    n->g->nodes[p].id, (unsigned long long)q,
                    (unsigned long long)n->stats.peer_full[p],
                    (unsigned long long)n->stats.peer_shed[p]);
             n->backlogged[p] = false;
+            n->backlog_logged[p] = false;
         }
     }
 }

@@ -17,9 +17,9 @@
  * connection is dropped) and have bounded HWMs.  Every send is
  * ZMQ_DONTWAIT: a full or absent pipe drops the message and counts it.
  * A peer's pipe is also full, for this node, when the bytes queued to it
- * reach the peer queue bound (vl_net.c "Peer send queues"): sends to it
- * drop, and its requests for pages of the log or of an account are not
- * read (they would only be dropped), until it takes what is queued.
+ * would pass the peer queue bound (vl_net.c "Peer send queues"): sends to
+ * it drop, and its requests for pages of the log or of an account are not
+ * read (there is no room for the reply), until it takes what is queued.
  *
  * Used by one thread (the event loop).
  */
@@ -62,8 +62,8 @@ typedef struct {
     uint64_t peer_unauth;      /* peer messages without a valid ZAP user id */
     uint64_t peer_malformed;   /* peer messages of more than one payload frame */
     uint64_t peer_drops;       /* sends to a peer that failed (full, unconnected) */
-    uint64_t peer_full[VL_MAX_NODES];  /* of those: its queue held peer_queue_max bytes */
-    uint64_t peer_shed[VL_MAX_NODES];  /* its page requests not read (queue full) */
+    uint64_t peer_full[VL_MAX_NODES];  /* of those: its queue had no room for it */
+    uint64_t peer_shed[VL_MAX_NODES];  /* its page requests not read (no room for a reply) */
     uint64_t client_in;        /* client requests passed to the core */
     uint64_t client_malformed; /* client messages of more than one payload frame */
     uint64_t client_drops;     /* replies that could not be sent */
@@ -88,7 +88,8 @@ typedef struct {
     bool skip_peer, skip_client; /* discarding the rest of a multi-frame message */
     vl_net_meter *meter;         /* bytes queued per peer (shared with libzmq's threads) */
     uint64_t peer_queue_max;     /* bytes */
-    bool backlogged[VL_MAX_NODES]; /* logged as backlogged, not yet as cleared */
+    bool backlogged[VL_MAX_NODES];     /* a send or request refused, not yet cleared */
+    bool backlog_logged[VL_MAX_NODES]; /* event=peer_backlog logged for it */
     vl_net_client *clients;      /* VL_NET_CLIENT_TAGS entries */
     uint64_t next_tag;
     vl_net_stats stats;
@@ -137,8 +138,15 @@ void vl_net_monitor_events(vl_net *n);
  * libzmq's I/O thread for the wire). */
 uint64_t vl_net_peer_queued(const vl_net *n, uint16_t p);
 
-/* Log a peer whose queue reached peer_queue_max (warn, event=peer_backlog)
- * and, once it fell below half of it, that it cleared (info). */
+/* Bytes that may still be queued to peer p (peer_queue_max less what is
+ * queued): the core's reply budget for p (vl_core_set_reply_budget). */
+uint64_t vl_net_reply_room(const vl_net *n, uint16_t p);
+
+/* For each peer a send or page request was refused for (its queue was
+ * full): call its socket, so that the pipe of a link that went down is
+ * torn down and its queue freed, and log event=peer_backlog (warn, once)
+ * and, once the queue fell below a quarter of the bound, that it cleared
+ * (info).  Must run every loop iteration. */
 void vl_net_backlog_events(vl_net *n);
 
 #endif

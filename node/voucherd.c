@@ -688,7 +688,7 @@ static void metrics_publish(vl_daemon *d)
         s->peers_penalized += penalized;
         s->peer_queued[p] = vl_net_peer_queued(&d->net, p);
         s->peer_queue_full[p] = ns->peer_full[p];
-        s->peer_requests_unread[p] = ns->peer_shed[p];
+        s->peer_requests_unread[p] = ns->peer_shed[p] + vl_core_replies_skipped(d->core, p);
     }
     s->peer_count = d->g->node_count < VL_MAX_NODES ? d->g->node_count : VL_MAX_NODES;
     s->self_index = d->self;
@@ -719,6 +719,9 @@ static int step_once(vl_daemon *d, size_t n)
     }
     d->cur_begun = false;
     uint64_t t0_us = d->metrics != NULL ? now_us() : 0;
+    for (uint16_t p = 0; p < d->g->node_count; p++) /* vl_core.c note 16 */
+        if (p != d->self)
+            vl_core_set_reply_budget(d->core, p, vl_net_reply_room(&d->net, p));
     vl_err e = vl_core_step(d->core, now_ms(CLOCK_REALTIME), d->in, n + 1u, &d->out);
     if (d->metrics != NULL) {
         vl_metrics_observe_step(&d->snap, now_us() - t0_us, n);
