@@ -219,8 +219,10 @@
  *     recently each reported, 3 sync intervals ago or more, a log head that
  *     our cursor into its log has not reached since, or any head before the
  *     first the cursor reached since open, or from whom it pulls whole
- *     entries (a moment behind under load is not syncing; one liar cannot
- *     set it); READ_ONLY while the node refuses
+ *     entries, each only while the peer's log is longer than this node's;
+ *     or that has not answered a sync request since open (a moment behind
+ *     under load is not syncing; one liar cannot set it); READ_ONLY while
+ *     the node refuses
  *     writes for lack of space (note 20).
  *
  * 20. Resource faults (docs/operations.md 9).  A step that fails with
@@ -430,7 +432,7 @@ void vl_core_config_defaults(vl_core_config *cfg)
     cfg->clock_skew_ms = 120000;       /* 2 minutes */
     cfg->redrive_after_ms = 5000;      /* a lock with no certificate after 5 s */
     cfg->sync_interval_ms = 1000;      /* pull peers' logs every second */
-    cfg->sync_batch = 256;             /* entries per LOG_REQUEST */
+    cfg->sync_batch = 1024;            /* entries per LOG_REQUEST or SUMMARY_REQUEST */
     cfg->checkpoint_every_ms = 60000;  /* a signed checkpoint a minute */
     cfg->client_timeout_ms = 10000;    /* a waiting client hears back within 10 s */
 }

@@ -288,6 +288,7 @@ struct vl_core {
     uint64_t behind_head[VL_MAX_NODES];
     uint64_t behind_since_ms[VL_MAX_NODES];
     bool caught_up[VL_MAX_NODES]; /* the cursor reached a head the peer reported, since open */
+    bool head_known[VL_MAX_NODES]; /* the peer answered a sync request since open */
     /* the last LOG_REPLY from the peer brought news and it is still a
      * batch or more ahead: this node pulls whole entries to catch up */
     bool pulling[VL_MAX_NODES];

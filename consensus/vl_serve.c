@@ -384,6 +384,7 @@ vl_err vl_on_log_reply(vl_core *c, uint16_t peer, const vl_msg *m)
     pull_res res = PULL_SKIPPED;
     clock_pick pick = {false, 0, 0};
     c->peer_head[peer] = m->log_head;
+    c->head_known[peer] = true;
     for (uint32_t i = 0; i < m->item_count && res != PULL_STOP; i++) {
         VL_TRY(pull_entry(c, peer, m->items[i], m->log_head, &pick, &res));
         advanced |= res == PULL_HELD || res == PULL_NEW;
@@ -439,6 +440,7 @@ vl_err vl_on_summary_reply(vl_core *c, uint16_t peer, const vl_msg *m)
     bool advanced = false, lacking = false;
     clock_pick pick = {false, 0, 0};
     c->peer_head[peer] = m->log_head;
+    c->head_known[peer] = true;
     for (uint32_t i = 0; i < m->item_count; i++) {
         vl_summary sum;
         bool found;
@@ -562,9 +564,11 @@ vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
         if (p == c->self || !heard_recently(c, p))
             continue;
         peers++;
-        if (c->pulling[p] ||
-            (c->behind_since_ms[p] != 0 &&
-             (!c->caught_up[p] || vl_elapsed(c->now_ms, c->behind_since_ms[p]) >= window)))
+        if (!c->head_known[p] ||
+            (c->peer_head[p] > c->mem.head &&
+             (c->pulling[p] ||
+              (c->behind_since_ms[p] != 0 &&
+               (!c->caught_up[p] || vl_elapsed(c->now_ms, c->behind_since_ms[p]) >= window)))))
             ahead++;
     }
     /* Note 18.  A head a peer claims is unsigned: one lying peer (an
@@ -579,7 +583,17 @@ vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
      * since this node started (a node new or back from a backup), and
      * while this node pulls whole entries from it (its last LOG_REPLY
      * brought news and it is still a batch ahead).  A node that really
-     * lags has every honest peer ahead of it. */
+     * lags has every honest peer ahead of it.  Two more rules came from a
+     * walk with WAN delays: a peer heard from but that has not yet
+     * answered a sync request since this node started counts as ahead (a
+     * node restarted 6,400 entries behind said "healthy" for the 0.3 s
+     * before its first replies: it heard its peers, so it was in quorum,
+     * and knew none of their heads), and a peer whose reported head is
+     * not past this node's own log_head never does (at 2,600
+     * redemptions a second and 30 ms between nodes every node answered
+     * "catching up" in a fifth of its polls while it held as many
+     * entries as its peers: the walk through a peer's log moves a batch
+     * per round trip). */
     if (ahead > c->g->max_faulty)
         st->flags |= VL_STATUS_SYNCING;
     st->node = c->self;

@@ -841,6 +841,48 @@ static void test_syncing_needs_more_than_f(void)
     h_free(&h);
 }
 
+static void test_syncing_heads(void)
+{
+    TEST_BEGIN("8. SYNCING: peers heard that have not answered count; a log not longer never does");
+    h_net *h = setup_batch(2);
+    uint16_t p1 = h->voter[1], p2 = h->voter[2];
+    vl_order *o[4];
+    peer_log l = {0};
+    issue_redeem_log(h, o, 4, &l);
+    /* Heard (they ask for our summaries), not yet answered since open: a
+     * node restarted far behind must not say "healthy" before its first
+     * replies (it hears its peers, so it is in quorum). */
+    uint64_t req;
+    CHECK_ERR(feed_summary_request(h, p1, 1, 4, &req), VL_OK);
+    CHECK_ERR(feed_summary_request(h, p2, 1, 4, &req), VL_OK);
+    CHECK(syncing(h, 51));
+    CHECK_ERR(feed_summaries(h, p1, 0, NULL, 0), VL_OK); /* p1 answers: an empty log */
+    CHECK(!syncing(h, 52));                              /* p2 alone: not more than f */
+    /* Every entry applied here by certificates (head 4), while the cursors
+     * into both peers' logs stay at 1 (their summaries bring nothing):
+     * after 3 sync intervals the peers' heads of 4 are not past ours. */
+    for (uint32_t i = 0; i < 4; i++) {
+        APPLY(h, o[i]);
+    }
+    CHECK(log_head(h) == 4);
+    CHECK_ERR(feed_summaries(h, p1, 4, NULL, 0), VL_OK);
+    CHECK_ERR(feed_summaries(h, p2, 4, NULL, 0), VL_OK);
+    h->now_ms += 3 * SYNC_MS;
+    CHECK_ERR(feed_summaries(h, p1, 4, NULL, 0), VL_OK);
+    CHECK_ERR(feed_summaries(h, p2, 4, NULL, 0), VL_OK);
+    CHECK(!syncing(h, 53));
+    /* Both logs one longer than ours, the cursors still short of the heads
+     * reported 3 intervals ago: syncing. */
+    CHECK_ERR(feed_summaries(h, p1, 5, NULL, 0), VL_OK);
+    CHECK_ERR(feed_summaries(h, p2, 5, NULL, 0), VL_OK);
+    CHECK(syncing(h, 54));
+    plog_free(&l);
+    for (uint32_t i = 0; i < 4; i++) {
+        free(o[i]);
+    }
+    h_free(&h);
+}
+
 int main(void)
 {
     test_serving();
@@ -850,5 +892,6 @@ int main(void)
     test_tick();
     test_after_log_reply();
     test_syncing_needs_more_than_f();
+    test_syncing_heads();
     VL_TEST_END();
 }
