@@ -515,10 +515,62 @@ static bool voter_slow(const vl_core *c, uint32_t v)
             vl_elapsed(c->now_ms, c->mem.vote_strike_ms[v] - 1u) < window);
 }
 
+/* A voter's vote latency, whole ms (0: not measured yet). */
+static uint32_t vote_ms(const vl_core *c, uint32_t v)
+{
+    return c->vote_ms_known[v] ? (c->vote_ms_x8[v] + 7u) / 8u : 0u;
+}
+
+/* A voter's vote came `waited` (time + 1 of its oldest unanswered request,
+ * 0: none) before now: a sample of its latency, unless the voter turned
+ * slow meanwhile (slowness has its own rules, voter_slow; a voter back
+ * from a stall is not far). */
+static void vote_ms_sample(vl_core *c, uint16_t v, uint64_t waited)
+{
+    if (waited == 0)
+        return;
+    uint64_t ms = vl_elapsed(c->now_ms, waited - 1u);
+    if (ms >= slow_after_ms(c) || ms >= VL_VOTE_MS_MAX)
+        return;
+    uint32_t x8 = (uint32_t)ms * 8u;
+    if (!c->vote_ms_known[v])
+        c->vote_ms_x8[v] = x8;
+    else if (x8 >= c->vote_ms_x8[v])
+        c->vote_ms_x8[v] += (x8 - c->vote_ms_x8[v]) / 8u;
+    else
+        c->vote_ms_x8[v] -= (c->vote_ms_x8[v] - x8) / 8u;
+    c->vote_ms_known[v] = true;
+}
+
+/* The latency under which a voter counts as near (note 21): the need-th
+ * smallest latency among the `others` not slow, plus half of it and at
+ * least VL_NEAR_SLACK_MS.  Unmeasured voters count as 0 ms: they are
+ * asked, and so measured. */
+static uint32_t near_ms(const vl_core *c, const uint16_t *other, uint32_t others, uint32_t need)
+{
+    uint32_t ms[VL_MAX_NODES], k = 0;
+    for (uint32_t i = 0; i < others; i++)
+        if (!voter_slow(c, other[i]))
+            ms[k++] = vote_ms(c, other[i]);
+    if (k < need || need == 0)
+        return UINT32_MAX;
+    for (uint32_t i = 0; i < need; i++) /* partial selection: ms[need - 1] is the need-th */
+        for (uint32_t j = i + 1; j < k; j++)
+            if (ms[j] < ms[i]) {
+                uint32_t t = ms[i];
+                ms[i] = ms[j];
+                ms[j] = t;
+            }
+    uint32_t r = ms[need - 1u], slack = r / 2u > VL_NEAR_SLACK_MS ? r / 2u : VL_NEAR_SLACK_MS;
+    return r + slack;
+}
+
 /* The first request for a new order whose own vote is coming (vl_core.c note 21):
  * ask just enough other voters for a quorum, picked in turn from the order
- * hash among those not slow, and probe each slow voter at most once per
- * slow_after_ms.  Too few voters not slow: ask every voter. */
+ * hash among those not slow and near (but for one order in
+ * VL_FAR_PROBE_EVERY, which keeps the far voters measured), and probe each
+ * slow voter at most once per slow_after_ms.  Too few near voters: the
+ * far ones too; too few voters not slow: ask every voter. */
 static vl_err request_quorum(vl_core *c, vl_coord *e)
 {
     uint32_t n = c->g->node_count, need = c->quorum - 1u, picked = 0, others = 0;
@@ -528,12 +580,16 @@ static vl_err request_quorum(vl_core *c, vl_coord *e)
             other[others++] = (uint16_t)v;
     uint64_t pick = 0;
     uint32_t start = others > 0 ? ((uint32_t)e->hash[1] << 8 | e->hash[2]) % others : 0;
-    for (uint32_t i = 0; i < others && picked < need; i++) {
-        uint32_t v = other[(start + i) % others];
-        if (voter_slow(c, v))
-            continue;
-        pick |= VL_BIT(v);
-        picked++;
+    uint32_t near = e->hash[3] % VL_FAR_PROBE_EVERY == 0 ? UINT32_MAX
+                                                         : near_ms(c, other, others, need);
+    for (int pass = 0; pass < 2; pass++) { /* the near voters, then any */
+        for (uint32_t i = 0; i < others && picked < need; i++) {
+            uint32_t v = other[(start + i) % others];
+            if ((pick & VL_BIT(v)) != 0 || voter_slow(c, v) || (pass == 0 && vote_ms(c, v) > near))
+                continue;
+            pick |= VL_BIT(v);
+            picked++;
+        }
     }
     if (picked < need)
         return request_all(c, e);
@@ -702,6 +758,7 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
         vl_bad_input(c);
         return VL_OK;
     }
+    uint64_t waited = c->mem.vote_wait_ms[peer];
     c->mem.vote_wait_ms[peer] = 0; /* a signed vote: not waiting (vl_core.c note 21) */
     c->mem.observing &= ~VL_BIT(peer); /* it votes again (note 25) */
     c->mem.read_only &= ~VL_BIT(peer); /* it writes again (note 26) */
@@ -713,6 +770,7 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
     if (wanted == 0)
         return VL_OK;
     c->mem.vote_strikes[peer] = 0; /* a vote we still wanted: the row of strikes ends */
+    vote_ms_sample(c, peer, waited);
     vl_batch_paths(c, (const uint8_t(*)[32])m->leaves, n);
     for (uint32_t i = 0; i < n; i++) {
         if (c->want[i] == 0)

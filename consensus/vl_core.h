@@ -255,6 +255,18 @@ void vl_core_set_reply_budget(vl_core *c, uint16_t peer, uint64_t bytes);
 /* Page requests of peer skipped for want of reply budget, since open. */
 uint64_t vl_core_replies_skipped(const vl_core *c, uint16_t peer);
 
+/* Note 21: a voter is near when its vote latency is within half (at
+ * least VL_NEAR_SLACK_MS) of the q - 1-th fastest; one new order in
+ * VL_FAR_PROBE_EVERY is asked of voters near or not, so that a far voter's
+ * latency is measured again.  A vote later than redrive_after_ms / 4 (the
+ * voter turned slow) or VL_VOTE_MS_MAX is not a sample. */
+#define VL_NEAR_SLACK_MS 5u
+#define VL_FAR_PROBE_EVERY 16u
+#define VL_VOTE_MS_MAX 60000u
+/* Voter peer's vote latency as this node measured it as a coordinator
+ * (moving average, ms); false if never measured. */
+bool vl_core_peer_vote_ms(const vl_core *c, uint16_t peer, uint32_t *ms);
+
 /* How far peer's clock is ahead of this node's (negative: behind), in ms,
  * as last measured from its log (consensus/vl_serve.c, "peer clocks"), and
  * when (this node's clock).  false, outputs zeroed, if never measured or

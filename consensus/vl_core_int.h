@@ -243,6 +243,12 @@ struct vl_core {
      * the requests skipped for want of it. */
     uint64_t reply_budget[VL_MAX_NODES];
     uint64_t replies_skipped[VL_MAX_NODES];
+    /* How long each voter takes to vote: a moving average (1/8 of each
+     * sample) of the time from the oldest request it had not answered to
+     * its vote, in ms x 8; 0 until measured (vl_coord.c, request_quorum;
+     * note 21). */
+    uint32_t vote_ms_x8[VL_MAX_NODES];
+    bool vote_ms_known[VL_MAX_NODES];
     vl_core_mem mem;
     vl_core_mem saved;
     vl_outbox stage;

@@ -360,6 +360,14 @@ static void format_gauges(writer *w, const vl_metrics_snapshot *s)
             s->clock_peer_id[i], v < 0 ? "-" : "", (unsigned long long)(a / 1000u),
             (unsigned long long)(a % 1000u));
     }
+    head(w, "peer_vote_latency_seconds", "gauge",
+         "How long a voter takes to vote on the orders this node coordinates (a moving "
+         "average); a far voter is asked less (consensus/vl_core.c note 21). Voters not "
+         "measured yet are absent.");
+    for (uint32_t i = 0; i < s->peer_count && i < VL_MAX_NODES; i++)
+        if (i != s->self_index && s->peer_id[i] != NULL && s->vote_ms_known[i])
+            put(w, "voucher_peer_vote_latency_seconds{peer=\"%s\"} %u.%03u\n", s->peer_id[i],
+                s->vote_ms[i] / 1000u, s->vote_ms[i] % 1000u);
     metric(w, "lmdb_map_size_bytes", "gauge", "LMDB map size.", s->map_size_bytes);
     metric(w, "lmdb_map_used_bytes", "gauge", "LMDB pages in use, in bytes.",
            s->map_used_bytes);

@@ -111,6 +111,8 @@ typedef struct {
     uint64_t peer_queue_full[VL_MAX_NODES]; /* sends dropped: its queue was full */
     uint64_t peer_requests_unread[VL_MAX_NODES]; /* its page requests not answered */
     uint64_t peer_queue_max;                /* bytes (peer_queue_mb) */
+    uint32_t vote_ms[VL_MAX_NODES];         /* voters' vote latency, ms (vl_core_peer_vote_ms) */
+    bool vote_ms_known[VL_MAX_NODES];
     uint32_t peers_penalized;
     /* peers' clock offsets (vl_core_peer_clock), measured peers only */
     uint32_t clock_peer_count;

@@ -689,6 +689,7 @@ static void metrics_publish(vl_daemon *d)
         s->peer_queued[p] = vl_net_peer_queued(&d->net, p);
         s->peer_queue_full[p] = ns->peer_full[p];
         s->peer_requests_unread[p] = ns->peer_shed[p] + vl_core_replies_skipped(d->core, p);
+        s->vote_ms_known[p] = vl_core_peer_vote_ms(d->core, p, &s->vote_ms[p]);
     }
     s->peer_count = d->g->node_count < VL_MAX_NODES ? d->g->node_count : VL_MAX_NODES;
     s->self_index = d->self;

@@ -753,6 +753,84 @@ static void test_observer_coordinator_counts_voters(void)
     h_free(&h);
 }
 
+/* ---- h. a far voter: passed over but for one order in VL_FAR_PROBE_EVERY -------------- */
+
+static void test_far_voter(void)
+{
+    TEST_BEGIN("a voter that takes 60 ms to vote where the others take 2: passed over but for "
+               "one order in VL_FAR_PROBE_EVERY, which still asks by the rotation");
+    h_net *h = setup(0);
+    uint16_t far = 0;
+    while ((others(h) & bit(far)) == 0) {
+        far++;
+    }
+    uint32_t near = others(h) & ~bit(far);
+    uint64_t serial = 1;
+    uint32_t far_asked = 0, probes = 0, passed_over = 0;
+    for (uint32_t round = 0; round < 40 && serial <= VOUCHERS; round++, serial++) {
+        vl_order *r = h_redeem(h, 0, serial, 0, 0, 100, 0);
+        uint8_t hash[32];
+        h_order_hash(r, hash);
+        uint64_t client = 900 + serial;
+        submit(h, client, r);
+        uint32_t asked = h_asked(h, r);
+        /* Once the far voter's latency is known (it has voted), it is
+         * asked only by the probe orders, which follow the rotation. */
+        if (far_asked > 0) {
+            bool probe = hash[3] % VL_FAR_PROBE_EVERY == 0;
+            CHECK(asked == (probe ? rotation(h, r, 0) : near));
+            probes += probe;
+            passed_over += !probe && (rotation(h, r, 0) & bit(far)) != 0;
+        }
+        uint64_t t = h->now_ms;
+        h->now_ms = t + 2; /* the near voters vote */
+        for (uint16_t v = 0; v < 32; v++) {
+            if ((asked & near & bit(v)) != 0) {
+                vote(h, v, r);
+            }
+        }
+        h->now_ms = t + 60;
+        if ((asked & bit(far)) != 0) {
+            vote(h, far, r);
+            far_asked++;
+        }
+        h->now_ms = t + 100;
+        free(r);
+    }
+    CHECK(far_asked > 0);
+    /* The rotation would have asked it for some of these: it was passed over. */
+    CHECK(passed_over > 0);
+    /* A probe order (hash[3] a multiple of VL_FAR_PROBE_EVERY; found by
+     * the amount): asked by the rotation, far voter or not. */
+    vl_order *probe = NULL;
+    for (uint64_t amount = 1; amount <= 1024 && probe == NULL; amount++) {
+        vl_order *r = h_redeem(h, 0, serial, 0, 0, amount, 0);
+        uint8_t hash[32];
+        h_order_hash(r, hash);
+        if (hash[3] % VL_FAR_PROBE_EVERY == 0 && (rotation(h, r, 0) & bit(far)) != 0)
+            probe = r;
+        else
+            free(r);
+    }
+    CHECK(probe != NULL);
+    if (probe != NULL) {
+        submit(h, 990, probe);
+        EXPECT_ASKED(h, probe, rotation(h, probe, 0));
+        probes++;
+        free(probe);
+    }
+    uint32_t ms = 0;
+    CHECK(vl_core_peer_vote_ms(h->core, far, &ms) && ms >= 50);
+    uint16_t n1 = 0;
+    while ((near & bit(n1)) == 0) {
+        n1++;
+    }
+    CHECK(vl_core_peer_vote_ms(h->core, n1, &ms) && ms <= 3);
+    fprintf(stderr, "    far voter asked %u times (%u probes), passed over %u times\n", far_asked,
+            probes, passed_over);
+    h_free(&h);
+}
+
 int main(void)
 {
     test_asks_quorum();
@@ -764,5 +842,6 @@ int main(void)
     test_swapped_signatures_refused();
     test_observers_refuse();
     test_observer_coordinator_counts_voters();
+    test_far_voter();
     VL_TEST_END();
 }
