@@ -26,7 +26,8 @@
  * dropped with its connection, or the send failed).  A socket runs the
  * teardown of a dropped pipe only when it is called, and a peer whose
  * queue is full gets no more sends, so vl_net_backlog_events calls its
- * socket for it: it must run every loop iteration.  At peer_queue_max
+ * socket for it: it must run every loop iteration.
+ *
  * A message is queued only if the peer's queue is empty or the message
  * fits under the bound: peer_queue_max for messages to that peer alone
  * (votes, replies), half of it for broadcasts (certificates), so that a
