@@ -521,15 +521,15 @@ static uint32_t vote_ms(const vl_core *c, uint32_t v)
     return c->vote_ms_known[v] ? (c->vote_ms_x8[v] + 7u) / 8u : 0u;
 }
 
-/* A voter's vote came `waited` (time + 1 of its oldest unanswered request,
- * 0: none) before now: a sample of its latency, unless the voter turned
- * slow meanwhile (slowness has its own rules, voter_slow; a voter back
- * from a stall is not far). */
-static void vote_ms_sample(vl_core *c, uint16_t v, uint64_t waited)
+/* A voter's vote answered a request made `ms` ago (the latest request among
+ * the orders its vote covers; UINT64_MAX: none of ours): a sample of its
+ * latency, unless the voter turned slow meanwhile (slowness has its own
+ * rules, voter_slow; a voter back from a stall is not far).  Timing from
+ * the request each vote answers, not from the voter's oldest wait: under
+ * load requests go out while earlier ones are answered, and a wait since
+ * the last answer read 5 to 20 ms on links of 30 to 60 ms (a WAN walk). */
+static void vote_ms_sample(vl_core *c, uint16_t v, uint64_t ms)
 {
-    if (waited == 0)
-        return;
-    uint64_t ms = vl_elapsed(c->now_ms, waited - 1u);
     if (ms >= slow_after_ms(c) || ms >= VL_VOTE_MS_MAX)
         return;
     uint32_t x8 = (uint32_t)ms * 8u;
@@ -758,19 +758,24 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
         vl_bad_input(c);
         return VL_OK;
     }
-    uint64_t waited = c->mem.vote_wait_ms[peer];
     c->mem.vote_wait_ms[peer] = 0; /* a signed vote: not waiting (vl_core.c note 21) */
     c->mem.observing &= ~VL_BIT(peer); /* it votes again (note 25) */
     c->mem.read_only &= ~VL_BIT(peer); /* it writes again (note 26) */
     c->mem.foreign &= ~VL_BIT(peer);   /* a vote that verified: our network (note 27) */
+    uint64_t quickest = UINT64_MAX; /* ms since the request, the latest one answered here */
     for (uint32_t i = 0; i < n; i++) {
-        c->want[i] = vl_coord_tracks(c, m->leaves[i], peer) ? 1u : 0u;
+        const vl_coord *e = coord_find_leaf(c, m->leaves[i]);
+        c->want[i] = e != NULL && (e->voted & VL_BIT(peer)) == 0 ? 1u : 0u;
         wanted += c->want[i];
+        if (c->want[i] != 0 && (e->asked & VL_BIT(peer)) != 0) {
+            uint64_t ms = vl_elapsed(c->now_ms, e->requested_ms);
+            quickest = ms < quickest ? ms : quickest;
+        }
     }
     if (wanted == 0)
         return VL_OK;
     c->mem.vote_strikes[peer] = 0; /* a vote we still wanted: the row of strikes ends */
-    vote_ms_sample(c, peer, waited);
+    vote_ms_sample(c, peer, quickest);
     vl_batch_paths(c, (const uint8_t(*)[32])m->leaves, n);
     for (uint32_t i = 0; i < n; i++) {
         if (c->want[i] == 0)

@@ -285,8 +285,8 @@
  *     signed vote, or an answer about an order asked of it; a vote for an
  *     order still waiting for it ends a row of strikes).  Among the voters
  *     not slow, the far ones are passed over too: a voter whose vote
- *     latency (a moving average of the time from its oldest unanswered
- *     request to its vote) is more than half (and VL_NEAR_SLACK_MS) above
+ *     latency (a moving average of the time from the latest request a
+ *     vote of it answers to that vote) is more than half (and VL_NEAR_SLACK_MS) above
  *     the q - 1-th fastest's; one order in VL_FAR_PROBE_EVERY ignores
  *     latency, so a far voter's is measured again.  A walk with WAN
  *     delays had one voter 60 ms away and the others 30: the rotation

@@ -244,8 +244,8 @@ struct vl_core {
     uint64_t reply_budget[VL_MAX_NODES];
     uint64_t replies_skipped[VL_MAX_NODES];
     /* How long each voter takes to vote: a moving average (1/8 of each
-     * sample) of the time from the oldest request it had not answered to
-     * its vote, in ms x 8; 0 until measured (vl_coord.c, request_quorum;
+     * sample) of the time from the latest request a vote of it answers to
+     * that vote, in ms x 8; 0 until measured (vl_coord.c, request_quorum;
      * note 21). */
     uint32_t vote_ms_x8[VL_MAX_NODES];
     bool vote_ms_known[VL_MAX_NODES];
