@@ -494,10 +494,10 @@ static bool is_node_process(long long pid, const char *config)
         return false;
     buf[n] = '\0';
     bool named = false, configured = false;
-    for (const char *a = buf; a < buf + n; a += strlen(a) + 1) { /* NUL-separated arguments */
+    for (const char *a = buf; a < buf + n; a += strlen(a) + 1) /* NUL-separated arguments */
         named = named || strstr(a, "voucherd") != NULL;
-        configured = configured || strcmp(a, config) == 0 || same_file_from(pid, a, config);
-    }
+    for (const char *a = buf; named && a < buf + n && !configured; a += strlen(a) + 1)
+        configured = strcmp(a, config) == 0 || same_file_from(pid, a, config);
     return named && configured;
 }
 
