@@ -36,7 +36,7 @@ node_config_extra='"log_level": "info", "client_timeout_ms": 1200, "redrive_afte
 cleanup() {
   kill "$watchdog" 2>/dev/null
   net_cleanup
-  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
+  net_finish_work
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP

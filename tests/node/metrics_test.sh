@@ -29,7 +29,7 @@ cleanup() {
   local i
   for i in 1 2 3 4; do kill -CONT "${node_pid[$i]:-0}" 2>/dev/null; done
   net_cleanup
-  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
+  net_finish_work
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP

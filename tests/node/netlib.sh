@@ -134,6 +134,17 @@ net_start() {
   return 1
 }
 
+# Remove $work when every check passed and KEEP is unset; else say where it is.
+net_finish_work() {
+  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
+}
+
+# The EXIT trap of a test with nothing else to undo: net_cleanup, net_finish_work.
+net_exit() {
+  net_cleanup
+  net_finish_work
+}
+
 # Kill and reap every process started (SIGKILL ends a stopped one too).
 net_cleanup() {
   local p

@@ -50,11 +50,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
 # shellcheck source=netlib.sh
 . "$(dirname "$0")/netlib.sh"
 
-cleanup() {
-  net_cleanup
-  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
-}
-trap cleanup EXIT
+trap net_exit EXIT
 trap 'exit 1' INT TERM HUP
 watchdog_start 270 peer_queue_test # below ctest's TIMEOUT of 300 s
 

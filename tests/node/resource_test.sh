@@ -75,7 +75,7 @@ cleanup() {
   for p in "${readers[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   net_cleanup
   mountpoint -q "$mnt" && umount "$mnt"
-  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
+  net_finish_work
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP

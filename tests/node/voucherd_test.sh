@@ -17,11 +17,7 @@ node_config_extra='"log_level": "debug", "sync_interval_ms": 200, "client_timeou
 # shellcheck source=netlib.sh
 . "$(dirname "$0")/netlib.sh"
 
-cleanup() {
-  net_cleanup
-  if [ "$failed" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
-}
-trap cleanup EXIT
+trap net_exit EXIT
 trap 'exit 1' INT TERM HUP
 watchdog_start 270 voucherd_test # below ctest's TIMEOUT of 300 s
 
