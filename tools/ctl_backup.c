@@ -685,10 +685,12 @@ int cmd_restore(vl_ctx *c, int argc, char **argv)
                   opts[3].value, g->nodes[m.node].id);
     bool move = opts[4].set;
     if (st == EXIT_OK && move && m.moved) {
-        char when[32];
+        char when[48];
         time_t t = (time_t)m.moved_time;
         struct tm tm;
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+        if (m.moved_time > (uint64_t)INT32_MAX * 64u || gmtime_r(&t, &tm) == NULL ||
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+            snprintf(when, sizeof when, "unix time %" PRIu64, m.moved_time);
         st = fail(c, EXIT_FAIL,
                   "--move: the cold backup %s was restored with --move already (%s): %s runs "
                   "from that copy, and a second one would be the same voter twice, able to "
