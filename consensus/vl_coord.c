@@ -542,15 +542,27 @@ static void vote_ms_sample(vl_core *c, uint16_t v, uint64_t ms)
     c->vote_ms_known[v] = true;
 }
 
+/* Whether voter v may count as near: not slow, and not known to refuse
+ * votes (an observer, read-only, another genesis: notes 25-27).  Such a
+ * voter answers every request without voting, so it is never slow and
+ * never measured: counted as near, it was asked first for every order (a
+ * review reproduced it).  An unmeasured voter counts as 0 ms, so that it
+ * is asked and measured. */
+static bool near_candidate(const vl_core *c, uint32_t v)
+{
+    uint64_t refusing = c->mem.observing | c->mem.read_only | c->mem.foreign;
+    return (refusing & VL_BIT(v)) == 0 && !voter_slow(c, v);
+}
+
 /* The latency under which a voter counts as near (note 21): the need-th
- * smallest latency among the `others` not slow, plus half of it and at
- * least VL_NEAR_SLACK_MS.  Unmeasured voters count as 0 ms: they are
- * asked, and so measured. */
+ * smallest latency among the candidates, plus half of it and at least
+ * VL_NEAR_SLACK_MS; UINT32_MAX (every voter near) while fewer than need
+ * are candidates. */
 static uint32_t near_ms(const vl_core *c, const uint16_t *other, uint32_t others, uint32_t need)
 {
     uint32_t ms[VL_MAX_NODES], k = 0;
     for (uint32_t i = 0; i < others; i++)
-        if (!voter_slow(c, other[i]))
+        if (near_candidate(c, other[i]))
             ms[k++] = vote_ms(c, other[i]);
     if (k < need || need == 0)
         return UINT32_MAX;
@@ -585,7 +597,9 @@ static vl_err request_quorum(vl_core *c, vl_coord *e)
     for (int pass = 0; pass < 2; pass++) { /* the near voters, then any */
         for (uint32_t i = 0; i < others && picked < need; i++) {
             uint32_t v = other[(start + i) % others];
-            if ((pick & VL_BIT(v)) != 0 || voter_slow(c, v) || (pass == 0 && vote_ms(c, v) > near))
+            if ((pick & VL_BIT(v)) != 0 || voter_slow(c, v) ||
+                (pass == 0 && near != UINT32_MAX &&
+                 (!near_candidate(c, v) || vote_ms(c, v) > near)))
                 continue;
             pick |= VL_BIT(v);
             picked++;
@@ -843,7 +857,9 @@ static vl_err answer_behind(vl_core *c, uint16_t peer, const vl_answer *a, vl_co
     e->behind[peer]++;
     VL_TRY(vl_send_account_certs(c, peer, e->account, a->next_seq, e->seq, &sent));
     if (sent == 0)
-        return ask_rest(c, e); /* we lack them too; the re-request asks it again */
+        /* we lack them too, or its queue has no room (note 16); the
+         * re-request asks it again */
+        return ask_rest(c, e);
     /* Requests are staged at the end of the step, after these CERTS. */
     return request_vote(c, e, peer);
 }

@@ -781,6 +781,7 @@ static void step_begin(vl_core *c, uint64_t now_ms)
     c->now_ms = now_ms;
     c->step_no++;
     c->saved = c->mem;
+    memcpy(c->reply_budget_saved, c->reply_budget, sizeof c->reply_budget); /* note 16 */
     c->batch_count = 0;
     memset(c->batch_index, 0, 2u * VL_MAX_BATCH_ORDERS * sizeof *c->batch_index);
     c->formed_count = 0;
@@ -820,6 +821,8 @@ static bool peer_accept(vl_core *c, const vl_input *in)
         return false;
     }
     c->last_heard[p] = vl_sat_add(c->now_ms, 1u); /* 0 means never */
+    if (c->first_heard_ms[p] == 0)
+        c->first_heard_ms[p] = c->last_heard[p]; /* note 18 */
     return true;
 }
 
@@ -974,6 +977,7 @@ static vl_err step_once(vl_core *c, uint64_t now_ms, const vl_input *in, size_t 
 static void step_rollback(vl_core *c)
 {
     c->mem = c->saved;
+    memcpy(c->reply_budget, c->reply_budget_saved, sizeof c->reply_budget);
     vl_outbox_clear(&c->stage);
     vl_outbox_clear(&c->early);
     vl_coord_drop(c);

@@ -242,6 +242,7 @@ struct vl_core {
      * step (vl_core_set_reply_budget), consumed by vl_serve.c (note 16);
      * the requests skipped for want of it. */
     uint64_t reply_budget[VL_MAX_NODES];
+    uint64_t reply_budget_saved[VL_MAX_NODES]; /* at the step's start: a retried step's */
     uint64_t replies_skipped[VL_MAX_NODES];
     /* How long each voter takes to vote: a moving average (1/8 of each
      * sample) of the time from the latest request a vote of it answers to
@@ -295,6 +296,7 @@ struct vl_core {
     uint64_t behind_since_ms[VL_MAX_NODES];
     bool caught_up[VL_MAX_NODES]; /* the cursor reached a head the peer reported, since open */
     bool head_known[VL_MAX_NODES]; /* the peer answered a sync request since open */
+    uint64_t first_heard_ms[VL_MAX_NODES]; /* when first heard since open, time + 1 (0: never) */
     /* the last LOG_REPLY from the peer brought news and it is still a
      * batch or more ahead: this node pulls whole entries to catch up */
     bool pulling[VL_MAX_NODES];

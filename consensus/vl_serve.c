@@ -250,10 +250,12 @@ static vl_err gather_summaries(vl_core *c, MDB_txn *t, uint64_t from, uint32_t m
 vl_err vl_on_summary_request(vl_core *c, uint16_t peer, const vl_msg *m)
 {
     uint32_t n;
-    size_t budget; /* a page of summaries is at most 1,024 x 122 bytes */
+    size_t budget; /* a page of summaries is at most 1,024 x (122 + 64) bytes */
     if (!reply_room(c, peer, &budget))
         return VL_OK;
-    VL_TRY(gather_summaries(c, c->txn, m->from_index, m->max_items, &n));
+    size_t fit = budget / (VL_SUMMARY_BYTES + VL_ITEM_OVERHEAD);
+    uint32_t max = fit < m->max_items ? (uint32_t)fit : m->max_items;
+    VL_TRY(gather_summaries(c, c->txn, m->from_index, max, &n));
     reply_spent(c, peer, n);
     return send_log_list(c, peer, m, VL_MSG_SUMMARY_REPLY, n);
 }
@@ -564,7 +566,9 @@ vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
         if (p == c->self || !heard_recently(c, p))
             continue;
         peers++;
-        if (!c->head_known[p] ||
+        bool unknown = !c->head_known[p] && c->first_heard_ms[p] != 0 &&
+                       vl_elapsed(c->now_ms, c->first_heard_ms[p] - 1u) < window;
+        if (unknown ||
             (c->peer_head[p] > c->mem.head &&
              (c->pulling[p] ||
               (c->behind_since_ms[p] != 0 &&
@@ -585,11 +589,16 @@ vl_err vl_status_fill(vl_core *c, MDB_txn *t, vl_status *st)
      * brought news and it is still a batch ahead).  A node that really
      * lags has every honest peer ahead of it.  Two more rules came from a
      * walk with WAN delays: a peer heard from but that has not yet
-     * answered a sync request since this node started counts as ahead (a
+     * answered a sync request since this node started counts as ahead,
+     * for 3 sync intervals after it was first heard (a peer that never
+     * answers, a one-way link, must not hold the flag for good) (a
      * node restarted 6,400 entries behind said "healthy" for the 0.3 s
      * before its first replies: it heard its peers, so it was in quorum,
      * and knew none of their heads), and a peer whose reported head is
-     * not past this node's own log_head never does (at 2,600
+     * not past this node's own log_head never does (a rough test: logs
+     * hold the same certificates in different orders, so a node as long
+     * as a peer may still lack some of its entries, which sync fetches
+     * all the same; at 2,600
      * redemptions a second and 30 ms between nodes every node answered
      * "catching up" in a fifth of its polls while it held as many
      * entries as its peers: the walk through a peer's log moves a batch

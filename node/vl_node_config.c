@@ -66,7 +66,7 @@ static void config_defaults(vl_node_config *cfg)
     cfg->clock_skew_ms = 300000;
     cfg->redrive_after_ms = 2000;
     cfg->sync_interval_ms = 500;
-    cfg->sync_batch = 1024; /* a batch per round trip: 256 fell behind at 30 ms (docs/operations.md) */
+    cfg->sync_batch = 1024; /* a batch a round trip: 256 fell behind at 30 ms (operations.md 10) */
     cfg->checkpoint_every_ms = 10000;
     cfg->client_timeout_ms = 5000;
     cfg->max_batch = 1024;

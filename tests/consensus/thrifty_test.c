@@ -831,6 +831,51 @@ static void test_far_voter(void)
     h_free(&h);
 }
 
+/* An observer among the voters: never slow (it answers NOT_VOTER at once)
+ * and never measured, it must not count as near and be asked first. */
+static void test_observer_not_near(void)
+{
+    TEST_BEGIN("a voter that answers NOT_VOTER is not taken for a near one: once the others "
+               "are measured, new orders ask them, not it");
+    h_net *h = setup(0);
+    uint16_t obs = 0;
+    while ((others(h) & bit(obs)) == 0) {
+        obs++;
+    }
+    uint32_t voting = others(h) & ~bit(obs);
+    uint32_t first_obs = 0, checked = 0;
+    for (uint64_t serial = 1; serial <= 40; serial++) {
+        vl_order *r = h_redeem(h, 0, serial, 0, 0, 100, 0);
+        uint8_t hash[32];
+        h_order_hash(r, hash);
+        submit(h, 800 + serial, r);
+        uint32_t asked = h_asked(h, r);
+        if (serial > 8 && hash[3] % VL_FAR_PROBE_EVERY != 0) {
+            checked++;
+            first_obs += (asked & bit(obs)) != 0;
+        }
+        uint64_t t = h->now_ms;
+        if ((asked & bit(obs)) != 0) {
+            answer(h, obs, r, VL_ANSWER_REJECTED, VL_ERR_NOT_VOTER, NULL);
+        }
+        h->now_ms = t + 3;
+        for (uint16_t v = 0; v < 32; v++) {
+            if ((voting & bit(v)) != 0) {
+                vote(h, v, r);
+            }
+        }
+        h->now_ms = t + 50;
+        free(r);
+    }
+    CHECK(checked > 20);
+    CHECK(first_obs == 0);
+    if (first_obs != 0) {
+        fprintf(stderr, "    the observer was asked first for %u of %u orders\n", first_obs,
+                checked);
+    }
+    h_free(&h);
+}
+
 int main(void)
 {
     test_asks_quorum();
@@ -843,5 +888,6 @@ int main(void)
     test_observers_refuse();
     test_observer_coordinator_counts_voters();
     test_far_voter();
+    test_observer_not_near();
     VL_TEST_END();
 }
