@@ -30,8 +30,10 @@
  *     `event=ready` appears in its log past the offset where the log ended
  *     before the start (a restarted node's log holds older runs); it failed
  *     if it exits or logs `event=fatal` first.  All within DEVNET_READY_MS.
- *  4. A pid is signalled only if /proc/PID/cmdline holds "voucherd" and, as
- *     one argument, the node's config path: a recycled pid is never killed.
+ *  4. A pid is signalled only if /proc/PID/cmdline is voucherd's (its first
+ *     argument's last part is "voucherd") with the node's config path after
+ *     --config: a recycled pid is never killed, nor an editor or a `tail`
+ *     of the config.
  *     A zombie (exited, not yet reaped by its new parent: some container
  *     inits never reap) counts as stopped.  A node started by hand (the
  *     drills of docs/devnet.md: `voucherd --config DIR/nodes/nodeI/
@@ -493,12 +495,19 @@ static bool is_node_process(long long pid, const char *config)
     if (n <= 0)
         return false;
     buf[n] = '\0';
-    bool named = false, configured = false;
-    for (const char *a = buf; a < buf + n; a += strlen(a) + 1) /* NUL-separated arguments */
-        named = named || strstr(a, "voucherd") != NULL;
-    for (const char *a = buf; named && a < buf + n && !configured; a += strlen(a) + 1)
-        configured = strcmp(a, config) == 0 || same_file_from(pid, a, config);
-    return named && configured;
+    /* NUL-separated arguments: the program's name must be voucherd (not an
+     * editor or `tail` of the config) and the config must follow --config. */
+    const char *base = strrchr(buf, '/');
+    if (strcmp(base != NULL ? base + 1 : buf, "voucherd") != 0)
+        return false;
+    const char *prev = NULL;
+    for (const char *a = buf; a < buf + n; a += strlen(a) + 1) {
+        if (prev != NULL && strcmp(prev, "--config") == 0 &&
+            (strcmp(a, config) == 0 || same_file_from(pid, a, config)))
+            return true;
+        prev = a;
+    }
+    return false;
 }
 
 bool devnet_node_running(const devnet_node *n)

@@ -394,6 +394,17 @@ check "down: node4 started by hand is stopped too" \
 wait "$hand4" 2>/dev/null # reap it: it is this shell's child
 # shellcheck disable=SC2086
 check "down: every pid is gone" wait_gone 5 $pids2 "$hand4"
+# A process that is not a voucherd but names one and node4's config (an
+# editor of it would) is not taken for node4.
+python3 -c 'import time; time.sleep(60)' voucherd --config "$dir/nodes/node4/config.json" &
+impostor=$!
+echo "$impostor" >>"$work/pids"
+run dst_imp 30 devnet status --dir "$dir" --json
+check "status: a python3 naming voucherd and node4's config is not node4 running" \
+  [ "$(py "$work/dst_imp.out" 'd["nodes"][3]["running"]')" = False ]
+run down_imp 30 devnet down --dir "$dir"
+check "down leaves it alone" alive "$impostor"
+kill "$impostor"; wait "$impostor" 2>/dev/null
 
 # ---- what up refuses ---------------------------------------------------------------------------------
 
