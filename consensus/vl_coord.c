@@ -522,7 +522,8 @@ static uint32_t vote_ms(const vl_core *c, uint32_t v)
 }
 
 /* A voter's vote answered a request made `ms` ago (the latest request among
- * the orders its vote covers; UINT64_MAX: none of ours): a sample of its
+ * the orders its vote covers that asked it first and were not re-requested
+ * since, so that the time is its own; UINT64_MAX: none): a sample of its
  * latency, unless the voter turned slow meanwhile (slowness has its own
  * rules, voter_slow; a voter back from a stall is not far).  Timing from
  * the request each vote answers, not from the voter's oldest wait: under
@@ -615,8 +616,10 @@ static vl_err request_quorum(vl_core *c, vl_coord *e)
                       vl_elapsed(c->now_ms, c->mem.vote_probe_ms[v] - 1u) >= slow_after_ms(c));
         if (probe)
             c->mem.vote_probe_ms[v] = vl_sat_add(c->now_ms, 1u);
-        if ((pick & VL_BIT(v)) != 0 || probe)
+        if ((pick & VL_BIT(v)) != 0 || probe) {
+            e->first_asked |= VL_BIT(v);
             VL_TRY(request_vote(c, e, (uint16_t)v));
+        }
     }
     return VL_OK;
 }
@@ -781,7 +784,8 @@ static vl_err reply_votes(vl_core *c, uint16_t peer, const vl_msg *m)
         const vl_coord *e = coord_find_leaf(c, m->leaves[i]);
         c->want[i] = e != NULL && (e->voted & VL_BIT(peer)) == 0 ? 1u : 0u;
         wanted += c->want[i];
-        if (c->want[i] != 0 && (e->asked & VL_BIT(peer)) != 0) {
+        if (c->want[i] != 0 && (e->first_asked & VL_BIT(peer)) != 0 &&
+            e->requested_ms == e->created_ms) { /* asked first, no re-request since */
             uint64_t ms = vl_elapsed(c->now_ms, e->requested_ms);
             quickest = ms < quickest ? ms : quickest;
         }

@@ -135,6 +135,7 @@ typedef struct vl_coord {
     uint64_t req_step; /* step of req_mask */
     uint64_t req_mask; /* voters asked in that step */
     uint64_t asked;    /* voters asked since the last round to all (vl_core.c note 21) */
+    uint64_t first_asked; /* voters of the first request (request_quorum): timed (note 21) */
     vl_cvote *votes[VL_MAX_NODES];
 } vl_coord;
 
